@@ -1,0 +1,34 @@
+//! The shared vocabulary of the ATL-Datamart pipeline.
+//!
+//! Every stage (ingest → lake → warehouse → mart → viz) speaks of TLC trip files the same
+//! way, and this crate is where that way is written down once:
+//!
+//! - [`YearMonth`] and [`MonthRange`]: the months the TLC publishes, parsed from `2023-01`
+//!   and `2023-01..2023-08`;
+//! - [`TripKind`] and [`TripFile`]: a kind and month, with its source URL and lake key;
+//! - [`AtlConfig`]: `atl.toml` defaults, `ATL__SECTION__KEY` overrides, secrets redacted;
+//! - [`schema`]: the canonical Arrow schema of each kind and [`SchemaMapping`], which maps
+//!   any published era's physical schema onto it;
+//! - [`generate`]: a deterministic generator of TLC-shaped Parquet for tests and benchmarks.
+//!
+//! ```
+//! use atl_core::{TripFile, TripKind, MonthRange};
+//!
+//! let months: MonthRange = "2023-01..2023-03".parse()?;
+//! let keys: Vec<String> = months.iter().map(|m| TripFile::new(TripKind::Yellow, m).lake_key()).collect();
+//! assert_eq!(keys[0], "yellow/2023/yellow_tripdata_2023-01.parquet");
+//! # Ok::<(), atl_core::ParseError>(())
+//! ```
+
+pub mod config;
+pub mod error;
+pub mod generate;
+pub mod kind;
+pub mod month;
+pub mod schema;
+
+pub use config::{AtlConfig, DatabaseConfig, LakeConfig, Secret, SourceConfig, VizConfig};
+pub use error::{ConfigError, ParseError, SchemaError};
+pub use kind::{TripFile, TripKind, ZONES_LAKE_KEY, ZONES_SOURCE_PATH};
+pub use month::{MonthRange, YearMonth};
+pub use schema::{SchemaMapping, canonical_schema};

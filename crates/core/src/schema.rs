@@ -1,0 +1,312 @@
+//! The TLC trip schemas: one canonical Arrow schema per kind, and the mapping of any
+//! published file's physical schema onto it.
+//!
+//! The TLC has rewritten its files several times: column names changed case
+//! (`airport_fee` / `Airport_fee`), integer codes were written as doubles in some years and
+//! int64 or int32 in others, timestamps are µs or ns, and columns appeared over time
+//! (`congestion_surcharge` 2019, `airport_fee` 2022, `cbd_congestion_fee` 2025). The
+//! canonical schema is the union of every era's columns, named in lower case, each with the
+//! narrowest type that holds every era's values without loss.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch, new_null_array};
+use arrow::compute::{CastOptions, cast_with_options};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+use crate::error::SchemaError;
+use crate::kind::TripKind;
+
+/// Timestamps are stored as µs: PostgreSQL's resolution, and TLC times are whole seconds.
+pub const TIMESTAMP: DataType = DataType::Timestamp(TimeUnit::Microsecond, None);
+
+/// A canonical column: its lower-case name, type, and whether a file must have it.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub name: &'static str,
+    pub kind: ColumnType,
+    /// Columns without which a file is not a trip file of this kind.
+    pub required: bool,
+}
+
+/// The canonical types. Codes that some era wrote as doubles (passenger_count, RatecodeID,
+/// payment_type, trip_type) stay `Float64`: an int64 code fits a double exactly, while a
+/// double would not always fit an integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Int64,
+    Float64,
+    Timestamp,
+    Text,
+}
+
+impl ColumnType {
+    pub fn data_type(self) -> DataType {
+        match self {
+            ColumnType::Int64 => DataType::Int64,
+            ColumnType::Float64 => DataType::Float64,
+            ColumnType::Timestamp => TIMESTAMP,
+            ColumnType::Text => DataType::Utf8,
+        }
+    }
+
+    /// Whether every value of `found` converts to this type without loss.
+    fn accepts(self, found: &DataType) -> bool {
+        use DataType as D;
+        match (self, found) {
+            (_, D::Null) => true,
+            (ColumnType::Int64, D::Int8 | D::Int16 | D::Int32 | D::Int64)
+            | (ColumnType::Int64, D::UInt8 | D::UInt16 | D::UInt32) => true,
+            (ColumnType::Float64, D::Float16 | D::Float32 | D::Float64) => true,
+            // Codes and counts: far below 2^53, where int64 → double is exact.
+            (ColumnType::Float64, D::Int8 | D::Int16 | D::Int32 | D::Int64)
+            | (ColumnType::Float64, D::UInt8 | D::UInt16 | D::UInt32) => true,
+            (ColumnType::Timestamp, D::Timestamp(_, None)) => true,
+            (ColumnType::Text, D::Utf8 | D::LargeUtf8 | D::Utf8View) => true,
+            (ColumnType::Text, D::Dictionary(_, v)) => {
+                matches!(v.as_ref(), D::Utf8 | D::LargeUtf8 | D::Utf8View)
+            }
+            _ => false,
+        }
+    }
+}
+
+const fn col(name: &'static str, kind: ColumnType, required: bool) -> Column {
+    Column { name, kind, required }
+}
+
+use ColumnType::{Float64 as F, Int64 as I, Text as T, Timestamp as TS};
+
+const YELLOW: &[Column] = &[
+    col("vendorid", I, true),
+    col("tpep_pickup_datetime", TS, true),
+    col("tpep_dropoff_datetime", TS, true),
+    col("passenger_count", F, false),
+    col("trip_distance", F, true),
+    col("ratecodeid", F, false),
+    col("store_and_fwd_flag", T, false),
+    col("pulocationid", I, true),
+    col("dolocationid", I, true),
+    col("payment_type", F, false),
+    col("fare_amount", F, true),
+    col("extra", F, false),
+    col("mta_tax", F, false),
+    col("tip_amount", F, false),
+    col("tolls_amount", F, false),
+    col("improvement_surcharge", F, false),
+    col("total_amount", F, true),
+    col("congestion_surcharge", F, false),
+    col("airport_fee", F, false),
+    col("cbd_congestion_fee", F, false),
+];
+
+const GREEN: &[Column] = &[
+    col("vendorid", I, true),
+    col("lpep_pickup_datetime", TS, true),
+    col("lpep_dropoff_datetime", TS, true),
+    col("store_and_fwd_flag", T, false),
+    col("ratecodeid", F, false),
+    col("pulocationid", I, true),
+    col("dolocationid", I, true),
+    col("passenger_count", F, false),
+    col("trip_distance", F, true),
+    col("fare_amount", F, true),
+    col("extra", F, false),
+    col("mta_tax", F, false),
+    col("tip_amount", F, false),
+    col("tolls_amount", F, false),
+    col("ehail_fee", F, false),
+    col("improvement_surcharge", F, false),
+    col("total_amount", F, true),
+    col("payment_type", F, false),
+    col("trip_type", F, false),
+    col("congestion_surcharge", F, false),
+    col("cbd_congestion_fee", F, false),
+];
+
+/// The canonical columns of a kind, in table order; `None` for kinds not modelled yet.
+pub fn canonical_columns(kind: TripKind) -> Option<&'static [Column]> {
+    match kind {
+        TripKind::Yellow => Some(YELLOW),
+        TripKind::Green => Some(GREEN),
+        TripKind::Fhv | TripKind::Fhvhv => None,
+    }
+}
+
+/// The canonical Arrow schema of a kind (every column nullable: real files have nulls
+/// even in "required" columns).
+pub fn canonical_schema(kind: TripKind) -> Option<SchemaRef> {
+    let columns = canonical_columns(kind)?;
+    let fields: Vec<Field> = columns.iter().map(|c| Field::new(c.name, c.kind.data_type(), true)).collect();
+    Some(Arc::new(Schema::new(fields)))
+}
+
+/// The column holding the pickup time, which decides the month a trip belongs to.
+pub fn pickup_column(kind: TripKind) -> Option<&'static str> {
+    match kind {
+        TripKind::Yellow => Some("tpep_pickup_datetime"),
+        TripKind::Green => Some("lpep_pickup_datetime"),
+        _ => None,
+    }
+}
+
+/// How one file's columns become the canonical columns of its kind.
+#[derive(Debug, Clone)]
+pub struct SchemaMapping {
+    source_name: String,
+    canonical: SchemaRef,
+    /// For each canonical column, the index of the file column that feeds it, if any.
+    sources: Vec<Option<usize>>,
+}
+
+impl SchemaMapping {
+    /// Maps `file` (the schema of the object `source_name`) onto the canonical schema of
+    /// `kind`, or says which column cannot be mapped and why.
+    pub fn new(kind: TripKind, file: &Schema, source_name: &str) -> Result<SchemaMapping, SchemaError> {
+        let name = source_name.to_owned();
+        let columns = canonical_columns(kind).ok_or_else(|| SchemaError::UnsupportedKind {
+            source_name: name.clone(),
+            kind: kind.to_string(),
+        })?;
+        let mut sources: Vec<Option<usize>> = vec![None; columns.len()];
+        for (index, field) in file.fields().iter().enumerate() {
+            // pandas writes a non-default index as an extra column; it is not trip data.
+            if field.name().starts_with("__index_level_") {
+                continue;
+            }
+            let lower = field.name().to_ascii_lowercase();
+            let Some(at) = columns.iter().position(|c| c.name == lower) else {
+                return Err(SchemaError::Unknown {
+                    source_name: name,
+                    column: field.name().clone(),
+                    kind: kind.to_string(),
+                });
+            };
+            let column = columns[at];
+            if let Some(first) = sources[at] {
+                return Err(SchemaError::Duplicate {
+                    source_name: name,
+                    column: column.name.to_owned(),
+                    first: file.field(first).name().clone(),
+                    second: field.name().clone(),
+                });
+            }
+            if !column.kind.accepts(field.data_type()) {
+                return Err(SchemaError::Type {
+                    source_name: name,
+                    column: field.name().clone(),
+                    found: field.data_type().clone(),
+                    expected: column.kind.data_type(),
+                });
+            }
+            sources[at] = Some(index);
+        }
+        if let Some(missing) = columns.iter().zip(&sources).find(|(c, s)| c.required && s.is_none()) {
+            return Err(SchemaError::Missing {
+                source_name: name,
+                column: missing.0.name.to_owned(),
+                kind: kind.to_string(),
+            });
+        }
+        let canonical = canonical_schema(kind).expect("kind has columns");
+        Ok(SchemaMapping { source_name: name, canonical, sources })
+    }
+
+    pub fn canonical(&self) -> &SchemaRef {
+        &self.canonical
+    }
+
+    /// The canonical columns this file does not have (they are filled with nulls).
+    pub fn missing_columns(&self) -> Vec<&str> {
+        self.canonical
+            .fields()
+            .iter()
+            .zip(&self.sources)
+            .filter(|(_, s)| s.is_none())
+            .map(|(f, _)| f.name().as_str())
+            .collect()
+    }
+
+    /// Converts a batch read from the file into a batch of the canonical schema.
+    pub fn apply(&self, batch: &RecordBatch) -> Result<RecordBatch, SchemaError> {
+        let options = CastOptions { safe: false, ..Default::default() };
+        let columns = self
+            .canonical
+            .fields()
+            .iter()
+            .zip(&self.sources)
+            .map(|(field, source)| match source {
+                None => Ok(new_null_array(field.data_type(), batch.num_rows())),
+                Some(i) => cast_with_options(batch.column(*i), field.data_type(), &options)
+                    .map_err(|e| self.convert_error(field.name(), e)),
+            })
+            .collect::<Result<Vec<ArrayRef>, SchemaError>>()?;
+        RecordBatch::try_new(self.canonical.clone(), columns).map_err(|e| self.convert_error("*", e))
+    }
+
+    fn convert_error(&self, column: &str, e: arrow::error::ArrowError) -> SchemaError {
+        SchemaError::Convert {
+            source_name: self.source_name.clone(),
+            message: format!("column `{column}`: {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(fields: &[(&str, DataType)]) -> Schema {
+        Schema::new(fields.iter().map(|(n, t)| Field::new(*n, t.clone(), true)).collect::<Vec<_>>())
+    }
+
+    fn yellow_minimal(extra: &[(&str, DataType)]) -> Schema {
+        let mut fields = vec![
+            ("VendorID", DataType::Int32),
+            ("tpep_pickup_datetime", DataType::Timestamp(TimeUnit::Nanosecond, None)),
+            ("tpep_dropoff_datetime", DataType::Timestamp(TimeUnit::Nanosecond, None)),
+            ("trip_distance", DataType::Float64),
+            ("PULocationID", DataType::Int32),
+            ("DOLocationID", DataType::Int32),
+            ("fare_amount", DataType::Float64),
+            ("total_amount", DataType::Float64),
+        ];
+        fields.extend(extra.iter().cloned());
+        schema(&fields)
+    }
+
+    #[test]
+    fn renames_and_widens() {
+        let file =
+            yellow_minimal(&[("Airport_fee", DataType::Float64), ("passenger_count", DataType::Int64)]);
+        let m = SchemaMapping::new(TripKind::Yellow, &file, "y.parquet").unwrap();
+        assert!(m.missing_columns().contains(&"congestion_surcharge"));
+        assert!(!m.missing_columns().contains(&"airport_fee"));
+    }
+
+    #[test]
+    fn names_the_column_and_both_types() {
+        let file = yellow_minimal(&[("payment_type", DataType::Utf8)]);
+        let err = SchemaMapping::new(TripKind::Yellow, &file, "y.parquet").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("y.parquet") && text.contains("payment_type"), "{text}");
+        assert!(text.contains("Utf8") && text.contains("Float64"), "{text}");
+    }
+
+    #[test]
+    fn rejects_another_kind() {
+        let fhv = schema(&[
+            ("dispatching_base_num", DataType::Utf8),
+            ("pickup_datetime", DataType::Timestamp(TimeUnit::Microsecond, None)),
+        ]);
+        let err = SchemaMapping::new(TripKind::Yellow, &fhv, "f.parquet").unwrap_err();
+        assert!(matches!(err, SchemaError::Unknown { .. }), "{err}");
+    }
+
+    #[test]
+    fn rejects_two_spellings_of_one_column() {
+        let file = yellow_minimal(&[("Airport_fee", DataType::Float64), ("airport_fee", DataType::Float64)]);
+        let err = SchemaMapping::new(TripKind::Yellow, &file, "y.parquet").unwrap_err();
+        assert!(matches!(err, SchemaError::Duplicate { .. }), "{err}");
+    }
+}

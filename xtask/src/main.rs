@@ -1,0 +1,29 @@
+//! `cargo xtask <task>`: the workspace's automation, one file per task.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod flags;
+mod services;
+mod test;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::flags::{Task, Xtask};
+
+fn main() -> anyhow::Result<ExitCode> {
+    let flags = Xtask::parse();
+    match flags.task {
+        Task::Up(ports) => services::up(&ports)?,
+        Task::Down => services::down()?,
+        Task::Status => services::status()?,
+        Task::Test(args) => return test::run(&args),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The workspace root: xtask's parent folder.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives inside the workspace").to_owned()
+}

@@ -1,0 +1,92 @@
+//! `up`, `down`, `status`: the two local PostgreSQL servers of the pipeline, warehouse
+//! and mart (two servers, not two databases of one, as in production).
+
+use anyhow::Context;
+use atl_devservices::{PgCluster, PgStatus, StartOutcome};
+
+use crate::flags::Ports;
+use crate::workspace_root;
+
+/// The application role; its password only matters to clients that send one
+/// (the local servers trust 127.0.0.1).
+const ROLE: &str = "atl";
+
+/// One of the pipeline's servers.
+struct Service {
+    /// Also the name of its database and of its folder under `.atl/pg`.
+    name: &'static str,
+    default_port: u16,
+}
+
+const SERVICES: [Service; 2] =
+    [Service { name: "warehouse", default_port: 15432 }, Service { name: "mart", default_port: 15435 }];
+
+impl Service {
+    fn cluster(&self, port: u16) -> anyhow::Result<PgCluster> {
+        let dir = workspace_root().join(".atl/pg").join(self.name);
+        Ok(PgCluster::new(dir, port)?)
+    }
+
+    fn url(&self, port: u16) -> String {
+        format!("postgres://{ROLE}:{ROLE}@127.0.0.1:{port}/{}", self.name)
+    }
+}
+
+pub fn up(ports: &Ports) -> anyhow::Result<()> {
+    for (service, port) in SERVICES.iter().zip([ports.warehouse_port, ports.mart_port]) {
+        let cluster = service.cluster(port)?;
+        let outcome =
+            cluster.ensure_running().with_context(|| format!("starting the {} server", service.name))?;
+        let what = match outcome {
+            StartOutcome::Created => "created and started",
+            StartOutcome::Started => "started",
+            StartOutcome::AlreadyRunning => "already running",
+        };
+        ensure_role_and_database(&cluster, service.name)
+            .with_context(|| format!("preparing the {} server", service.name))?;
+        println!("{:<9}  {what:<19}  {}", service.name, service.url(port));
+    }
+    Ok(())
+}
+
+/// Creates role `atl` and the database it owns, unless they exist.
+fn ensure_role_and_database(cluster: &PgCluster, database: &str) -> anyhow::Result<()> {
+    let role_exists =
+        cluster.psql("postgres", &format!("SELECT 1 FROM pg_roles WHERE rolname = '{ROLE}'"))?;
+    if role_exists.is_empty() {
+        cluster.psql("postgres", &format!("CREATE ROLE {ROLE} LOGIN PASSWORD '{ROLE}'"))?;
+    }
+    let database_exists =
+        cluster.psql("postgres", &format!("SELECT 1 FROM pg_database WHERE datname = '{database}'"))?;
+    if database_exists.is_empty() {
+        cluster.psql("postgres", &format!("CREATE DATABASE {database} OWNER {ROLE}"))?;
+    }
+    Ok(())
+}
+
+pub fn down() -> anyhow::Result<()> {
+    for service in &SERVICES {
+        let cluster = service.cluster(service.default_port)?;
+        let what = if cluster.stop()? { "stopped" } else { "was not running" };
+        println!("{:<9}  {what}", service.name);
+    }
+    Ok(())
+}
+
+pub fn status() -> anyhow::Result<()> {
+    for service in &SERVICES {
+        let cluster = service.cluster(service.default_port)?;
+        let (state, port) = match cluster.status()? {
+            PgStatus::Running { pid, port } => (format!("running (pid {pid})"), port),
+            PgStatus::Stopped => ("stopped".to_owned(), service.default_port),
+            PgStatus::Absent => ("not created".to_owned(), service.default_port),
+        };
+        println!(
+            "{:<9}  {state:<20}  port {port}  {}  {}",
+            service.name,
+            cluster.data_dir().display(),
+            service.url(port)
+        );
+    }
+    Ok(())
+}

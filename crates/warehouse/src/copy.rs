@@ -1,0 +1,178 @@
+//! Loading one month: Parquet row groups from the lake, mapped to the canonical schema,
+//! encoded as binary COPY and streamed into a new table that replaces the month's partition
+//! in the same transaction.
+//!
+//! Decoding and sending overlap: a task reads and encodes while this one feeds COPY, with a
+//! bounded channel between them, so memory stays a few chunks deep.
+
+use std::time::Instant;
+
+use atl_core::{SchemaMapping, TripFile};
+use atl_lake::Lake;
+use bytes::Bytes;
+use chrono::Utc;
+use futures::TryStreamExt;
+use object_store::ObjectMeta;
+use parquet::arrow::ParquetRecordBatchStreamBuilder;
+// Identifiers in the DDL come from validated kinds and months, never from input text.
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use tokio::sync::mpsc;
+
+use crate::encode::{CopyEncoder, Lineage};
+use crate::error::WarehouseError;
+use crate::load_log::{self, LoadRecord};
+use crate::tables::{RawTable, month_literal};
+
+/// Bytes handed to PostgreSQL per COPY message: large sends keep the server busy.
+const CHUNK_BYTES: usize = 4 << 20;
+/// Rows decoded per Arrow batch.
+const BATCH_ROWS: usize = 65_536;
+
+/// How a month's load ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MonthOutcome {
+    Loaded(LoadRecord),
+    /// The load log already holds this object (same size and ETag).
+    AlreadyLoaded(LoadRecord),
+}
+
+/// Loads `file` (the lake object `meta`) into its partition, replacing it; skips it when the
+/// load log shows the same object was loaded, unless `force`.
+pub async fn load_month(
+    conn: &mut PgConnection,
+    lake: &Lake,
+    file: TripFile,
+    meta: &ObjectMeta,
+    force: bool,
+) -> Result<MonthOutcome, WarehouseError> {
+    let table = RawTable::new(file.kind)?;
+    let key = meta.location.to_string();
+    let mut tx = conn.begin().await.map_err(WarehouseError::sql("starting a transaction"))?;
+    // One loader per month at a time; a second waits here, then finds the month loaded.
+    sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+        .bind(0x41544c + file.kind as i32)
+        .bind(file.month.year() * 100 + file.month.month() as i32)
+        .execute(&mut *tx)
+        .await
+        .map_err(WarehouseError::sql("waiting for the month's lock"))?;
+    if let Some(done) = load_log::find(&mut tx, file.kind, file.month).await?
+        && done.same_object(meta.size, meta.e_tag.as_deref())
+        && !force
+    {
+        return Ok(MonthOutcome::AlreadyLoaded(done));
+    }
+
+    let started_at = Utc::now();
+    let clock = Instant::now();
+    let loading = table.loading(file.month);
+    let ddl = format!(
+        "CREATE TABLE {loading} (LIKE {parent} INCLUDING DEFAULTS, CHECK (source_month = {m}))",
+        parent = table.parent(),
+        m = month_literal(file.month)
+    );
+    sqlx::raw_sql(AssertSqlSafe(ddl)).execute(&mut *tx).await.map_err(WarehouseError::sql(format!("creating {loading}")))?;
+    // FREEZE: the table was created in this transaction, so rows can be written frozen
+    // (no later vacuum pass), and with wal_level=minimal without WAL.
+    let copy_sql = format!("COPY {loading} ({}) FROM STDIN (FORMAT binary, FREEZE)", table.column_list());
+    let (rows, total_amount_sum) = stream_copy(&mut tx, lake, file, meta, &copy_sql).await?;
+
+    let partition = table.partition(file.month);
+    let swap = format!(
+        "DROP TABLE IF EXISTS {partition};\n\
+         ALTER TABLE {loading} RENAME TO \"{name}\";\n\
+         ALTER TABLE {parent} ATTACH PARTITION {partition} FOR VALUES IN ({m});",
+        name = table.partition_name(file.month),
+        parent = table.parent(),
+        m = month_literal(file.month)
+    );
+    sqlx::raw_sql(AssertSqlSafe(swap)).execute(&mut *tx).await.map_err(WarehouseError::sql(format!("attaching {partition}")))?;
+    let seconds = clock.elapsed().as_secs_f64();
+    let record = LoadRecord {
+        kind: file.kind.to_string(),
+        month: file.month.first_day(),
+        object_key: key,
+        object_size: meta.size as i64,
+        etag: meta.e_tag.clone(),
+        rows: rows as i64,
+        total_amount_sum: Some(total_amount_sum),
+        started_at,
+        finished_at: Utc::now(),
+        rows_per_sec: rows as f64 / seconds.max(1e-9),
+    };
+    load_log::record(&mut tx, &record).await?;
+    tx.commit().await.map_err(WarehouseError::sql(format!("committing {}", file)))?;
+    Ok(MonthOutcome::Loaded(record))
+}
+
+/// Streams the object's rows into `copy_sql`; returns the rows written and their total_amount sum.
+async fn stream_copy(
+    conn: &mut PgConnection,
+    lake: &Lake,
+    file: TripFile,
+    meta: &ObjectMeta,
+    copy_sql: &str,
+) -> Result<(u64, f64), WarehouseError> {
+    let key = meta.location.to_string();
+    let read_err = |source| WarehouseError::Read { key: key.clone(), source };
+    let builder = ParquetRecordBatchStreamBuilder::new(lake.parquet_reader(meta)).await.map_err(read_err)?;
+    let mapping = SchemaMapping::new(file.kind, builder.schema(), &key)?;
+    let stream = builder.with_batch_size(BATCH_ROWS).build().map_err(read_err)?;
+    let lineage = Lineage { month: file.month.first_day(), key: key.clone() };
+
+    let (chunks, mut received) = mpsc::channel::<Bytes>(4);
+    let producer = tokio::spawn(encode_stream(stream, mapping, lineage, chunks));
+    let mut copy = conn.copy_in_raw(copy_sql).await.map_err(WarehouseError::sql(format!("starting COPY of {key}")))?;
+    let mut send_error = None;
+    while let Some(chunk) = received.recv().await {
+        if let Err(e) = copy.send(chunk).await {
+            send_error = Some(e);
+            break;
+        }
+    }
+    drop(received);
+    let produced = producer.await.map_err(|e| WarehouseError::Stream { key: key.clone(), reason: e.to_string() })?;
+    if let Some(e) = send_error {
+        return Err(WarehouseError::Sql { what: format!("sending rows of {key}"), source: e });
+    }
+    match produced {
+        Ok(sum) => {
+            let rows = copy.finish().await.map_err(WarehouseError::sql(format!("finishing COPY of {key}")))?;
+            Ok((rows, sum))
+        }
+        Err(e) => {
+            // The transaction is rolled back by the caller's drop; abort tells the server now.
+            let _ = copy.abort(e.to_string()).await;
+            Err(e)
+        }
+    }
+}
+
+/// Reads, maps and encodes every batch, sending ~4 MB chunks; returns the total_amount sum.
+async fn encode_stream(
+    mut stream: parquet::arrow::async_reader::ParquetRecordBatchStream<atl_lake::ParquetObject>,
+    mapping: SchemaMapping,
+    lineage: Lineage,
+    chunks: mpsc::Sender<Bytes>,
+) -> Result<f64, WarehouseError> {
+    let key = lineage.key.clone();
+    let mut encoder = CopyEncoder::new(&lineage);
+    let mut total_amount = 0.0;
+    let total_index = mapping.canonical().index_of("total_amount").expect("every taxi kind has total_amount");
+    while let Some(batch) = stream.try_next().await.map_err(|source| WarehouseError::Read { key: key.clone(), source })? {
+        let batch = mapping.apply(&batch)?;
+        total_amount += sum_f64(batch.column(total_index));
+        encoder.encode(&batch).map_err(|source| WarehouseError::Encode { key: key.clone(), source })?;
+        if encoder.pending() >= CHUNK_BYTES && chunks.send(encoder.take()).await.is_err() {
+            return Err(WarehouseError::Stream { key, reason: "the COPY side stopped".into() });
+        }
+    }
+    if chunks.send(encoder.finish()).await.is_err() {
+        return Err(WarehouseError::Stream { key, reason: "the COPY side stopped".into() });
+    }
+    Ok(total_amount)
+}
+
+fn sum_f64(array: &arrow::array::ArrayRef) -> f64 {
+    use arrow::array::AsArray;
+    array.as_primitive::<arrow::datatypes::Float64Type>().iter().flatten().sum()
+}

@@ -1,0 +1,34 @@
+//! Errors of the warehouse stage, each naming the month, object or statement concerned.
+
+use atl_core::{SchemaError, TripKind, YearMonth};
+
+use crate::encode::UnsupportedType;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WarehouseError {
+    #[error("connecting to the warehouse at {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("{what}: {source}")]
+    Sql { what: String, source: sqlx::Error },
+    #[error(transparent)]
+    Lake(#[from] atl_lake::LakeError),
+    #[error("reading {key} from the lake: {source}")]
+    Read { key: String, source: parquet::errors::ParquetError },
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    #[error("{key}: {source}")]
+    Encode { key: String, source: UnsupportedType },
+    #[error("{kind} {month} is not in the lake (run atl-ingest first)")]
+    NotInLake { kind: TripKind, month: YearMonth },
+    #[error("the warehouse has no raw table for {0} trips yet (yellow and green are modelled)")]
+    UnsupportedKind(TripKind),
+    #[error("loading {key}: the COPY stream ended early: {reason}")]
+    Stream { key: String, reason: String },
+}
+
+impl WarehouseError {
+    pub(crate) fn sql(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> WarehouseError {
+        let what = what.into();
+        move |source| WarehouseError::Sql { what, source }
+    }
+}

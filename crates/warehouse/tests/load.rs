@@ -1,0 +1,186 @@
+//! Loading months from a lake into a real PostgreSQL server.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use atl_core::generate::Era;
+use atl_core::{TripFile, TripKind, YearMonth};
+use atl_warehouse::{LoadRequest, WarehouseError};
+use common::{Stack, rt};
+
+fn request(kind: TripKind) -> LoadRequest {
+    LoadRequest::new(kind)
+}
+
+#[test]
+fn every_era_loads_with_the_lakes_counts_and_sums() {
+    let stack = Stack::start();
+    let months = [("2018-03", Era::Y2018), ("2019-07", Era::Y2019), ("2022-05", Era::Y2022), ("2024-02", Era::Y2024), ("2025-01", Era::Y2025)];
+    for kind in [TripKind::Yellow, TripKind::Green] {
+        for (month, era) in months {
+            stack.put_month(kind, month, era, 4_000);
+        }
+    }
+    let rt = rt();
+    for kind in [TripKind::Yellow, TripKind::Green] {
+        let report = rt.block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(kind), |_| {})).unwrap();
+        assert_eq!(report.loaded().count(), 5, "{:?}", report.failures().collect::<Vec<_>>());
+        let audits = rt.block_on(atl_warehouse::audit(&stack.db(), &stack.lake, kind, None)).unwrap();
+        assert_eq!(audits.len(), 5);
+        for audit in audits {
+            assert!(audit.mismatches().is_empty(), "{:?}", audit.mismatches());
+            assert_eq!(audit.warehouse_rows, 4_000);
+        }
+        assert_eq!(stack.count(&format!("raw.{kind}_tripdata")), 20_000);
+    }
+    // Plain SQL, independently of the audit: the money of one month and its lineage.
+    let sum: f64 = stack
+        .sql("SELECT sum(total_amount) FROM raw.yellow_tripdata WHERE source_month = '2022-05-01'")
+        .parse()
+        .unwrap();
+    let logged: f64 = stack
+        .sql("SELECT total_amount_sum FROM raw.load_log WHERE kind = 'yellow' AND month = '2022-05-01'")
+        .parse()
+        .unwrap();
+    assert!((sum - logged).abs() < 1e-6 * sum.abs(), "{sum} vs {logged}");
+    assert_eq!(
+        stack.sql(
+            "SELECT min(source_row), max(source_row), count(DISTINCT source_row), min(source_key) \
+             FROM raw.green_tripdata WHERE source_month = '2019-07-01'"
+        ),
+        "0|3999|4000|green/2019/green_tripdata_2019-07.parquet"
+    );
+    // One partition per month.
+    assert_eq!(
+        stack.sql("SELECT count(*) FROM pg_inherits WHERE inhparent = 'raw.yellow_tripdata'::regclass"),
+        "5"
+    );
+}
+
+#[test]
+fn a_rerun_is_a_no_op_and_force_reloads_without_doubling() {
+    let stack = Stack::start();
+    stack.put_month(TripKind::Yellow, "2023-01", Era::Y2022, 3_000);
+    stack.put_month(TripKind::Yellow, "2023-02", Era::Y2022, 2_000);
+    let rt = rt();
+    let first = rt.block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(TripKind::Yellow), |_| {})).unwrap();
+    assert_eq!(first.loaded().count(), 2);
+    let log_before = stack.sql("SELECT month, rows, finished_at FROM raw.load_log ORDER BY month");
+
+    let second = rt.block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(TripKind::Yellow), |_| {})).unwrap();
+    assert_eq!((second.loaded().count(), second.skipped().count()), (0, 2));
+    assert_eq!(stack.sql("SELECT month, rows, finished_at FROM raw.load_log ORDER BY month"), log_before);
+
+    let mut force = request(TripKind::Yellow);
+    force.force = true;
+    force.months = Some("2023-01".parse().unwrap());
+    let third = rt.block_on(atl_warehouse::load(&stack.db(), &stack.lake, &force, |_| {})).unwrap();
+    assert_eq!(third.loaded().count(), 1);
+    assert_eq!(stack.count("raw.yellow_tripdata"), 5_000);
+    assert_ne!(stack.sql("SELECT month, rows, finished_at FROM raw.load_log ORDER BY month"), log_before);
+}
+
+#[test]
+fn a_changed_object_replaces_its_month() {
+    let stack = Stack::start();
+    stack.put_month(TripKind::Green, "2023-03", Era::Y2022, 1_000);
+    let rt = rt();
+    rt.block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(TripKind::Green), |_| {})).unwrap();
+    stack.put_month(TripKind::Green, "2023-03", Era::Y2022, 1_500);
+    let report = rt.block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(TripKind::Green), |_| {})).unwrap();
+    assert_eq!(report.loaded().count(), 1);
+    assert_eq!(stack.count("raw.green_tripdata"), 1_500);
+}
+
+#[test]
+fn bad_objects_name_the_object_and_leave_the_warehouse_as_it_was() {
+    let stack = Stack::start();
+    stack.put_month(TripKind::Yellow, "2023-01", Era::Y2022, 2_000);
+    let rt = rt();
+    rt.block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(TripKind::Yellow), |_| {})).unwrap();
+
+    // A truncated object in place of the loaded month, and a file of another kind.
+    let path = stack.path_of(TripFile::new(TripKind::Yellow, "2023-01".parse().unwrap()));
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let foreign = atl_core::generate::TripFileSpec::new(TripKind::Fhv, "2023-02".parse().unwrap(), 100);
+    let fhv = stack.put_spec(&foreign);
+    common::copy_file(&fhv, &stack.path_of(TripFile::new(TripKind::Yellow, "2023-02".parse().unwrap())));
+
+    let report = rt.block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(TripKind::Yellow), |_| {})).unwrap();
+    let failures: Vec<String> = report.failures().map(|(_, e)| e.to_string()).collect();
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert!(failures[0].contains("yellow/2023/yellow_tripdata_2023-01.parquet"), "{}", failures[0]);
+    assert!(failures[1].contains("yellow_tripdata_2023-02.parquet") && failures[1].contains("dispatching_base_num"), "{}", failures[1]);
+    assert!(report.failures().any(|(_, e)| matches!(e, WarehouseError::Schema(_))));
+    assert_eq!(stack.count("raw.yellow_tripdata"), 2_000);
+    assert_eq!(stack.sql("SELECT count(*) FROM raw.load_log"), "1");
+    assert_eq!(stack.sql("SELECT count(*) FROM pg_class WHERE relname LIKE '%loading%'"), "0");
+}
+
+#[test]
+fn two_concurrent_loaders_of_one_month_end_with_one_copy() {
+    let stack = Stack::start();
+    stack.put_month(TripKind::Yellow, "2023-04", Era::Y2022, 30_000);
+    let rt = rt();
+    let db = stack.db();
+    let (a, b) = rt.block_on(async {
+        let req = request(TripKind::Yellow);
+        tokio::join!(
+            atl_warehouse::load(&db, &stack.lake, &req, |_| {}),
+            atl_warehouse::load(&db, &stack.lake, &req, |_| {})
+        )
+    });
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.loaded().count() + b.loaded().count(), 1);
+    assert_eq!(a.skipped().count() + b.skipped().count(), 1);
+    assert_eq!(stack.count("raw.yellow_tripdata"), 30_000);
+}
+
+#[test]
+fn kill_9_mid_copy_keeps_the_previous_month_and_the_rerun_loads_once() {
+    let stack = Stack::start();
+    let month: YearMonth = "2023-05".parse().unwrap();
+    stack.put_month(TripKind::Yellow, "2023-05", Era::Y2022, 1_000);
+    let run = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_atl-warehouse"));
+        command
+            .args(["--warehouse", &stack.pg.url("postgres"), "--lake", &stack.lake_url(), "load", "--kind", "yellow"])
+            .env("RUST_LOG", "warn");
+        command
+    };
+    assert!(run().status().unwrap().success());
+    assert_eq!(stack.count("raw.yellow_tripdata"), 1_000);
+
+    // A new, bigger version of the month: the loader starts replacing it, and dies.
+    stack.put_month(TripKind::Yellow, "2023-05", Era::Y2022, 1_500_000);
+    let mut child = run().spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let copying = stack.sql("SELECT coalesce(sum(tuples_processed), 0) FROM pg_stat_progress_copy");
+        if copying.parse::<i64>().unwrap() > 100_000 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the COPY never started");
+        assert!(child.try_wait().unwrap().is_none(), "the loader finished before it could be killed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    // The server notices the dropped connection and rolls the transaction back.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stack.sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY%'") != "0" {
+        assert!(Instant::now() < deadline, "the killed COPY is still running");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(stack.count("raw.yellow_tripdata"), 1_000);
+    assert_eq!(stack.sql("SELECT rows FROM raw.load_log"), "1000");
+
+    assert!(run().status().unwrap().success());
+    assert_eq!(stack.count("raw.yellow_tripdata"), 1_500_000);
+    assert!(run().status().unwrap().success());
+    assert_eq!(stack.count("raw.yellow_tripdata"), 1_500_000);
+    assert_eq!(stack.sql(&format!("SELECT rows FROM raw.load_log WHERE month = '{}'", month.first_day())), "1500000");
+}

@@ -1,0 +1,296 @@
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+//! `atl-ingest`: fetch TLC months and the zone table into the data lake.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::Context;
+use atl_core::{AtlConfig, MonthRange, TripKind};
+use atl_ingest::{IngestError, IngestReport, LATEST_PROBE_MONTHS, Outcome, Progress, ZONES_LABEL};
+use atl_lake::Lake;
+use clap::Parser;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+/// Fetch NYC TLC trip months (and the taxi zone table) into the ATL-Datamart data lake.
+///
+/// Each file is checked before it enters the lake (Parquet magic bytes, footer, a schema of
+/// the right kind; the zone table must be the CSV, not an error page) and committed
+/// atomically. Months already in the lake with the source's size are not downloaded again.
+/// 403/404 answers mean "not published yet" and are not retried; timeouts, resets,
+/// truncated bodies and 5xx are retried with exponential backoff.
+///
+/// Without --months, --latest or --zones, the months and kind come from the configuration
+/// (source.months, source.kind). --zones alone fetches only the zone table; combine it with
+/// --months or --latest to fetch both.
+///
+/// Exit status: 0 when every file was fetched, already present, or not published yet (the
+/// summary lists the unpublished ones: the TLC publishes with a lag, so that is not an
+/// error); 1 when any file failed, when --latest found no published month, or when the
+/// run could not start (configuration, lake).
+#[derive(Debug, Parser)]
+#[command(name = "atl-ingest", version, verbatim_doc_comment)]
+struct Cli {
+    /// Trip kind: yellow, green, fhv or fhvhv (default: source.kind).
+    #[arg(long)]
+    kind: Option<TripKind>,
+
+    /// Months to fetch, e.g. 2023-01..2023-08 or 2023-05 (default: source.months).
+    #[arg(long, conflicts_with = "latest")]
+    months: Option<MonthRange>,
+
+    /// Fetch the newest published month, found by probing backwards from the current month
+    /// (one HEAD per month, at most 24 months).
+    #[arg(long)]
+    latest: bool,
+
+    /// Fetch misc/taxi_zone_lookup.csv into reference/taxi_zone_lookup.csv.
+    #[arg(long)]
+    zones: bool,
+
+    /// Configuration file (default: ./atl.toml when present, else the built-in defaults).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Source base URL, overriding source.base_url (the TLC CDN or a mirror with its layout).
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+
+    /// Lake URL, overriding lake.url: file://<folder> or s3://<bucket>.
+    #[arg(long, value_name = "URL")]
+    lake: Option<String>,
+
+    /// Months downloaded at once, overriding source.concurrency.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    concurrency: Option<u16>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let bars = std::io::stderr().is_terminal().then(MultiProgress::new);
+    // Under progress bars only warnings are logged, so the bars stay readable.
+    let default_filter = if bars.is_some() { "warn" } else { "info" };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli, bars).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("atl-ingest: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli, bars: Option<MultiProgress>) -> anyhow::Result<ExitCode> {
+    let mut config = AtlConfig::load(cli.config.as_deref()).context("loading the configuration")?;
+    if let Some(url) = cli.base_url {
+        config.source.base_url = url;
+    }
+    if let Some(url) = cli.lake {
+        config.lake.url = url;
+    }
+    if let Some(n) = cli.concurrency {
+        config.source.concurrency = usize::from(n);
+    }
+    let source = &config.source;
+    let kind = match cli.kind {
+        Some(kind) => kind,
+        None => source.kind.parse().context("source.kind in the configuration")?,
+    };
+    let lake = Lake::open(&config.lake).with_context(|| format!("opening the lake {}", config.lake.url))?;
+    lake.init().await.with_context(|| format!("initialising {}", lake.describe()))?;
+
+    let progress: Box<dyn Progress> = match bars {
+        Some(bars) => Box::new(Bars::new(bars)),
+        None => Box::new(LogLines::default()),
+    };
+    let mut failed = false;
+
+    if cli.zones {
+        let outcome = atl_ingest::ingest_zones(source, &lake, progress.as_ref()).await?;
+        println!("{:<16} {}", ZONES_LABEL, describe(&outcome, "zones"));
+        failed |= outcome.is_failure();
+    }
+
+    let months = if cli.latest {
+        match atl_ingest::find_latest(source, kind).await.context("probing for the latest month")? {
+            Some(month) => Some(MonthRange::single(month)),
+            None => {
+                println!(
+                    "no {kind} month is published at {} in the {LATEST_PROBE_MONTHS} months up to now",
+                    source.base_url
+                );
+                failed = true;
+                None
+            }
+        }
+    } else if let Some(months) = cli.months {
+        Some(months)
+    } else if !cli.zones {
+        Some(source.months.parse().context("source.months in the configuration")?)
+    } else {
+        None
+    };
+
+    if let Some(months) = months {
+        let report = atl_ingest::ingest_months(source, &lake, kind, months, progress.as_ref()).await?;
+        print_report(&report, &lake);
+        failed |= report.has_failures();
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn print_report(report: &IngestReport, lake: &Lake) {
+    for month in &report.months {
+        println!("{:<16} {}", month.file.to_string(), describe(&month.outcome, "rows"));
+    }
+    println!(
+        "{} {}: {} fetched, {} already present, {} not published, {} failed (lake: {})",
+        report.kind,
+        match (report.months.first(), report.months.last()) {
+            (Some(a), Some(b)) if a.file.month != b.file.month =>
+                format!("{}..{}", a.file.month, b.file.month),
+            (Some(a), _) => a.file.month.to_string(),
+            _ => String::new(),
+        },
+        report.fetched(),
+        report.already_present(),
+        report.not_published(),
+        report.failed(),
+        lake.describe(),
+    );
+    if report.not_published() > 0 {
+        let months: Vec<String> = report
+            .months
+            .iter()
+            .filter(|m| matches!(m.outcome, Outcome::NotPublished { .. }))
+            .map(|m| m.file.month.to_string())
+            .collect();
+        println!("not published yet by the TLC (not an error): {}", months.join(", "));
+    }
+}
+
+fn describe(outcome: &Outcome, rows: &str) -> String {
+    match outcome {
+        Outcome::Fetched { bytes, rows: n } => format!("fetched          {}, {n} {rows}", human_size(*bytes)),
+        Outcome::AlreadyPresent { bytes } => format!("already present  {}", human_size(*bytes)),
+        Outcome::NotPublished { status } => format!("not published    (HTTP {status})"),
+        Outcome::Failed { reason } => format!("FAILED           {reason}"),
+    }
+}
+
+fn human_size(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// Progress bars on a terminal: one per file being downloaded.
+#[derive(Debug)]
+struct Bars {
+    multi: MultiProgress,
+    bars: Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl Bars {
+    fn new(multi: MultiProgress) -> Bars {
+        Bars { multi, bars: Mutex::default() }
+    }
+
+    fn bar(&self, label: &str) -> ProgressBar {
+        let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
+        bars.entry(label.to_owned())
+            .or_insert_with(|| {
+                let bar = self.multi.add(ProgressBar::no_length());
+                bar.set_prefix(label.to_owned());
+                bar
+            })
+            .clone()
+    }
+}
+
+impl Progress for Bars {
+    fn download_started(&self, label: &str, total: Option<u64>) {
+        let bar = self.bar(label);
+        let style = match total {
+            Some(total) => {
+                bar.set_length(total);
+                ProgressStyle::with_template(
+                    "{prefix:16} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+                )
+            }
+            None => ProgressStyle::with_template("{prefix:16} {spinner} {bytes} {bytes_per_sec} {msg}"),
+        };
+        if let Ok(style) = style {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_position(0);
+        bar.enable_steady_tick(Duration::from_millis(200));
+    }
+
+    fn downloaded(&self, label: &str, bytes: u64) {
+        self.bar(label).inc(bytes);
+    }
+
+    fn retrying(&self, label: &str, attempt: u32, error: &IngestError, delay: Duration) {
+        self.bar(label).set_message(format!("attempt {attempt} failed ({error}); retrying in {delay:?}"));
+    }
+
+    fn committing(&self, label: &str) {
+        self.bar(label).set_message("writing to the lake");
+    }
+
+    fn finished(&self, label: &str, outcome: &Outcome) {
+        let bar = self.bars.lock().unwrap_or_else(|e| e.into_inner()).remove(label);
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
+        }
+        let _ = self.multi.println(format!("{label:<16} {}", describe(outcome, "rows")));
+    }
+}
+
+/// Plain log lines when stderr is not a terminal (CI, Airflow): a line per quarter done.
+#[derive(Debug, Default)]
+struct LogLines {
+    files: Mutex<HashMap<String, Transfer>>,
+}
+
+#[derive(Debug)]
+struct Transfer {
+    got: u64,
+    total: Option<u64>,
+    quarters_logged: u64,
+}
+
+impl Progress for LogLines {
+    fn download_started(&self, label: &str, total: Option<u64>) {
+        tracing::info!(file = label, bytes = total, "downloading");
+        let transfer = Transfer { got: 0, total, quarters_logged: 0 };
+        self.files.lock().unwrap_or_else(|e| e.into_inner()).insert(label.to_owned(), transfer);
+    }
+
+    fn downloaded(&self, label: &str, bytes: u64) {
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = files.get_mut(label)
+            && let Some(total) = t.total
+        {
+            t.got += bytes;
+            let quarter = (t.got * 4).checked_div(total).unwrap_or(4);
+            if quarter > t.quarters_logged && quarter < 4 {
+                t.quarters_logged = quarter;
+                tracing::info!(file = label, "{}% of {}", quarter * 25, human_size(total));
+            }
+        }
+    }
+
+    fn finished(&self, label: &str, _outcome: &Outcome) {
+        self.files.lock().unwrap_or_else(|e| e.into_inner()).remove(label);
+    }
+}

@@ -1,0 +1,142 @@
+//! Checking a downloaded file before it may enter the lake: a Parquet trip file must have
+//! the magic bytes at both ends, a readable footer and (yellow, green) a schema core can
+//! map; the zone table must look like the TLC's CSV. Whatever fails says why: an error
+//! page, a truncated body, or a foreign schema.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+use atl_core::TripKind;
+use atl_lake::{Footer, zone_table_rows};
+
+use crate::IngestError;
+use crate::download::Downloaded;
+
+const MAGIC: &[u8; 4] = b"PAR1";
+/// A zone table is ~12 KB; anything far larger is not one.
+const MAX_ZONE_TABLE: u64 = 4 << 20;
+
+/// What verification learnt: the file's row count.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Verified {
+    pub(crate) rows: u64,
+}
+
+/// What the file must be.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Expect {
+    /// A Parquet trip file of this kind.
+    Trips(TripKind),
+    /// `taxi_zone_lookup.csv`.
+    ZoneTable,
+}
+
+/// Verifies the staged file at `path` (blocking: call it off the async threads).
+pub(crate) fn verify(
+    path: &Path,
+    url: &str,
+    got: &Downloaded,
+    expect: Expect,
+) -> Result<Verified, IngestError> {
+    let io = |source| IngestError::Staging { path: path.to_owned(), source };
+    let mut file = File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    let mut start = vec![0u8; size.min(512) as usize];
+    file.read_exact(&mut start).map_err(io)?;
+    if looks_like_markup(&start) {
+        return Err(IngestError::ErrorPage {
+            url: url.to_owned(),
+            content_type: got.content_type.clone(),
+            snippet: snippet(&start),
+        });
+    }
+    match expect {
+        Expect::Trips(kind) => verify_parquet(&mut file, size, url, got, kind),
+        Expect::ZoneTable => {
+            if size > MAX_ZONE_TABLE {
+                return Err(IngestError::NotZoneTable {
+                    url: url.to_owned(),
+                    reason: format!("{size} bytes is far too big"),
+                });
+            }
+            let mut text = Vec::with_capacity(size as usize);
+            file.rewind().map_err(io)?;
+            file.read_to_end(&mut text).map_err(io)?;
+            zone_table_rows(&text)
+                .map(|rows| Verified { rows })
+                .map_err(|reason| IngestError::NotZoneTable { url: url.to_owned(), reason })
+        }
+    }
+}
+
+fn verify_parquet(
+    file: &mut File,
+    size: u64,
+    url: &str,
+    got: &Downloaded,
+    kind: TripKind,
+) -> Result<Verified, IngestError> {
+    let io = |source| IngestError::NotParquet {
+        url: url.to_owned(),
+        reason: format!("reading it back: {source}"),
+    };
+    let mut head = [0u8; 4];
+    let mut tail = [0u8; 4];
+    if size >= 8 {
+        file.rewind().map_err(io)?;
+        file.read_exact(&mut head).map_err(io)?;
+        file.seek(SeekFrom::End(-4)).map_err(io)?;
+        file.read_exact(&mut tail).map_err(io)?;
+    }
+    if &head != MAGIC {
+        let reason = if size < 8 {
+            format!("only {size} bytes")
+        } else {
+            format!("it starts with {:02x?}, not PAR1", head)
+        };
+        return Err(IngestError::NotParquet { url: url.to_owned(), reason });
+    }
+    if &tail != MAGIC {
+        // Complete per Content-Length but no footer: a corrupt file. Otherwise the body was cut.
+        return Err(match got.expected {
+            Some(expected) if expected == size => IngestError::NotParquet {
+                url: url.to_owned(),
+                reason: "it has no PAR1 footer magic at the end (corrupt at the source?)".to_owned(),
+            },
+            expected => IngestError::Truncated { url: url.to_owned(), got: size, expected },
+        });
+    }
+    let footer =
+        Footer::read(&*file).map_err(|source| IngestError::Footer { url: url.to_owned(), source })?;
+    footer
+        .check_kind(kind, url)
+        .map_err(|source| IngestError::ForeignSchema { url: url.to_owned(), source: Box::new(source) })?;
+    Ok(Verified { rows: footer.rows })
+}
+
+/// An HTML or XML document (CloudFront/S3 errors, captive portals), after a BOM and blanks.
+fn looks_like_markup(start: &[u8]) -> bool {
+    let text = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(start);
+    let text = text.trim_ascii_start();
+    text.starts_with(b"<")
+}
+
+fn snippet(start: &[u8]) -> String {
+    let text = String::from_utf8_lossy(start);
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    flat.chars().take(120).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_is_recognised() {
+        assert!(looks_like_markup(b"<?xml version=\"1.0\"?><Error>"));
+        assert!(looks_like_markup(b"\xEF\xBB\xBF\n  <!DOCTYPE html>"));
+        assert!(!looks_like_markup(b"PAR1\x15\x04"));
+        assert!(!looks_like_markup(b"\"LocationID\",\"Borough\""));
+    }
+}

@@ -1,0 +1,128 @@
+//! The `atl-ingest` binary: exit codes, `--latest`, and a download killed with -9.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use atl_core::{TripFile, TripKind, YearMonth, ZONES_LAKE_KEY};
+use atl_devservices::Fault;
+use common::{Backend, Cdn, ROWS, TestLake, yellow};
+
+on_both_backends!(a_killed_download_leaves_no_object_and_the_rerun_completes);
+
+/// `atl-ingest` pointed at the mirror and the lake by ATL__ variables, as Airflow runs it.
+fn ingest_command(cdn: &Cdn, lake: &TestLake) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_atl-ingest"));
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("ATL")) {
+        command.env_remove(key);
+    }
+    command
+        // No atl.toml there: only the defaults and the variables below apply.
+        .current_dir(lake.dir.path())
+        .env("ATL__SOURCE__BASE_URL", cdn.mirror.base_url())
+        .env("ATL__SOURCE__RETRIES", "2")
+        .env("ATL__SOURCE__TIMEOUT_SECS", "5")
+        .env("RUST_LOG", "info")
+        .envs(lake.env());
+    command
+}
+
+fn run(command: &mut Command) -> (Output, String) {
+    let output = command.output().expect("run atl-ingest");
+    let text = format!(
+        "status {:?}\n--- stdout\n{}--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output, text)
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+async fn a_killed_download_leaves_no_object_and_the_rerun_completes(backend: Backend) {
+    let mut cdn = Cdn::new();
+    let file = yellow("2023-01");
+    cdn.add(file, 100_000);
+    let size = cdn.size(file);
+    cdn.mirror.set_fault(&file.source_path(), Fault::Slow { bytes_per_sec: 1 << 20 });
+    let lake = TestLake::new(backend).await;
+
+    let mut child = ingest_command(&cdn, &lake)
+        .args(["--kind", "yellow", "--months", "2023-01"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn atl-ingest");
+    let started = Instant::now();
+    loop {
+        if lake.staging_files().iter().any(|p| file_len(p) > 256 * 1024) {
+            break;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("atl-ingest ended before it could be killed: {status}");
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the staging file never grew");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("kill -9"); // SIGKILL on Unix
+    child.wait().unwrap();
+
+    assert_eq!(lake.keys().await, Vec::<String>::new(), "a killed download left an object");
+    let stale = lake.staging_files();
+    assert_eq!(stale.len(), 1, "{stale:?}");
+    assert!(file_len(&stale[0]) < size);
+
+    cdn.mirror.clear_fault(&file.source_path());
+    let (output, text) = run(ingest_command(&cdn, &lake).args(["--kind", "yellow", "--months", "2023-01"]));
+    assert!(output.status.success(), "{text}");
+    let meta = lake.lake.head(&file.lake_key()).await.unwrap().expect("the rerun stored the month");
+    assert_eq!(meta.size, size);
+    assert_eq!(lake.lake.footer(&file.lake_key()).await.unwrap().rows, 100_000);
+    assert!(
+        lake.staging_files().is_empty(),
+        "the stale staging file was not removed: {:?}",
+        lake.staging_files()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latest_and_zones_from_the_command_line() {
+    let mut cdn = Cdn::new();
+    let newest = YearMonth::current().prev().prev();
+    cdn.add(TripFile::new(TripKind::Yellow, newest), ROWS);
+    cdn.add(TripFile::new(TripKind::Yellow, newest.prev()), ROWS);
+    let lake = TestLake::new(Backend::File).await;
+    let (output, text) = run(ingest_command(&cdn, &lake).args(["--latest", "--zones"]));
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("1 fetched"), "{text}");
+    let mut expected = vec![TripFile::new(TripKind::Yellow, newest).lake_key(), ZONES_LAKE_KEY.to_owned()];
+    expected.sort();
+    assert_eq!(lake.keys().await, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unpublished_months_exit_0_and_failures_exit_1() {
+    let mut cdn = Cdn::new();
+    cdn.add(yellow("2023-01"), ROWS);
+    let lake = TestLake::new(Backend::File).await;
+    let (output, text) = run(ingest_command(&cdn, &lake).args(["--months", "2023-01..2023-02"]));
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("1 fetched, 0 already present, 1 not published, 0 failed"), "{text}");
+    assert!(text.contains("not published yet by the TLC (not an error): 2023-02"), "{text}");
+
+    cdn.add(yellow("2023-03"), ROWS);
+    cdn.mirror.set_fault(
+        &yellow("2023-03").source_path(),
+        Fault::Body { content_type: "text/html".into(), body: b"<html>Maintenance</html>".to_vec() },
+    );
+    let (output, text) =
+        run(ingest_command(&cdn, &lake).args(["--kind", "yellow", "--months", "2023-01..2023-03"]));
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("1 already present, 1 not published, 1 failed"), "{text}");
+    assert!(text.contains("FAILED") && text.contains("HTML/XML error page"), "{text}");
+}

@@ -1,0 +1,107 @@
+//! Building a [`Lake`] from `[lake]` configuration: the one place that reads `lake.*` keys.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use atl_core::{LakeConfig, Secret};
+use object_store::ObjectStore;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+
+use crate::{Lake, LakeError};
+
+/// Where the objects live.
+#[derive(Debug, Clone)]
+pub(crate) enum Backend {
+    /// A folder: `file://data/lake` (relative to the current folder) or `file:///srv/lake`.
+    Local {
+        root: PathBuf,
+        /// Whether opening the lake created the folder (reported by `init`).
+        created: bool,
+    },
+    /// A bucket on AWS S3 or an S3-compatible server (MinIO, moto), addressed path-style.
+    S3(S3Target),
+}
+
+/// What it takes to talk to a bucket outside object_store (bucket creation).
+#[derive(Debug, Clone)]
+pub(crate) struct S3Target {
+    pub(crate) bucket: String,
+    /// `http://127.0.0.1:9000`, or AWS's regional endpoint when `lake.endpoint` is empty.
+    pub(crate) endpoint: String,
+    pub(crate) region: String,
+    pub(crate) access_key: String,
+    pub(crate) secret_key: Secret,
+}
+
+impl Lake {
+    /// Opens the lake `config.url` names. A `file://` folder is created when missing;
+    /// an S3 bucket is not touched (see [`Lake::init`]).
+    pub fn open(config: &LakeConfig) -> Result<Lake, LakeError> {
+        let url = config.url.trim();
+        let bad = |reason: &str| LakeError::Url { url: url.to_owned(), reason: reason.to_owned() };
+        if let Some(path) = url.strip_prefix("file://") {
+            if path.is_empty() {
+                return Err(bad("file:// needs a folder, e.g. file://data/lake"));
+            }
+            return Lake::open_folder(Path::new(path));
+        }
+        let Some(bucket) = url.strip_prefix("s3://") else {
+            return Err(bad("must start with file:// or s3://"));
+        };
+        let bucket = bucket.trim_end_matches('/');
+        if bucket.is_empty() || bucket.contains('/') {
+            return Err(bad("write an S3 lake as s3://bucket (no key prefix)"));
+        }
+        let region = if config.region.is_empty() { "us-east-1".to_owned() } else { config.region.clone() };
+        let endpoint = if config.endpoint.is_empty() {
+            format!("https://s3.{region}.amazonaws.com")
+        } else {
+            config.endpoint.trim_end_matches('/').to_owned()
+        };
+        if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+            return Err(bad("lake.endpoint must be an http:// or https:// URL"));
+        }
+        let mut builder = AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_region(&region)
+            .with_endpoint(&endpoint)
+            // MinIO and moto serve buckets as paths: http://host:9000/bucket/key.
+            .with_virtual_hosted_style_request(false)
+            .with_allow_http(config.allow_http);
+        if !config.access_key.is_empty() {
+            builder = builder
+                .with_access_key_id(&config.access_key)
+                .with_secret_access_key(config.secret_key.expose());
+        }
+        let target = S3Target {
+            bucket: bucket.to_owned(),
+            endpoint,
+            region,
+            access_key: config.access_key.clone(),
+            secret_key: config.secret_key.clone(),
+        };
+        let lake_name = format!("s3://{bucket}");
+        let store = builder
+            .build()
+            .map_err(|source| LakeError::Open { lake: lake_name, source: Box::new(source) })?;
+        Ok(Lake { store: Arc::new(store), backend: Backend::S3(target) })
+    }
+
+    /// Opens (creating it when missing) a lake in a local folder.
+    pub fn open_folder(path: &Path) -> Result<Lake, LakeError> {
+        let folder_error = |source| LakeError::Folder { path: path.to_owned(), source };
+        let created = !path.is_dir();
+        std::fs::create_dir_all(path).map_err(folder_error)?;
+        let root = path.canonicalize().map_err(folder_error)?;
+        let store = LocalFileSystem::new_with_prefix(&root)
+            .map_err(|source| LakeError::Open {
+                lake: format!("file://{}", root.display()),
+                source: Box::new(source),
+            })?
+            // `rm` of a month's last object removes its now empty year folder.
+            .with_automatic_cleanup(true);
+        let store: Arc<dyn ObjectStore> = Arc::new(store);
+        Ok(Lake { store, backend: Backend::Local { root, created } })
+    }
+}

@@ -30,6 +30,34 @@ pub enum Task {
     /// Arguments after `--` go to `cargo test` (with `-p`, only those packages run), e.g.
     /// `cargo xtask test -- -p atl-lake -- --nocapture`.
     Test(TestArgs),
+    /// Run the whole pipeline on the embedded default: ingest (zones and months into the
+    /// local lake folder `data/lake`), then load the warehouse. Starts the local servers
+    /// when they are not running and builds the stage binaries (release) first.
+    ///
+    /// Source, lake and servers come from `atl.toml` and `ATL__*` variables, e.g.
+    /// `ATL__SOURCE__BASE_URL=http://127.0.0.1:8000 cargo xtask pipeline --months 2023-01..2023-02`.
+    /// A second run finds everything done and does nothing.
+    Pipeline(PipelineArgs),
+    /// Check the stages against real TLC files: lay every file of a CDN-shaped folder into a
+    /// temp lake, load it into a throwaway PostgreSQL server and audit every column against
+    /// the Parquet. CI runs it on `../shared/data/tlc`.
+    Conformance {
+        /// Folder with `trip-data/` (and optionally `samples/<kind>_<YYYY-MM>_head/`).
+        folder: std::path::PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// Trip kind.
+    #[arg(long, default_value = "yellow")]
+    pub kind: String,
+    /// Months, e.g. 2023-01..2023-08 (default: source.months of the configuration).
+    #[arg(long, conflicts_with = "latest")]
+    pub months: Option<String>,
+    /// Fetch only the newest month the source has published.
+    #[arg(long)]
+    pub latest: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,7 +1,9 @@
 //! `cargo xtask <task>`: the workspace's automation, one file per task.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod conformance;
 mod flags;
+mod pipeline;
 mod services;
 mod test;
 
@@ -19,6 +21,8 @@ fn main() -> anyhow::Result<ExitCode> {
         Task::Down => services::down()?,
         Task::Status => services::status()?,
         Task::Test(args) => return test::run(&args),
+        Task::Pipeline(args) => pipeline::run(&args)?,
+        Task::Conformance { folder } => conformance::run(&folder)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use arrow::array::{Array, AsArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit};
-use atl_core::schema::{ColumnType, canonical_columns};
 use atl_core::TripFile;
+use atl_core::schema::{ColumnType, canonical_columns};
 use atl_lake::Lake;
 use futures::TryStreamExt;
 use object_store::ObjectMeta;
@@ -43,7 +43,10 @@ impl MonthAudit {
     pub fn mismatches(&self) -> Vec<String> {
         let mut out = Vec::new();
         if self.lake_rows != self.warehouse_rows {
-            out.push(format!("{}: {} rows in the lake, {} in the warehouse", self.file, self.lake_rows, self.warehouse_rows));
+            out.push(format!(
+                "{}: {} rows in the lake, {} in the warehouse",
+                self.file, self.lake_rows, self.warehouse_rows
+            ));
         }
         for (column, lake, wh) in &self.columns {
             let close = (lake.sum - wh.sum).abs() <= 1e-9 * lake.sum.abs().max(1.0);
@@ -103,11 +106,17 @@ pub async fn audit_month(
 }
 
 /// Figures from the object's physical columns, keyed by lower-case name.
-async fn lake_side(lake: &Lake, meta: &ObjectMeta) -> Result<(i64, HashMap<String, ColumnFigures>), WarehouseError> {
+async fn lake_side(
+    lake: &Lake,
+    meta: &ObjectMeta,
+) -> Result<(i64, HashMap<String, ColumnFigures>), WarehouseError> {
     let key = meta.location.to_string();
     let read_err = |source| WarehouseError::Read { key: key.clone(), source };
-    let mut stream =
-        ParquetRecordBatchStreamBuilder::new(lake.parquet_reader(meta)).await.map_err(read_err)?.build().map_err(read_err)?;
+    let mut stream = ParquetRecordBatchStreamBuilder::new(lake.parquet_reader(meta))
+        .await
+        .map_err(read_err)?
+        .build()
+        .map_err(read_err)?;
     let mut rows = 0i64;
     let mut figures: HashMap<String, ColumnFigures> = HashMap::new();
     while let Some(batch) = stream.try_next().await.map_err(read_err)? {

@@ -25,8 +25,9 @@ use crate::tables::{RawTable, month_literal};
 
 /// Bytes handed to PostgreSQL per COPY message: large sends keep the server busy.
 const CHUNK_BYTES: usize = 4 << 20;
-/// Rows decoded per Arrow batch.
-const BATCH_ROWS: usize = 65_536;
+/// Rows decoded per Arrow batch: about one 4 MB chunk once encoded, so a chunk never
+/// waits for a large batch and memory stays a few chunks deep.
+const BATCH_ROWS: usize = 16_384;
 
 /// How a month's load ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,7 +71,10 @@ pub async fn load_month(
         parent = table.parent(),
         m = month_literal(file.month)
     );
-    sqlx::raw_sql(AssertSqlSafe(ddl)).execute(&mut *tx).await.map_err(WarehouseError::sql(format!("creating {loading}")))?;
+    sqlx::raw_sql(AssertSqlSafe(ddl))
+        .execute(&mut *tx)
+        .await
+        .map_err(WarehouseError::sql(format!("creating {loading}")))?;
     // FREEZE: the table was created in this transaction, so rows can be written frozen
     // (no later vacuum pass), and with wal_level=minimal without WAL.
     let copy_sql = format!("COPY {loading} ({}) FROM STDIN (FORMAT binary, FREEZE)", table.column_list());
@@ -85,7 +89,10 @@ pub async fn load_month(
         parent = table.parent(),
         m = month_literal(file.month)
     );
-    sqlx::raw_sql(AssertSqlSafe(swap)).execute(&mut *tx).await.map_err(WarehouseError::sql(format!("attaching {partition}")))?;
+    sqlx::raw_sql(AssertSqlSafe(swap))
+        .execute(&mut *tx)
+        .await
+        .map_err(WarehouseError::sql(format!("attaching {partition}")))?;
     let seconds = clock.elapsed().as_secs_f64();
     let record = LoadRecord {
         kind: file.kind.to_string(),
@@ -121,7 +128,8 @@ async fn stream_copy(
 
     let (chunks, mut received) = mpsc::channel::<Bytes>(4);
     let producer = tokio::spawn(encode_stream(stream, mapping, lineage, chunks));
-    let mut copy = conn.copy_in_raw(copy_sql).await.map_err(WarehouseError::sql(format!("starting COPY of {key}")))?;
+    let mut copy =
+        conn.copy_in_raw(copy_sql).await.map_err(WarehouseError::sql(format!("starting COPY of {key}")))?;
     let mut send_error = None;
     while let Some(chunk) = received.recv().await {
         if let Err(e) = copy.send(chunk).await {
@@ -130,13 +138,15 @@ async fn stream_copy(
         }
     }
     drop(received);
-    let produced = producer.await.map_err(|e| WarehouseError::Stream { key: key.clone(), reason: e.to_string() })?;
+    let produced =
+        producer.await.map_err(|e| WarehouseError::Stream { key: key.clone(), reason: e.to_string() })?;
     if let Some(e) = send_error {
         return Err(WarehouseError::Sql { what: format!("sending rows of {key}"), source: e });
     }
     match produced {
         Ok(sum) => {
-            let rows = copy.finish().await.map_err(WarehouseError::sql(format!("finishing COPY of {key}")))?;
+            let rows =
+                copy.finish().await.map_err(WarehouseError::sql(format!("finishing COPY of {key}")))?;
             Ok((rows, sum))
         }
         Err(e) => {
@@ -158,7 +168,9 @@ async fn encode_stream(
     let mut encoder = CopyEncoder::new(&lineage);
     let mut total_amount = 0.0;
     let total_index = mapping.canonical().index_of("total_amount").expect("every taxi kind has total_amount");
-    while let Some(batch) = stream.try_next().await.map_err(|source| WarehouseError::Read { key: key.clone(), source })? {
+    while let Some(batch) =
+        stream.try_next().await.map_err(|source| WarehouseError::Read { key: key.clone(), source })?
+    {
         let batch = mapping.apply(&batch)?;
         total_amount += sum_f64(batch.column(total_index));
         encoder.encode(&batch).map_err(|source| WarehouseError::Encode { key: key.clone(), source })?;

@@ -114,7 +114,9 @@ pub async fn load(
                 let file = TripFile::new(request.kind, month);
                 match in_lake.iter().find(|(f, _)| *f == file) {
                     Some(found) => work.push(found.clone()),
-                    None => report.months.push((file, Err(WarehouseError::NotInLake { kind: file.kind, month }))),
+                    None => {
+                        report.months.push((file, Err(WarehouseError::NotInLake { kind: file.kind, month })))
+                    }
                 }
             }
         }

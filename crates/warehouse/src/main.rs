@@ -98,7 +98,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (loaded, skipped, failed) =
                 (report.loaded().count(), report.skipped().count(), report.failures().count());
             let rows: i64 = report.loaded().map(|r| r.rows).sum();
-            println!("warehouse: {loaded} months loaded ({rows} rows), {skipped} already loaded, {failed} failed");
+            println!(
+                "warehouse: {loaded} months loaded ({rows} rows), {skipped} already loaded, {failed} failed"
+            );
             for (file, error) in report.failures() {
                 println!("  failed {file}: {error}");
             }
@@ -106,12 +108,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Audit { kind, months } => {
             let lake = atl_lake::Lake::open(&config.lake).context("opening the lake")?;
-            let audits = atl_warehouse::audit(&config.warehouse, &lake, kind, months).await.context("auditing")?;
+            let audits =
+                atl_warehouse::audit(&config.warehouse, &lake, kind, months).await.context("auditing")?;
             let mut bad = 0;
             for audit in &audits {
                 let mismatches = audit.mismatches();
                 if mismatches.is_empty() {
-                    println!("ok   {}: {} rows, {} columns match the lake", audit.file, audit.warehouse_rows, audit.columns.len());
+                    println!(
+                        "ok   {}: {} rows, {} columns match the lake",
+                        audit.file,
+                        audit.warehouse_rows,
+                        audit.columns.len()
+                    );
                 }
                 for m in &mismatches {
                     println!("DIFF {m}");
@@ -126,7 +134,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if records.is_empty() {
                 println!("the warehouse holds no month yet");
             } else {
-                println!("{:<7} {:<8} {:>11} {:>10} {:>11}  {:<20} object", "kind", "month", "rows", "MB", "rows/s", "loaded at");
+                println!(
+                    "{:<7} {:<8} {:>11} {:>10} {:>11}  {:<20} object",
+                    "kind", "month", "rows", "MB", "rows/s", "loaded at"
+                );
             }
             for r in records {
                 println!(
@@ -149,9 +160,16 @@ fn log_event(event: LoadEvent<'_>) {
     match event {
         LoadEvent::Started(file) => tracing::info!("loading {file}"),
         LoadEvent::Finished(file, Ok(MonthOutcome::Loaded(r))) => {
-            tracing::info!("loaded {file}: {} rows in {:.1} s ({:.0} rows/s)", r.rows, (r.finished_at - r.started_at).as_seconds_f64(), r.rows_per_sec)
+            tracing::info!(
+                "loaded {file}: {} rows in {:.1} s ({:.0} rows/s)",
+                r.rows,
+                (r.finished_at - r.started_at).as_seconds_f64(),
+                r.rows_per_sec
+            )
         }
-        LoadEvent::Finished(file, Ok(MonthOutcome::AlreadyLoaded(_))) => tracing::info!("{file} already loaded"),
+        LoadEvent::Finished(file, Ok(MonthOutcome::AlreadyLoaded(_))) => {
+            tracing::info!("{file} already loaded")
+        }
         LoadEvent::Finished(file, Err(e)) => tracing::error!("{file} failed: {e}"),
     }
 }

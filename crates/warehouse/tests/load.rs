@@ -17,7 +17,13 @@ fn request(kind: TripKind) -> LoadRequest {
 #[test]
 fn every_era_loads_with_the_lakes_counts_and_sums() {
     let stack = Stack::start();
-    let months = [("2018-03", Era::Y2018), ("2019-07", Era::Y2019), ("2022-05", Era::Y2022), ("2024-02", Era::Y2024), ("2025-01", Era::Y2025)];
+    let months = [
+        ("2018-03", Era::Y2018),
+        ("2019-07", Era::Y2019),
+        ("2022-05", Era::Y2022),
+        ("2024-02", Era::Y2024),
+        ("2025-01", Era::Y2025),
+    ];
     for kind in [TripKind::Yellow, TripKind::Green] {
         for (month, era) in months {
             stack.put_month(kind, month, era, 4_000);
@@ -25,7 +31,8 @@ fn every_era_loads_with_the_lakes_counts_and_sums() {
     }
     let rt = rt();
     for kind in [TripKind::Yellow, TripKind::Green] {
-        let report = rt.block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(kind), |_| {})).unwrap();
+        let report =
+            rt.block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(kind), |_| {})).unwrap();
         assert_eq!(report.loaded().count(), 5, "{:?}", report.failures().collect::<Vec<_>>());
         let audits = rt.block_on(atl_warehouse::audit(&stack.db(), &stack.lake, kind, None)).unwrap();
         assert_eq!(audits.len(), 5);
@@ -65,11 +72,15 @@ fn a_rerun_is_a_no_op_and_force_reloads_without_doubling() {
     stack.put_month(TripKind::Yellow, "2023-01", Era::Y2022, 3_000);
     stack.put_month(TripKind::Yellow, "2023-02", Era::Y2022, 2_000);
     let rt = rt();
-    let first = rt.block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(TripKind::Yellow), |_| {})).unwrap();
+    let first = rt
+        .block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(TripKind::Yellow), |_| {}))
+        .unwrap();
     assert_eq!(first.loaded().count(), 2);
     let log_before = stack.sql("SELECT month, rows, finished_at FROM raw.load_log ORDER BY month");
 
-    let second = rt.block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(TripKind::Yellow), |_| {})).unwrap();
+    let second = rt
+        .block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(TripKind::Yellow), |_| {}))
+        .unwrap();
     assert_eq!((second.loaded().count(), second.skipped().count()), (0, 2));
     assert_eq!(stack.sql("SELECT month, rows, finished_at FROM raw.load_log ORDER BY month"), log_before);
 
@@ -89,7 +100,9 @@ fn a_changed_object_replaces_its_month() {
     let rt = rt();
     rt.block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(TripKind::Green), |_| {})).unwrap();
     stack.put_month(TripKind::Green, "2023-03", Era::Y2022, 1_500);
-    let report = rt.block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(TripKind::Green), |_| {})).unwrap();
+    let report = rt
+        .block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(TripKind::Green), |_| {}))
+        .unwrap();
     assert_eq!(report.loaded().count(), 1);
     assert_eq!(stack.count("raw.green_tripdata"), 1_500);
 }
@@ -109,11 +122,18 @@ fn bad_objects_name_the_object_and_leave_the_warehouse_as_it_was() {
     let fhv = stack.put_spec(&foreign);
     common::copy_file(&fhv, &stack.path_of(TripFile::new(TripKind::Yellow, "2023-02".parse().unwrap())));
 
-    let report = rt.block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(TripKind::Yellow), |_| {})).unwrap();
+    let report = rt
+        .block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(TripKind::Yellow), |_| {}))
+        .unwrap();
     let failures: Vec<String> = report.failures().map(|(_, e)| e.to_string()).collect();
     assert_eq!(failures.len(), 2, "{failures:?}");
     assert!(failures[0].contains("yellow/2023/yellow_tripdata_2023-01.parquet"), "{}", failures[0]);
-    assert!(failures[1].contains("yellow_tripdata_2023-02.parquet") && failures[1].contains("dispatching_base_num"), "{}", failures[1]);
+    assert!(
+        failures[1].contains("yellow_tripdata_2023-02.parquet")
+            && failures[1].contains("dispatching_base_num"),
+        "{}",
+        failures[1]
+    );
     assert!(report.failures().any(|(_, e)| matches!(e, WarehouseError::Schema(_))));
     assert_eq!(stack.count("raw.yellow_tripdata"), 2_000);
     assert_eq!(stack.sql("SELECT count(*) FROM raw.load_log"), "1");
@@ -147,7 +167,15 @@ fn kill_9_mid_copy_keeps_the_previous_month_and_the_rerun_loads_once() {
     let run = || {
         let mut command = Command::new(env!("CARGO_BIN_EXE_atl-warehouse"));
         command
-            .args(["--warehouse", &stack.pg.url("postgres"), "--lake", &stack.lake_url(), "load", "--kind", "yellow"])
+            .args([
+                "--warehouse",
+                &stack.pg.url("postgres"),
+                "--lake",
+                &stack.lake_url(),
+                "load",
+                "--kind",
+                "yellow",
+            ])
             .env("RUST_LOG", "warn");
         command
     };
@@ -182,5 +210,8 @@ fn kill_9_mid_copy_keeps_the_previous_month_and_the_rerun_loads_once() {
     assert_eq!(stack.count("raw.yellow_tripdata"), 1_500_000);
     assert!(run().status().unwrap().success());
     assert_eq!(stack.count("raw.yellow_tripdata"), 1_500_000);
-    assert_eq!(stack.sql(&format!("SELECT rows FROM raw.load_log WHERE month = '{}'", month.first_day())), "1500000");
+    assert_eq!(
+        stack.sql(&format!("SELECT rows FROM raw.load_log WHERE month = '{}'", month.first_day())),
+        "1500000"
+    );
 }

@@ -54,7 +54,8 @@ trait ColumnWriter {
 
 impl CopyEncoder {
     pub fn new(lineage: &Lineage) -> CopyEncoder {
-        let month_days = (lineage.month - NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid")).num_days() as i32;
+        let month_days =
+            (lineage.month - NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid")).num_days() as i32;
         let mut buf = BytesMut::with_capacity(8 << 20);
         buf.put_slice(HEADER);
         CopyEncoder { buf, month_days, key: lineage.key.as_bytes().to_vec(), next_row: 0 }
@@ -77,10 +78,12 @@ impl CopyEncoder {
             .fields()
             .iter()
             .zip(batch.columns())
-            .map(|(field, array)| writer_for(array.as_ref()).ok_or_else(|| UnsupportedType {
-                column: field.name().clone(),
-                data_type: field.data_type().clone(),
-            }))
+            .map(|(field, array)| {
+                writer_for(array.as_ref()).ok_or_else(|| UnsupportedType {
+                    column: field.name().clone(),
+                    data_type: field.data_type().clone(),
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let fields = (writers.len() + 3) as i16;
         // Lineage (4+4 + 4+key + 4+8) plus the data columns at their widest (4+8 each,

@@ -41,6 +41,11 @@ pub enum Task {
     /// Check the stages against real TLC files: lay every file of a CDN-shaped folder into a
     /// temp lake, load it into a throwaway PostgreSQL server and audit every column against
     /// the Parquet. CI runs it on `../shared/data/tlc`.
+    /// Run the benchmarks (all, or one stage: ingest, warehouse). Each generates its data and
+    /// prints its rows/s or MB/s next to the physical limit measured in the same run.
+    Bench {
+        stage: Option<String>,
+    },
     Conformance {
         /// Folder with `trip-data/` (and optionally `samples/<kind>_<YYYY-MM>_head/`).
         folder: std::path::PathBuf,

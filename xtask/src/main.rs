@@ -1,6 +1,7 @@
 //! `cargo xtask <task>`: the workspace's automation, one file per task.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
 mod conformance;
 mod flags;
 mod pipeline;
@@ -23,6 +24,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Task::Test(args) => return test::run(&args),
         Task::Pipeline(args) => pipeline::run(&args)?,
         Task::Conformance { folder } => conformance::run(&folder)?,
+        Task::Bench { stage } => bench::run(stage.as_deref())?,
     }
     Ok(ExitCode::SUCCESS)
 }

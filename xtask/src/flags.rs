@@ -43,9 +43,7 @@ pub enum Task {
     /// the Parquet. CI runs it on `../shared/data/tlc`.
     /// Run the benchmarks (all, or one stage: ingest, warehouse). Each generates its data and
     /// prints its rows/s or MB/s next to the physical limit measured in the same run.
-    Bench {
-        stage: Option<String>,
-    },
+    Bench { stage: Option<String> },
     Conformance {
         /// Folder with `trip-data/` (and optionally `samples/<kind>_<YYYY-MM>_head/`).
         folder: std::path::PathBuf,

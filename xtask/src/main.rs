@@ -15,8 +15,17 @@ use clap::Parser;
 
 use crate::flags::{Task, Xtask};
 
-fn main() -> anyhow::Result<ExitCode> {
-    let flags = Xtask::parse();
+fn main() -> ExitCode {
+    match run(Xtask::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(flags: Xtask) -> anyhow::Result<ExitCode> {
     match flags.task {
         Task::Up(ports) => services::up(&ports)?,
         Task::Down => services::down()?,

@@ -82,7 +82,8 @@ pub async fn load_month(
 
     let partition = table.partition(file.month);
     let swap = format!(
-        "DROP TABLE IF EXISTS {partition};\n\
+        "SET LOCAL client_min_messages = warning;\n\
+         DROP TABLE IF EXISTS {partition};\n\
          ALTER TABLE {loading} RENAME TO \"{name}\";\n\
          ALTER TABLE {parent} ATTACH PARTITION {partition} FOR VALUES IN ({m});",
         name = table.partition_name(file.month),

@@ -19,7 +19,8 @@ pub async fn ensure_schema(conn: &mut PgConnection) -> Result<(), WarehouseError
     Ok(())
 }
 
-const SCHEMA_LOCK: i64 = 0x41544c_0000;
+/// "ATL" in ASCII, shifted: a lock id unlikely to collide with other applications.
+const SCHEMA_LOCK: i64 = 0x0041_544c_0000;
 
 /// Names of one kind's raw table and of a month's partition.
 #[derive(Debug, Clone)]

@@ -21,17 +21,14 @@ pub fn run(args: &PipelineArgs) -> anyhow::Result<()> {
     build_stages()?;
     let kind = args.kind.clone();
     let mut ingest = vec!["--zones".to_owned(), "--kind".into(), kind.clone()];
-    let mut months = Vec::new();
     match (&args.months, args.latest) {
         (_, true) => ingest.push("--latest".into()),
-        (Some(m), false) => {
-            ingest.extend(["--months".into(), m.clone()]);
-            months.extend(["--months".to_owned(), m.clone()]);
-        }
+        (Some(m), false) => ingest.extend(["--months".into(), m.clone()]),
         (None, false) => {}
     }
-    let warehouse: Vec<String> =
-        ["load", "--kind", &kind].into_iter().map(String::from).chain(months).collect();
+    // Every lake month not loaded yet: months the source has not published are not in
+    // the lake, and months loaded before are skipped by the load log.
+    let warehouse: Vec<String> = ["load", "--kind", &kind].into_iter().map(String::from).collect();
     for (stage, stage_args) in STAGES.iter().zip([ingest, warehouse]) {
         run_stage(stage, &stage_args)?;
     }

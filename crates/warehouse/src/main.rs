@@ -71,8 +71,9 @@ async fn main() -> ExitCode {
     }
 }
 
+    // sqlx logs every server NOTICE ("already exists, skipping") at info.
 fn env_filter() -> tracing_subscriber::EnvFilter {
-    tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())
+    tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into())
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {

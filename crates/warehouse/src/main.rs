@@ -71,8 +71,8 @@ async fn main() -> ExitCode {
     }
 }
 
-    // sqlx logs every server NOTICE ("already exists, skipping") at info.
 fn env_filter() -> tracing_subscriber::EnvFilter {
+    // sqlx logs every server NOTICE ("already exists, skipping") at info.
     tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into())
 }
 

@@ -30,7 +30,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 /// Exit status: 0 when every file was fetched, already present, or not published yet (the
 /// summary lists the unpublished ones: the TLC publishes with a lag, so that is not an
 /// error); 1 when any file failed, when --latest found no published month, or when the
-/// run could not start (configuration, lake).
+/// run could not start (configuration, lake); 3 with --require-published when a requested
+/// month is not published yet.
 #[derive(Debug, Parser)]
 #[command(name = "atl-ingest", version, verbatim_doc_comment)]
 struct Cli {
@@ -62,6 +63,11 @@ struct Cli {
     /// Lake URL, overriding lake.url: file://<folder> or s3://<bucket>.
     #[arg(long, value_name = "URL")]
     lake: Option<String>,
+
+    /// Exit with status 3 when a requested month is not published yet, so a scheduler
+    /// (the Airflow DAG) retries later instead of counting the run as done.
+    #[arg(long)]
+    require_published: bool,
 
     /// Months downloaded at once, overriding source.concurrency.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
@@ -144,6 +150,10 @@ async fn run(cli: Cli, bars: Option<MultiProgress>) -> anyhow::Result<ExitCode> 
         let report = atl_ingest::ingest_months(source, &lake, kind, months, progress.as_ref()).await?;
         print_report(&report, &lake);
         failed |= report.has_failures();
+        if cli.require_published && report.not_published() > 0 && !failed {
+            println!("--require-published: a month is not published yet (exit 3: try again later)");
+            return Ok(ExitCode::from(3));
+        }
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

@@ -114,6 +114,13 @@ async fn unpublished_months_exit_0_and_failures_exit_1() {
     assert!(output.status.success(), "{text}");
     assert!(text.contains("1 fetched, 0 already present, 1 not published, 0 failed"), "{text}");
     assert!(text.contains("not published yet by the TLC (not an error): 2023-02"), "{text}");
+    // A scheduler asking for a month that is not out yet gets a distinct status to retry on.
+    let (output, text) =
+        run(ingest_command(&cdn, &lake).args(["--months", "2023-02", "--require-published"]));
+    assert_eq!(output.status.code(), Some(3), "{text}");
+    let (output, text) =
+        run(ingest_command(&cdn, &lake).args(["--months", "2023-01", "--require-published"]));
+    assert!(output.status.success(), "{text}");
 
     cdn.add(yellow("2023-03"), ROWS);
     cdn.mirror.set_fault(

@@ -1,0 +1,46 @@
+//! Errors of the mart stage, each naming the month or statement concerned.
+
+use atl_core::{TripKind, YearMonth};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MartError {
+    #[error("connecting to the mart at {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("{what}: {source}")]
+    Sql { what: String, source: sqlx::Error },
+    #[error(transparent)]
+    Warehouse(#[from] atl_warehouse::WarehouseError),
+    #[error(transparent)]
+    Lake(#[from] atl_lake::LakeError),
+    #[error("reading the zone table {key} from the lake: {source}")]
+    ZoneTable { key: String, source: object_store::Error },
+    #[error("the mart models yellow and green trips, not {0}")]
+    UnsupportedKind(TripKind),
+    #[error("{kind} {month} is not in the warehouse (run atl-warehouse load first)")]
+    NotInWarehouse { kind: TripKind, month: YearMonth },
+    #[error(
+        "{kind} {month}: the warehouse holds {warehouse_rows} rows but {staged_rows} reached the mart's staging table"
+    )]
+    Transfer { kind: TripKind, month: YearMonth, warehouse_rows: i64, staged_rows: u64 },
+    #[error(
+        "{kind} {month}: the mart does not account for the warehouse month: warehouse {warehouse_rows} rows / {warehouse_total}, \
+         mart {fact_rows} fact + {rejected_rows} rejected rows / {fact_total} + {rejected_total}"
+    )]
+    Mismatch {
+        kind: TripKind,
+        month: YearMonth,
+        warehouse_rows: i64,
+        warehouse_total: String,
+        fact_rows: i64,
+        rejected_rows: i64,
+        fact_total: String,
+        rejected_total: String,
+    },
+}
+
+impl MartError {
+    pub(crate) fn sql(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> MartError {
+        let what = what.into();
+        move |source| MartError::Sql { what, source }
+    }
+}

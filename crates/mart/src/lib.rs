@@ -1,0 +1,266 @@
+//! The mart stage: cleaned TLC trips in a partitioned snowflake model on PostgreSQL server #2.
+//!
+//! For each month of a kind, [`build`] streams the warehouse's raw rows (server #1) into the
+//! mart's unlogged staging table with binary COPY on both ends, chunks forwarded as they
+//! arrive ([`transfer`]); then runs `sql/mart/insertion.sql` in one transaction, which applies
+//! the documented cleaning rules, swaps the month's fact partition (old one dropped, new one
+//! attached: readers see a whole month or the previous one, never half), refreshes the
+//! month's aggregates and counts every rejected row by reason; finally it checks that
+//! warehouse rows = fact rows + rejected rows, and the same for the sum of total_amount.
+//! `sql/mart/creation.sql` (the model) is applied at every start ([`schema`]); the zone
+//! dimension comes from the lake's `reference/taxi_zone_lookup.csv` ([`zones`]).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use atl_core::{AtlConfig, TripKind};
+//! let config = AtlConfig::load(None)?;
+//! let lake = atl_lake::Lake::open(&config.lake)?;
+//! let request = atl_mart::BuildRequest::new(TripKind::Yellow);
+//! let report = atl_mart::build(&config.warehouse, &config.mart, &lake, &request, |_| {}).await?;
+//! println!("{} months built", report.built().count());
+//! # Ok(()) }
+//! ```
+
+pub mod build_log;
+pub mod error;
+pub mod schema;
+pub mod transfer;
+pub mod zones;
+
+use std::time::Instant;
+
+use atl_core::{DatabaseConfig, MonthRange, TripKind, YearMonth};
+use atl_lake::Lake;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{Connection, PgConnection};
+
+pub use build_log::BuildRecord;
+pub use error::MartError;
+pub use zones::ZoneSource;
+
+/// Which months to build.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    pub kind: TripKind,
+    /// `None`: every warehouse month not yet built, or loaded again since it was built.
+    /// `Some`: exactly these months, rebuilt if already built.
+    pub months: Option<MonthRange>,
+}
+
+impl BuildRequest {
+    pub fn new(kind: TripKind) -> BuildRequest {
+        BuildRequest { kind, months: None }
+    }
+}
+
+/// One month built: the build_log row, plus the transfer's share of the time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthBuild {
+    pub record: BuildRecord,
+    /// Seconds spent copying the month from the warehouse into the staging table.
+    pub transfer_seconds: f64,
+}
+
+/// What happened to each month of a [`build`].
+#[derive(Debug)]
+pub struct BuildReport {
+    pub zones: ZoneSource,
+    pub months: Vec<(YearMonth, Result<MonthBuild, MartError>)>,
+}
+
+impl BuildReport {
+    pub fn built(&self) -> impl Iterator<Item = &MonthBuild> {
+        self.months.iter().filter_map(|(_, r)| r.as_ref().ok())
+    }
+
+    pub fn failures(&self) -> impl Iterator<Item = (YearMonth, &MartError)> {
+        self.months.iter().filter_map(|(m, r)| r.as_ref().err().map(|e| (*m, e)))
+    }
+}
+
+/// Events for a progress display; the library itself never prints.
+#[derive(Debug)]
+pub enum BuildEvent<'a> {
+    Started(TripKind, YearMonth),
+    Finished(TripKind, YearMonth, &'a Result<MonthBuild, MartError>),
+}
+
+/// Connects to the mart server.
+pub async fn connect(config: &DatabaseConfig) -> Result<PgConnection, MartError> {
+    PgConnection::connect(config.url.expose())
+        .await
+        .map_err(|source| MartError::Connect { url: config.url.to_string(), source })
+}
+
+/// Builds the requested months of `request.kind`, one after the other. Errors of one month do
+/// not stop the others; they are in the report. Errors that stop everything (no server, an
+/// unreadable lake) are returned.
+pub async fn build(
+    warehouse: &DatabaseConfig,
+    mart: &DatabaseConfig,
+    lake: &Lake,
+    request: &BuildRequest,
+    progress: impl Fn(BuildEvent<'_>),
+) -> Result<BuildReport, MartError> {
+    let kind = request.kind;
+    if !matches!(kind, TripKind::Yellow | TripKind::Green) {
+        return Err(MartError::UnsupportedKind(kind));
+    }
+    let mut conn = connect(mart).await?;
+    schema::ensure_schema(&mut conn).await?;
+    let mut wh = atl_warehouse::connect(warehouse).await?;
+    lock_builds(&mut conn).await?;
+    let zones = zones::stage_zones(&mut conn, lake).await?;
+    if zones == ZoneSource::Missing {
+        tracing::warn!(
+            "the lake has no {}: zones 1-265 are named 'Unknown zone N' unless the mart already knows them",
+            atl_core::ZONES_LAKE_KEY
+        );
+    }
+    let loaded = warehouse_months(&mut wh, kind).await?;
+    let built = build_log::all(&mut conn).await?;
+    drop(conn);
+
+    let mut report = BuildReport { zones, months: Vec::new() };
+    let work: Vec<YearMonth> = match request.months {
+        Some(range) => range.iter().collect(),
+        None => loaded
+            .iter()
+            .filter(|(month, rows, finished_at)| {
+                !built.iter().any(|b| {
+                    b.service == kind.as_str()
+                        && b.month == *month
+                        && b.warehouse_rows == *rows
+                        && b.built_at >= *finished_at
+                })
+            })
+            .map(|(month, _, _)| YearMonth::of(*month))
+            .collect(),
+    };
+    for month in work {
+        progress(BuildEvent::Started(kind, month));
+        let outcome = if loaded.iter().any(|(m, _, _)| *m == month.first_day()) {
+            build_month(warehouse, mart, kind, month).await
+        } else {
+            Err(MartError::NotInWarehouse { kind, month })
+        };
+        progress(BuildEvent::Finished(kind, month, &outcome));
+        report.months.push((month, outcome));
+    }
+    Ok(report)
+}
+
+/// The warehouse's months of `kind`: (month, rows, loaded at).
+async fn warehouse_months(
+    wh: &mut PgConnection,
+    kind: TripKind,
+) -> Result<Vec<(NaiveDate, i64, DateTime<Utc>)>, MartError> {
+    atl_warehouse::tables::ensure_schema(wh).await?;
+    Ok(atl_warehouse::load_log::all(wh)
+        .await?
+        .into_iter()
+        .filter(|r| r.kind == kind.as_str())
+        .map(|r| (r.month, r.rows, r.finished_at))
+        .collect())
+}
+
+async fn lock_builds(mart: &mut PgConnection) -> Result<(), MartError> {
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(schema::BUILD_LOCK)
+        .execute(mart)
+        .await
+        .map_err(MartError::sql("waiting for other mart builds to finish"))?;
+    Ok(())
+}
+
+/// Builds one month over fresh connections (a failed COPY leaves a connection unusable).
+pub async fn build_month(
+    warehouse: &DatabaseConfig,
+    mart: &DatabaseConfig,
+    kind: TripKind,
+    month: YearMonth,
+) -> Result<MonthBuild, MartError> {
+    let mut conn = connect(mart).await?;
+    let mut wh = atl_warehouse::connect(warehouse).await?;
+    // Held by this session until it ends: no other build can refill the staging table
+    // between our COPY and insertion.sql.
+    lock_builds(&mut conn).await?;
+    // A client killed while insertion.sql runs must not leave the server finishing (and
+    // committing) the month on its own: check the socket during long statements.
+    sqlx::raw_sql("SET client_connection_check_interval = '1s'")
+        .execute(&mut conn)
+        .await
+        .map_err(MartError::sql("setting client_connection_check_interval"))?;
+    sqlx::query("SELECT set_config('atl.started_at', clock_timestamp()::text, false)")
+        .execute(&mut conn)
+        .await
+        .map_err(MartError::sql("setting atl.started_at"))?;
+
+    // One snapshot of the warehouse for the count and the COPY.
+    sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .execute(&mut wh)
+        .await
+        .map_err(MartError::sql(format!("starting a warehouse transaction for {kind} {month}")))?;
+    let (warehouse_rows, warehouse_total) = transfer::warehouse_totals(&mut wh, kind, month).await?;
+    let clock = Instant::now();
+    let staged = transfer::stage_month(&mut wh, &mut conn, kind, month).await?;
+    let transfer_seconds = clock.elapsed().as_secs_f64();
+    drop(wh);
+    if staged != warehouse_rows as u64 {
+        return Err(MartError::Transfer { kind, month, warehouse_rows, staged_rows: staged });
+    }
+
+    sqlx::query("SELECT set_config('atl.month', $1, false), set_config('atl.service', $2, false)")
+        .bind(month.first_day().to_string())
+        .bind(kind.as_str())
+        .execute(&mut conn)
+        .await
+        .map_err(MartError::sql("setting atl.month and atl.service"))?;
+    // Shows in pg_stat_activity (whose query text is cut at 1 kB) what this session runs.
+    sqlx::raw_sql("SET application_name = 'atl-mart insertion.sql'")
+        .execute(&mut conn)
+        .await
+        .map_err(MartError::sql("setting application_name"))?;
+    if let Err(source) = sqlx::raw_sql(sqlx::AssertSqlSafe(schema::INSERTION_SQL)).execute(&mut conn).await {
+        // insertion.sql opens its own transaction block; leave the session clean.
+        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut conn).await;
+        return Err(MartError::Sql {
+            what: format!("running sql/mart/insertion.sql for {kind} {month}"),
+            source,
+        });
+    }
+
+    let record = build_log::find(&mut conn, kind.as_str(), month.first_day())
+        .await?
+        .ok_or_else(|| MartError::NotInWarehouse { kind, month })?;
+    let money_adds_up: bool = sqlx::query_scalar("SELECT $1::numeric = $2::numeric + $3::numeric")
+        .bind(&warehouse_total)
+        .bind(&record.fact_total)
+        .bind(&record.rejected_total)
+        .fetch_one(&mut conn)
+        .await
+        .map_err(MartError::sql("comparing totals"))?;
+    if !money_adds_up
+        || record.warehouse_rows != warehouse_rows
+        || record.fact_rows + record.rejected_rows != warehouse_rows
+    {
+        return Err(MartError::Mismatch {
+            kind,
+            month,
+            warehouse_rows,
+            warehouse_total,
+            fact_rows: record.fact_rows,
+            rejected_rows: record.rejected_rows,
+            fact_total: record.fact_total,
+            rejected_total: record.rejected_total,
+        });
+    }
+    Ok(MonthBuild { record, transfer_seconds })
+}
+
+/// The build log: every month the mart holds.
+pub async fn status(mart: &DatabaseConfig) -> Result<Vec<BuildRecord>, MartError> {
+    let mut conn = connect(mart).await?;
+    schema::ensure_schema(&mut conn).await?;
+    build_log::all(&mut conn).await
+}

@@ -1,0 +1,149 @@
+//! `atl-mart`: build the cleaned, partitioned snowflake mart (server #2) from the warehouse.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use atl_core::{AtlConfig, MonthRange, TripKind};
+use atl_mart::{BuildEvent, BuildRequest, ZoneSource};
+use clap::{Parser, Subcommand};
+
+/// Build the data mart (PostgreSQL server #2) from the warehouse (server #1).
+///
+/// Each month is copied from raw.<kind>_tripdata on the warehouse into mart.staging_trip on
+/// the mart (binary COPY on both ends), cleaned by sql/mart/insertion.sql into its own
+/// fact partition in one transaction, and checked: warehouse rows = fact rows + rejected rows,
+/// and the same for the sum of total_amount. mart.build_log records every build.
+#[derive(Debug, Parser)]
+#[command(name = "atl-mart", version)]
+struct Cli {
+    /// Configuration file (default: ./atl.toml if present, then ATL__* variables).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Warehouse URL, overriding warehouse.url.
+    #[arg(long, global = true)]
+    warehouse: Option<String>,
+    /// Mart URL, overriding mart.url.
+    #[arg(long, global = true)]
+    mart: Option<String>,
+    /// Lake URL, overriding lake.url (the zone table is read from it).
+    #[arg(long, global = true)]
+    lake: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build months (default: warehouse months not built yet, or loaded again since).
+    Build {
+        /// Trip kind (yellow or green).
+        #[arg(long, default_value = "yellow")]
+        kind: TripKind,
+        /// Months to (re)build, e.g. 2023-01..2023-08.
+        #[arg(long)]
+        months: Option<MonthRange>,
+    },
+    /// Show the months the mart holds: rows kept and rejected, money, when, speed.
+    Status,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=error".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut config = AtlConfig::load(cli.config.as_deref()).context("loading configuration")?;
+    if let Some(url) = cli.warehouse {
+        config.warehouse.url = url.as_str().into();
+    }
+    if let Some(url) = cli.mart {
+        config.mart.url = url.as_str().into();
+    }
+    if let Some(url) = cli.lake {
+        config.lake.url = url;
+    }
+    match cli.command {
+        Command::Build { kind, months } => {
+            let lake = atl_lake::Lake::open(&config.lake).context("opening the lake")?;
+            let request = BuildRequest { kind, months };
+            let report = atl_mart::build(&config.warehouse, &config.mart, &lake, &request, log_event)
+                .await
+                .with_context(|| {
+                format!("building {kind} months into the mart at {}", config.mart.url)
+            })?;
+            if report.zones == ZoneSource::Missing {
+                println!("warning: no zone table in the lake; zones are named 'Unknown zone N'");
+            }
+            let built: Vec<_> = report.built().collect();
+            let failed = report.failures().count();
+            println!("mart: {} {kind} months built, {failed} failed", built.len());
+            for b in &built {
+                let r = &b.record;
+                println!(
+                    "  {} {}: {} rows = {} fact + {} rejected; {} = {} + {}; {:.1} s ({:.0} rows/s, transfer {:.1} s)",
+                    r.service,
+                    &r.month.to_string()[..7],
+                    r.warehouse_rows,
+                    r.fact_rows,
+                    r.rejected_rows,
+                    r.warehouse_total,
+                    r.fact_total,
+                    r.rejected_total,
+                    r.seconds,
+                    r.rows_per_sec,
+                    b.transfer_seconds
+                );
+            }
+            for (month, error) in report.failures() {
+                println!("  failed {kind} {month}: {error}");
+            }
+            Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        Command::Status => {
+            let records = atl_mart::status(&config.mart).await.context("reading the mart's build log")?;
+            if records.is_empty() {
+                println!("the mart holds no months yet");
+            }
+            for r in records {
+                println!(
+                    "{:<6} {}  {:>10} rows  {:>10} fact  {:>8} rejected  total {:>14}  built {}  {:.1} s  {:.0} rows/s",
+                    r.service,
+                    &r.month.to_string()[..7],
+                    r.warehouse_rows,
+                    r.fact_rows,
+                    r.rejected_rows,
+                    r.warehouse_total,
+                    r.built_at.format("%Y-%m-%d %H:%M:%S"),
+                    r.seconds,
+                    r.rows_per_sec
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn log_event(event: BuildEvent<'_>) {
+    match event {
+        BuildEvent::Started(kind, month) => tracing::info!("building {kind} {month}"),
+        BuildEvent::Finished(kind, month, Ok(b)) => tracing::info!(
+            "built {kind} {month}: {} fact + {} rejected rows in {:.1} s",
+            b.record.fact_rows,
+            b.record.rejected_rows,
+            b.record.seconds
+        ),
+        BuildEvent::Finished(kind, month, Err(e)) => tracing::error!("{kind} {month}: {e}"),
+    }
+}

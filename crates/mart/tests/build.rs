@@ -1,0 +1,343 @@
+//! Building the mart on a second real PostgreSQL server from a warehouse filled from a lake of
+//! generated months.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use atl_core::generate::{Era, TripFileSpec, write_trip_file_to, zone_table_csv};
+use atl_core::{DatabaseConfig, Secret, TripFile, TripKind, YearMonth};
+use atl_devservices::PgServer;
+use atl_lake::Lake;
+use atl_mart::{BuildRequest, ZoneSource};
+use atl_warehouse::LoadRequest;
+
+/// A warehouse server, a different mart server and a file:// lake.
+struct Stack {
+    warehouse: PgServer,
+    mart: PgServer,
+    lake_dir: tempfile::TempDir,
+    lake: Lake,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Stack {
+    fn start(with_zones: bool) -> Stack {
+        let warehouse = PgServer::temp().expect("a temp PostgreSQL server for the warehouse");
+        let mart = PgServer::temp().expect("a temp PostgreSQL server for the mart");
+        let lake_dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open_folder(lake_dir.path()).unwrap();
+        if with_zones {
+            let path = lake_dir.path().join(atl_core::ZONES_LAKE_KEY);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, zone_table_csv()).unwrap();
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        Stack { warehouse, mart, lake_dir, lake, rt }
+    }
+
+    fn wh_db(&self) -> DatabaseConfig {
+        DatabaseConfig { url: Secret::new(self.warehouse.url("postgres")), parallelism: 2 }
+    }
+
+    fn mart_db(&self) -> DatabaseConfig {
+        DatabaseConfig { url: Secret::new(self.mart.url("postgres")), parallelism: 2 }
+    }
+
+    fn put_month(&self, kind: TripKind, month: &str, era: Era, rows: usize) {
+        let month: YearMonth = month.parse().unwrap();
+        let spec = TripFileSpec::new(kind, month, rows).era(era).row_group_rows(rows.div_ceil(3).max(1));
+        write_trip_file_to(&spec, &self.lake_dir.path().join(TripFile::new(kind, month).lake_key())).unwrap();
+    }
+
+    fn load(&self, kind: TripKind) {
+        let mut request = LoadRequest::new(kind);
+        request.force = true;
+        let report =
+            self.rt.block_on(atl_warehouse::load(&self.wh_db(), &self.lake, &request, |_| {})).unwrap();
+        assert_eq!(report.failures().count(), 0, "{:?}", report.failures().collect::<Vec<_>>());
+    }
+
+    fn build(&self, kind: TripKind, months: Option<&str>) -> atl_mart::BuildReport {
+        let request = BuildRequest { kind, months: months.map(|m| m.parse().unwrap()) };
+        let report = self
+            .rt
+            .block_on(atl_mart::build(&self.wh_db(), &self.mart_db(), &self.lake, &request, |_| {}))
+            .unwrap();
+        assert_eq!(report.failures().count(), 0, "{:?}", report.failures().collect::<Vec<_>>());
+        report
+    }
+
+    fn wh(&self, sql: &str) -> String {
+        self.warehouse.psql("postgres", sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    fn mart_sql(&self, sql: &str) -> String {
+        self.mart.psql("postgres", sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Fingerprint of everything a build writes, but its timings.
+    fn mart_contents(&self) -> String {
+        self.mart_sql(
+            "SELECT md5(string_agg(t, '|' ORDER BY t)) FROM ( \
+               SELECT f::text AS t FROM mart.fact_trip f \
+               UNION ALL SELECT a::text FROM mart.agg_daily a \
+               UNION ALL SELECT a::text FROM mart.agg_hour_weekday a \
+               UNION ALL SELECT a::text FROM mart.agg_zone_month a \
+               UNION ALL SELECT a::text FROM mart.agg_payment_month a \
+               UNION ALL SELECT a::text FROM mart.agg_fare_distance a \
+               UNION ALL SELECT r::text FROM mart.rejects r \
+               UNION ALL SELECT r::text FROM mart.reject_samples r \
+               UNION ALL SELECT (service_id, month_id, warehouse_rows, fact_rows, rejected_rows, warehouse_total, \
+                                 fact_total, rejected_total)::text FROM mart.build_log \
+               UNION ALL SELECT z::text FROM mart.dim_zone z) x",
+        )
+    }
+}
+
+fn service_id(kind: TripKind) -> i32 {
+    match kind {
+        TripKind::Yellow => 1,
+        _ => 2,
+    }
+}
+
+/// The cleaning rules of insertion.sql, restated over the warehouse's own columns: each
+/// month's rows per reason (the clean ones under '-').
+fn warehouse_reasons(stack: &Stack, kind: TripKind, month: &str) -> String {
+    let (pickup, dropoff) = match kind {
+        TripKind::Yellow => ("tpep_pickup_datetime", "tpep_dropoff_datetime"),
+        _ => ("lpep_pickup_datetime", "lpep_dropoff_datetime"),
+    };
+    let extra_money = match kind {
+        TripKind::Yellow => "airport_fee",
+        _ => "ehail_fee",
+    };
+    stack.wh(&format!(
+        "SELECT string_agg(reason || '=' || n, ',' ORDER BY reason) FROM ( \
+           SELECT reason, count(*) AS n FROM ( \
+             SELECT CASE \
+               WHEN {pickup} IS NULL OR {dropoff} IS NULL THEN 'timestamp_missing' \
+               WHEN date_trunc('month', {pickup}) <> source_month THEN 'pickup_outside_month' \
+               WHEN {dropoff} <= {pickup} THEN 'dropoff_not_after_pickup' \
+               WHEN {dropoff} - {pickup} > interval '1 day' THEN 'trip_over_24h' \
+               WHEN coalesce(pulocationid NOT BETWEEN 1 AND 265 OR dolocationid NOT BETWEEN 1 AND 265, true) THEN 'zone_unknown' \
+               WHEN coalesce(trip_distance <= 0, true) THEN 'distance_not_positive' \
+               WHEN trip_distance > 500 THEN 'distance_over_500mi' \
+               WHEN fare_amount IS NULL OR total_amount IS NULL THEN 'amount_missing' \
+               WHEN fare_amount < 0 OR total_amount < 0 THEN 'amount_negative' \
+               WHEN EXISTS (SELECT 1 FROM unnest(ARRAY[fare_amount, extra, mta_tax, tip_amount, tolls_amount, \
+                      improvement_surcharge, total_amount, congestion_surcharge, cbd_congestion_fee, {extra_money}]) a \
+                      WHERE abs(a) > 10000) THEN 'amount_over_10000' \
+               ELSE '-' END AS reason \
+             FROM raw.{kind}_tripdata WHERE source_month = '{month}-01') r GROUP BY reason) c"
+    ))
+}
+
+fn mart_reasons(stack: &Stack, kind: TripKind, month: &str) -> String {
+    let month_id = month.replace('-', "");
+    let sid = service_id(kind);
+    stack.mart_sql(&format!(
+        "SELECT string_agg(reason || '=' || n, ',' ORDER BY reason) FROM ( \
+           SELECT reason, rows AS n FROM mart.rejects WHERE service_id = {sid} AND month_id = {month_id} \
+           UNION ALL SELECT '-', count(*) FROM mart.fact_trip WHERE service_id = {sid} \
+             AND pickup_at >= '{month}-01' AND pickup_at < '{month}-01'::date + interval '1 month' \
+             HAVING count(*) > 0) c"
+    ))
+}
+
+/// Warehouse rows and money = fact + rejected, computed independently on both servers.
+fn assert_accounted(stack: &Stack, kind: TripKind, month: &str) {
+    let month_id = month.replace('-', "");
+    let sid = service_id(kind);
+    let warehouse = stack.wh(&format!(
+        "SELECT count(*) || ' ' || coalesce(sum(round(total_amount::numeric, 2)), 0)::numeric(20,2) \
+         FROM raw.{kind}_tripdata WHERE source_month = '{month}-01'"
+    ));
+    let mart = stack.mart_sql(&format!(
+        "SELECT (f.n + r.n) || ' ' || (f.total + r.total)::numeric(20,2) FROM \
+           (SELECT count(*) AS n, coalesce(sum(total_amount), 0) AS total FROM mart.fact_trip \
+            WHERE service_id = {sid} AND pickup_at >= '{month}-01' AND pickup_at < '{month}-01'::date + interval '1 month') f, \
+           (SELECT coalesce(sum(rows), 0) AS n, coalesce(sum(total_amount_sum), 0) AS total FROM mart.rejects \
+            WHERE service_id = {sid} AND month_id = {month_id}) r"
+    ));
+    assert_eq!(mart, warehouse, "{kind} {month}: rows and money, mart vs warehouse");
+    assert_eq!(
+        mart_reasons(stack, kind, month),
+        warehouse_reasons(stack, kind, month),
+        "{kind} {month} by reason"
+    );
+}
+
+const HAND_MADE: &str = "INSERT INTO raw.yellow_tripdata (source_month, source_key, source_row, vendorid, \
+    tpep_pickup_datetime, tpep_dropoff_datetime, passenger_count, trip_distance, ratecodeid, pulocationid, \
+    dolocationid, payment_type, fare_amount, tip_amount, total_amount) VALUES \
+    ('2023-01-01', 'hand', 9000001, 1, '2023-01-10 10:00', '2023-01-10 10:30', 1, 3, 1, 999, 4, 1, 12, 0, 15), \
+    ('2023-01-01', 'hand', 9000002, 1, NULL, '2023-01-10 10:30', 1, 3, 1, 4, 4, 1, 12, 0, 15), \
+    ('2023-01-01', 'hand', 9000003, 1, '2023-01-10 10:00', '2023-01-11 16:00', 1, 3, 1, 4, 4, 1, 12, 0, 15), \
+    ('2023-01-01', 'hand', 9000004, 1, '2023-01-10 10:00', '2023-01-10 10:30', 1, 600, 1, 4, 4, 1, 12, 0, 15), \
+    ('2023-01-01', 'hand', 9000005, 1, '2023-01-10 10:00', '2023-01-10 10:30', 1, 3, 1, 4, 4, 1, NULL, 0, 15), \
+    ('2023-01-01', 'hand', 9000006, 1, '2023-01-10 10:00', '2023-01-10 10:30', 1, 3, 1, 4, 4, 1, 20000, 0, 20003), \
+    ('2023-01-01', 'hand', 9000007, 5, '2023-01-10 10:00', '2023-01-10 10:30', 12, 3, 42, 4, 4, 9, 12, 0, 15), \
+    ('2023-01-01', 'hand', 9000008, NULL, '2023-01-10 10:00', '2023-01-10 10:30', NULL, 3, NULL, 4, 4, NULL, 12, 0, 15)";
+
+#[test]
+fn yellow_and_green_months_are_accounted_for_by_reason_and_rebuild_identically() {
+    let stack = Stack::start(true);
+    let wh_id = stack.wh("SELECT system_identifier FROM pg_control_system()");
+    let mart_id = stack.mart_sql("SELECT system_identifier FROM pg_control_system()");
+    assert_ne!(wh_id, mart_id, "the warehouse and the mart must be two servers");
+
+    let months = [
+        (TripKind::Yellow, "2023-01", Era::Y2022, 30_000),
+        (TripKind::Yellow, "2024-02", Era::Y2024, 12_000),
+        (TripKind::Green, "2019-07", Era::Y2019, 8_000),
+        (TripKind::Green, "2025-01", Era::Y2025, 6_000),
+    ];
+    for (kind, month, era, rows) in months {
+        stack.put_month(kind, month, era, rows);
+    }
+    stack.load(TripKind::Yellow);
+    stack.load(TripKind::Green);
+    stack.wh(HAND_MADE);
+    // As if the month had been loaded with them (the mart rebuilds months whose row count
+    // differs from the load log's).
+    stack.wh("UPDATE raw.load_log SET rows = rows + 8 WHERE kind = 'yellow' AND month = '2023-01-01'");
+
+    let yellow = stack.build(TripKind::Yellow, None);
+    assert_eq!(yellow.zones, ZoneSource::Lake { rows: 265 });
+    assert_eq!(yellow.built().count(), 2);
+    assert_eq!(stack.build(TripKind::Green, None).built().count(), 2);
+
+    for (kind, month, _, _) in months {
+        assert_accounted(&stack, kind, month);
+    }
+    // Every planted defect of the generator is there to be counted.
+    let reasons = mart_reasons(&stack, TripKind::Yellow, "2023-01");
+    for reason in [
+        "pickup_outside_month",
+        "dropoff_not_after_pickup",
+        "distance_not_positive",
+        "distance_over_500mi",
+        "amount_negative",
+    ] {
+        assert!(reasons.contains(reason), "{reason} missing from {reasons}");
+    }
+    // Each hand-made row in its reason; unknown codes kept under the unknown members.
+    assert_eq!(
+        stack.mart_sql(
+            "SELECT string_agg(source_row || ':' || reason, ',' ORDER BY source_row) FROM mart.reject_samples \
+             WHERE source_row > 9000000"
+        ),
+        "9000001:zone_unknown,9000002:timestamp_missing,9000003:trip_over_24h,9000004:distance_over_500mi,\
+         9000005:amount_missing,9000006:amount_over_10000"
+    );
+    assert_eq!(
+        stack.mart_sql(
+            "SELECT string_agg(concat_ws(':', source_row, vendor_id, payment_type_id, rate_code_id, passenger_count), ',' \
+             ORDER BY source_row) FROM mart.fact_trip WHERE source_row > 9000000"
+        ),
+        "9000007:-1:-1:-1,9000008:-1:-1:-1"
+    );
+    // The aggregates agree with the fact.
+    assert_eq!(
+        stack.mart_sql("SELECT sum(trips) || ' ' || sum(revenue) FROM mart.agg_daily"),
+        stack.mart_sql("SELECT count(*) || ' ' || sum(total_amount) FROM mart.fact_trip")
+    );
+    assert_eq!(
+        stack.mart_sql("SELECT sum(trips) FROM mart.agg_hour_weekday"),
+        stack.mart_sql("SELECT count(*) FROM mart.fact_trip")
+    );
+    assert_eq!(stack.mart_sql("SELECT count(*) FROM mart.fact_trip_default"), "0");
+    assert_eq!(
+        stack.mart_sql("SELECT count(*) FROM pg_inherits WHERE inhparent = 'mart.fact_trip'::regclass"),
+        "5"
+    );
+
+    // Nothing new in the warehouse: nothing to build. A forced rebuild changes nothing.
+    let before = stack.mart_contents();
+    assert_eq!(stack.build(TripKind::Yellow, None).months.len(), 0);
+    assert_eq!(stack.build(TripKind::Yellow, Some("2023-01")).built().count(), 1);
+    assert_eq!(stack.build(TripKind::Yellow, Some("2024-02")).built().count(), 1);
+    assert_eq!(stack.build(TripKind::Green, Some("2019-07")).built().count(), 1);
+    assert_eq!(stack.mart_contents(), before);
+    for (kind, month, _, _) in months {
+        assert_accounted(&stack, kind, month);
+    }
+
+    // A month missing from the warehouse is a failure of that month only.
+    let request = BuildRequest { kind: TripKind::Green, months: Some("2019-06..2019-07".parse().unwrap()) };
+    let report = stack
+        .rt
+        .block_on(atl_mart::build(&stack.wh_db(), &stack.mart_db(), &stack.lake, &request, |_| {}))
+        .unwrap();
+    assert_eq!((report.built().count(), report.failures().count()), (1, 1));
+    assert!(report.failures().next().unwrap().1.to_string().contains("2019-06"));
+    let status = stack.rt.block_on(atl_mart::status(&stack.mart_db())).unwrap();
+    assert_eq!(status.len(), 4);
+}
+
+#[test]
+fn without_a_zone_table_zones_are_unknown_members() {
+    let stack = Stack::start(false);
+    stack.put_month(TripKind::Green, "2023-03", Era::Y2022, 2_000);
+    stack.load(TripKind::Green);
+    let report = stack.build(TripKind::Green, None);
+    assert_eq!(report.zones, ZoneSource::Missing);
+    assert_eq!(
+        stack.mart_sql(
+            "SELECT count(*) || ' ' || min(name) FROM mart.dim_zone WHERE name LIKE 'Unknown zone %'"
+        ),
+        "265 Unknown zone 1"
+    );
+    assert_accounted(&stack, TripKind::Green, "2023-03");
+}
+
+#[test]
+fn kill_9_mid_build_keeps_the_previous_month_and_the_rerun_completes() {
+    let stack = Stack::start(true);
+    stack.put_month(TripKind::Yellow, "2023-05", Era::Y2022, 1_000);
+    stack.load(TripKind::Yellow);
+    let lake_url = format!("file://{}", stack.lake_dir.path().display());
+    let run = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_atl-mart"));
+        command
+            .args(["--warehouse", &stack.warehouse.url("postgres"), "--mart", &stack.mart.url("postgres")])
+            .args(["--lake", &lake_url, "build", "--kind", "yellow"])
+            .env("RUST_LOG", "warn,sqlx=error");
+        command
+    };
+    assert!(run().status().unwrap().success());
+    let before = stack.mart_contents();
+    let month_rows = "SELECT warehouse_rows FROM mart.build_log";
+    assert_eq!(stack.mart_sql(month_rows), "1000");
+
+    // A bigger version of the month reaches the warehouse; the build starts and dies inside
+    // insertion.sql (after the whole month was staged).
+    stack.put_month(TripKind::Yellow, "2023-05", Era::Y2022, 1_500_000);
+    stack.load(TripKind::Yellow);
+    let mut child = run().spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let inserting = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() AND application_name = 'atl-mart insertion.sql'";
+    loop {
+        if stack.mart_sql(inserting) != "0" {
+            std::thread::sleep(Duration::from_millis(300));
+            break;
+        }
+        assert!(Instant::now() < deadline, "insertion.sql never started");
+        assert!(child.try_wait().unwrap().is_none(), "the build finished before it could be killed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stack.mart_sql(inserting) != "0" {
+        assert!(Instant::now() < deadline, "the killed build is still running");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(stack.mart_contents(), before, "the previous month must be intact");
+    assert_eq!(stack.mart_sql("SELECT count(*) FROM pg_class WHERE relname = 'fact_trip_build'"), "0");
+
+    assert!(run().status().unwrap().success());
+    assert_eq!(stack.mart_sql(month_rows), "1500000");
+    assert_accounted(&stack, TripKind::Yellow, "2023-05");
+}

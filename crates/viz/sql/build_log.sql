@@ -1,0 +1,9 @@
+-- Rows per month over the whole mart (not just the period), from each month's latest build.
+SELECT month_id, sum(fact_rows)::int8, sum(rejected_rows)::int8
+FROM (
+    SELECT DISTINCT ON (service_id, month_id) service_id, month_id, fact_rows, rejected_rows
+    FROM mart.build_log
+    ORDER BY service_id, month_id, built_at DESC
+) latest
+GROUP BY month_id
+ORDER BY month_id

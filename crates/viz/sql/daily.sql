@@ -1,0 +1,4 @@
+SELECT service_id, date_id, trips
+FROM mart.agg_daily
+WHERE date_id >= $1 AND date_id < $2
+ORDER BY service_id, date_id

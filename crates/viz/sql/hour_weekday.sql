@@ -1,0 +1,4 @@
+SELECT weekday, hour, sum(trips)::int8
+FROM mart.agg_hour_weekday
+WHERE month_id BETWEEN $1 AND $2
+GROUP BY 1, 2

@@ -1,0 +1,1 @@
+SELECT service_id, name FROM mart.dim_service ORDER BY service_id

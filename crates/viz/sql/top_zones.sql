@@ -1,0 +1,7 @@
+SELECT coalesce(z.name, 'Zone ' || a.pu_zone_id), sum(a.trips)::int8
+FROM mart.agg_zone_month a
+LEFT JOIN mart.dim_zone z ON z.zone_id = a.pu_zone_id
+WHERE a.month_id BETWEEN $1 AND $2
+GROUP BY a.pu_zone_id, z.name
+ORDER BY 2 DESC, a.pu_zone_id
+LIMIT 15

@@ -1,0 +1,118 @@
+//! The viz stage of ATL-Datamart: KPIs, charts and an HTML dashboard over the mart.
+//!
+//! Data flows one way: the mart's aggregate tables (`mart.agg_daily`,
+//! `mart.agg_hour_weekday`, `mart.agg_zone_month`, `mart.agg_payment_month`,
+//! `mart.agg_fare_distance`, `mart.rejects`, `mart.build_log` and the `dim_*` names) are read
+//! by [`Mart::aggregates`] into [`Aggregates`] (one query per panel, never the fact table),
+//! turned into [`kpi::Kpi`] tiles and plotters SVG [`charts::Chart`]s, and laid out by
+//! [`page`] into one self-contained HTML page (inline CSS and SVG, no script, no network).
+//! [`write_dashboard`] writes it to a folder; [`LiveServer`] serves it, re-querying the mart
+//! on every request so a new month appears on the next load, best as the read-only role
+//! that [`grant_readonly`] creates (every connection is read-only in any case).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), atl_viz::VizError> {
+//! let config = atl_core::AtlConfig::load(None).expect("config");
+//! let period = "2023-01..2023-08".parse().ok();
+//! let written = atl_viz::write_dashboard(&config.mart, period, "reports/dashboard".as_ref()).await?;
+//! println!("{}", written.index.display());
+//! # Ok(()) }
+//! ```
+
+pub mod charts;
+pub mod error;
+pub mod kpi;
+pub mod mart;
+pub mod numbers;
+pub mod page;
+pub mod role;
+pub mod serve;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use atl_core::{DatabaseConfig, MonthRange};
+
+pub use charts::Chart;
+pub use error::VizError;
+pub use kpi::{Kpi, Totals};
+pub use mart::{Aggregates, Mart, Service};
+pub use page::PageMode;
+pub use role::grant_readonly;
+pub use serve::LiveServer;
+
+/// A rendered dashboard.
+#[derive(Debug, Clone)]
+pub struct Dashboard {
+    pub period: MonthRange,
+    pub html: String,
+    pub kpis: Vec<Kpi>,
+    pub charts: Vec<Chart>,
+    /// Time spent querying the mart (zero when rendered from given aggregates).
+    pub query_time: Duration,
+    /// Time spent drawing the charts and the page.
+    pub render_time: Duration,
+}
+
+/// Queries the mart for `period` (default: every month it holds) and renders the page.
+pub async fn render(mart: &Mart, period: Option<MonthRange>, mode: PageMode) -> Result<Dashboard, VizError> {
+    let started = Instant::now();
+    let aggregates = mart.aggregates(period).await?;
+    let query_time = started.elapsed();
+    let mut dashboard = render_aggregates(&aggregates, mode)?;
+    dashboard.query_time = query_time;
+    Ok(dashboard)
+}
+
+/// Renders already-read aggregates (no I/O).
+pub fn render_aggregates(a: &Aggregates, mode: PageMode) -> Result<Dashboard, VizError> {
+    let started = Instant::now();
+    let kpis = kpi::kpis(&a.totals, &a.previous_totals);
+    let charts = charts::all(a)?;
+    let generated_at = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
+    let html = page::dashboard(a, &kpis, &charts, mode, &generated_at);
+    Ok(Dashboard {
+        period: a.period,
+        html,
+        kpis,
+        charts,
+        query_time: Duration::ZERO,
+        render_time: started.elapsed(),
+    })
+}
+
+/// What [`write_dashboard`] wrote.
+#[derive(Debug, Clone)]
+pub struct WrittenDashboard {
+    /// `out_dir/index.html`, the self-contained page.
+    pub index: PathBuf,
+    /// `out_dir/charts/<chart>.svg`, each chart on its own.
+    pub charts: Vec<PathBuf>,
+    pub dashboard: Dashboard,
+}
+
+/// Renders the dashboard from the mart at `db` into `out_dir`.
+pub async fn write_dashboard(
+    db: &DatabaseConfig,
+    period: Option<MonthRange>,
+    out_dir: &Path,
+) -> Result<WrittenDashboard, VizError> {
+    let mart = Mart::connect_lazy(db)?;
+    let dashboard = render(&mart, period, PageMode::File).await?;
+    mart.pool().close().await;
+    let write = |path: PathBuf, bytes: &[u8]| -> Result<PathBuf, VizError> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|source| VizError::Write { path: parent.to_owned(), source })?;
+        }
+        std::fs::write(&path, bytes).map_err(|source| VizError::Write { path: path.clone(), source })?;
+        Ok(path)
+    };
+    let index = write(out_dir.join("index.html"), dashboard.html.as_bytes())?;
+    let charts = dashboard
+        .charts
+        .iter()
+        .map(|c| write(out_dir.join("charts").join(format!("{}.svg", c.name)), c.svg.as_bytes()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(WrittenDashboard { index, charts, dashboard })
+}

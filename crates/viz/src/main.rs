@@ -1,0 +1,119 @@
+//! `atl-viz`: render the dashboard to a folder, or serve it live.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use atl_core::{AtlConfig, MonthRange, Secret};
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "atl-viz",
+    version,
+    about = "KPIs, charts and the HTML dashboard over the ATL-Datamart mart"
+)]
+struct Cli {
+    /// Configuration file (default: ./atl.toml when present, or $ATL_CONFIG).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Mart URL, overriding mart.url (postgres://user:password@host:port/db).
+    #[arg(long, global = true, env = "ATL_VIZ_MART_URL", hide_env_values = true)]
+    mart_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write the self-contained dashboard (index.html and one SVG per chart).
+    Dashboard {
+        /// Months shown, e.g. 2023-01..2023-08 (default: every month in the mart).
+        #[arg(long)]
+        period: Option<MonthRange>,
+        /// Output folder (default: <viz.out_dir>/dashboard).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Serve the live dashboard, querying the mart on every request.
+    Serve {
+        /// Listen address (default: viz.addr).
+        #[arg(long)]
+        addr: Option<String>,
+    },
+    /// Create (or update) the login role the live dashboard should connect as: SELECT on
+    /// schema mart only. Run it with the mart owner's URL.
+    GrantReadonly {
+        #[arg(long, default_value = atl_viz::role::DEFAULT_ROLE)]
+        role: String,
+        /// The role's password.
+        #[arg(long, env = "ATL_VIZ_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "atl_viz=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("atl-viz: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = AtlConfig::load(cli.config.as_deref())?;
+    if let Some(url) = cli.mart_url {
+        config.mart.url = Secret::new(url);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(async {
+        match cli.command {
+            Command::Dashboard { period, out } => {
+                let out = out.unwrap_or_else(|| config.viz.out_dir.join("dashboard"));
+                let written = atl_viz::write_dashboard(&config.mart, period, &out)
+                    .await
+                    .with_context(|| format!("rendering the dashboard into {}", out.display()))?;
+                let d = &written.dashboard;
+                eprintln!(
+                    "dashboard {} rendered in {} ms (queries {} ms, drawing {} ms)",
+                    d.period,
+                    (d.query_time + d.render_time).as_millis(),
+                    d.query_time.as_millis(),
+                    d.render_time.as_millis()
+                );
+                println!("{}", written.index.display());
+            }
+            Command::Serve { addr } => {
+                let addr = addr.unwrap_or_else(|| config.viz.addr.clone());
+                let server = atl_viz::LiveServer::bind(&config.mart, &addr).await?;
+                eprintln!(
+                    "serving the live dashboard of {} on http://{}/",
+                    config.mart.url,
+                    server.local_addr()?
+                );
+                server
+                    .run(async {
+                        let _ = tokio::signal::ctrl_c().await;
+                    })
+                    .await?;
+            }
+            Command::GrantReadonly { role, password } => {
+                atl_viz::grant_readonly(&config.mart, &role, &Secret::new(password)).await?;
+                eprintln!(
+                    "role {role} can now read schema mart of {}; serve with ATL__MART__URL=postgres://{role}:<password>@<host>:<port>/<db>",
+                    config.mart.url
+                );
+            }
+        }
+        Ok(())
+    })
+}

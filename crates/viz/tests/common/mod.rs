@@ -1,0 +1,199 @@
+//! A temp PostgreSQL server holding the mart's aggregate tables, the `atl-viz serve` child
+//! process, and headless Chromium.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use atl_devservices::PgServer;
+
+pub const FIXTURE_SQL: &str = include_str!("../fixtures/mart_aggregates.sql");
+
+/// A temp server whose `postgres` database holds the fixture mart.
+pub struct MartFixture {
+    pub pg: PgServer,
+}
+
+impl MartFixture {
+    pub fn start() -> MartFixture {
+        let pg = PgServer::temp().expect("a temp PostgreSQL server (install the postgresql package)");
+        pg.psql("postgres", FIXTURE_SQL).expect("the fixture aggregates");
+        MartFixture { pg }
+    }
+
+    /// Fills the aggregates of a month (`2023-01`), `scale` times the base trip counts.
+    pub fn fill_month(&self, month: &str, scale: u32) {
+        self.sql(&format!("SELECT public.viz_fixture_fill_month('{month}-01'::date, {scale})"));
+    }
+
+    pub fn url(&self) -> String {
+        self.pg.url("postgres")
+    }
+
+    pub fn sql(&self, sql: &str) -> String {
+        self.pg.psql("postgres", sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `atl-viz serve` as a child process, killed on drop.
+pub struct ServeProcess {
+    pub child: Child,
+    pub addr: String,
+}
+
+impl ServeProcess {
+    pub fn start(mart_url: &str) -> ServeProcess {
+        let addr = format!("127.0.0.1:{}", free_port());
+        let child = Command::new(env!("CARGO_BIN_EXE_atl-viz"))
+            .args(["serve", "--addr", &addr])
+            .env("ATL__MART__URL", mart_url)
+            .env("RUST_LOG", "atl_viz=warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting atl-viz serve");
+        let server = ServeProcess { child, addr };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(&server.addr).is_err() {
+            assert!(Instant::now() < deadline, "atl-viz serve did not listen on {}", server.addr);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain HTTP/1.1 GET: (status, body).
+pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+/// Debian's `chromium` (or `chromium-browser`); a missing browser fails the test.
+pub fn chromium() -> PathBuf {
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        for dir in std::env::var("PATH").unwrap_or_default().split(':') {
+            let candidate = Path::new(dir).join(name);
+            if candidate.is_file() {
+                return candidate;
+            }
+        }
+    }
+    panic!("headless Chromium is needed for this test and was not found: run `apt-get install -y chromium`");
+}
+
+fn run_chromium(args: &[String]) -> Output {
+    let profile = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(chromium());
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        "--enable-logging=stderr",
+        "--v=0",
+    ])
+    .arg(format!("--user-data-dir={}", profile.path().display()))
+    .args(args)
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let child = cmd.spawn().expect("starting chromium");
+    let pid = child.id();
+    // A hung browser must fail the test, not hang it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        if rx.recv_timeout(Duration::from_secs(90)).is_err() {
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+        }
+    });
+    let output = child.wait_with_output().expect("chromium output");
+    let _ = tx.send(());
+    output
+}
+
+/// Lines of Chromium's log that report a page error (console errors, uncaught exceptions).
+pub fn page_errors(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter(|l| {
+            l.contains("Uncaught")
+                || (l.contains("CONSOLE") && l.contains("ERROR"))
+                || l.contains(":CONSOLE(")
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The page's DOM after load, and Chromium's log.
+pub fn dump_dom(url: &str) -> (String, String) {
+    let out = run_chromium(&["--dump-dom".into(), url.into()]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "chromium --dump-dom {url} failed: {stderr}");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
+}
+
+/// A PNG of the page, `width` × `height` CSS pixels.
+pub fn screenshot(url: &str, path: &Path, width: u32, height: u32) -> String {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let out = run_chromium(&[
+        format!("--screenshot={}", path.display()),
+        format!("--window-size={width},{height}"),
+        url.into(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success() && path.is_file(), "chromium --screenshot of {url} failed: {stderr}");
+    stderr
+}
+
+/// The value of attribute `name` in the tag that contains `anchor` (e.g. `data-kpi="trips"`).
+pub fn attr_of(dom: &str, anchor: &str, name: &str) -> Option<String> {
+    let at = dom.find(anchor)?;
+    let start = dom[..at].rfind('<')?;
+    let end = at + dom[at..].find('>')?;
+    let tag = &dom[start..end];
+    let key = format!("{name}=\"");
+    let v = tag.find(&key)? + key.len();
+    Some(tag[v..v + tag[v..].find('"')?].to_owned())
+}
+
+/// The markup of the figure whose `data-chart` is `name`.
+pub fn figure<'a>(dom: &'a str, name: &str) -> Option<&'a str> {
+    let at = dom.find(&format!("data-chart=\"{name}\""))?;
+    let start = dom[..at].rfind('<')?;
+    let end = at + dom[at..].find("</figure>")?;
+    Some(&dom[start..end])
+}

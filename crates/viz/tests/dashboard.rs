@@ -1,0 +1,167 @@
+//! The dashboard end to end: a mart of generated aggregates, `atl-viz serve`, headless
+//! Chromium. The page has no script at all, so it cannot log a script error; Chromium's
+//! log is still checked for console errors.
+
+mod common;
+
+use common::{MartFixture, ServeProcess, attr_of, dump_dom, figure, http_get, page_errors, screenshot};
+
+const CHARTS: [&str; 9] = [
+    "trips_per_day",
+    "revenue_by_month",
+    "hour_weekday",
+    "top_zones",
+    "payment_share",
+    "tip_rate_by_borough",
+    "fare_by_distance",
+    "rows_by_month",
+    "rejects_by_reason",
+];
+
+const KPIS: [&str; 7] =
+    ["trips", "revenue", "avg_fare", "tip_rate", "avg_duration", "avg_speed", "airport_share"];
+
+/// The KPIs computed by hand-written SQL over the whole mart, in `KPIS` order.
+fn kpis_by_sql(mart: &MartFixture) -> Vec<f64> {
+    let row = mart.sql(
+        "SELECT sum(trips), sum(revenue)::float8,
+                (sum(fare_sum) / sum(trips))::float8,
+                (sum(card_tip_sum) / sum(card_fare_sum))::float8,
+                (sum(duration_sec_sum)::numeric / sum(trips))::float8,
+                (sum(distance_sum) / (sum(duration_sec_sum) / 3600.0))::float8,
+                (sum(airport_trips)::numeric / sum(trips))::float8
+         FROM mart.agg_daily",
+    );
+    row.split('|').map(|v| v.parse().unwrap_or_else(|_| panic!("{row}"))).collect()
+}
+
+fn assert_dashboard(dom: &str, stderr: &str, mart: &MartFixture, period: &str) {
+    assert!(!dom.contains("data-error"), "the page reports an error:\n{dom}");
+    assert_eq!(attr_of(dom, "<body", "data-period").as_deref(), Some(period));
+    for name in CHARTS {
+        let fig = figure(dom, name).unwrap_or_else(|| panic!("chart {name} missing"));
+        assert!(fig.contains(&format!("id=\"chart-{name}\"")), "{name} has no id");
+        assert!(fig.contains("<svg"), "chart {name} has no SVG");
+        let shapes =
+            ["<rect", "<polyline", "<path", "<circle"].iter().map(|s| fig.matches(s).count()).sum::<usize>();
+        // The white background is one rect; data marks come on top of it.
+        assert!(shapes >= 2, "chart {name} is empty: {fig}");
+        let marks: usize = attr_of(fig, "data-marks", "data-marks").unwrap().parse().unwrap();
+        assert!(marks > 0, "chart {name} drew no data");
+    }
+    let expected = kpis_by_sql(mart);
+    for (key, want) in KPIS.iter().zip(&expected) {
+        let got: f64 = attr_of(dom, &format!("data-kpi=\"{key}\""), "data-value")
+            .unwrap_or_else(|| panic!("KPI {key} missing"))
+            .parse()
+            .unwrap();
+        assert!((got - want).abs() <= want.abs() * 1e-12, "KPI {key}: page {got}, SQL {want}");
+    }
+    let errors = page_errors(stderr);
+    assert!(errors.is_empty(), "the page logged errors: {errors:?}");
+}
+
+#[test]
+fn the_live_dashboard_shows_the_mart_and_follows_it() {
+    let mart = MartFixture::start();
+    mart.fill_month("2023-01", 1);
+    mart.fill_month("2023-02", 1);
+
+    // The live server reads the mart through a role that can only SELECT from schema mart.
+    let granted = std::process::Command::new(env!("CARGO_BIN_EXE_atl-viz"))
+        .args(["grant-readonly", "--role", "atl_viz"])
+        .env("ATL__MART__URL", mart.url())
+        .env("ATL_VIZ_PASSWORD", "viz-pw")
+        .status()
+        .unwrap();
+    assert!(granted.success());
+    let privileges = mart.sql(
+        "SELECT has_table_privilege('atl_viz', 'mart.agg_daily', 'SELECT'),
+                has_table_privilege('atl_viz', 'mart.agg_daily', 'INSERT'),
+                has_schema_privilege('atl_viz', 'mart', 'CREATE')",
+    );
+    assert_eq!(privileges, "t|f|f");
+    let readonly_url = format!("postgres://atl_viz:viz-pw@127.0.0.1:{}/postgres", mart.pg.port());
+    let mut server = ServeProcess::start(&readonly_url);
+
+    let (dom, stderr) = dump_dom(&server.url());
+    assert_dashboard(&dom, &stderr, &mart, "2023-01..2023-02");
+    assert!(dom.contains("Months missing between the first and last build: none"), "{dom}");
+    let trips_before: f64 = attr_of(&dom, "data-kpi=\"trips\"", "data-value").unwrap().parse().unwrap();
+
+    // A month lands (and one is skipped, to be reported missing): the next load shows it.
+    mart.fill_month("2023-04", 1);
+    let (dom, stderr) = dump_dom(&server.url());
+    assert_dashboard(&dom, &stderr, &mart, "2023-01..2023-04");
+    let trips_after: f64 = attr_of(&dom, "data-kpi=\"trips\"", "data-value").unwrap().parse().unwrap();
+    assert!(trips_after > trips_before, "trips {trips_before} → {trips_after}");
+    assert!(
+        figure(&dom, "revenue_by_month").unwrap().contains("2023-04"),
+        "April missing from revenue by month"
+    );
+    assert_eq!(attr_of(&dom, "data-missing-months", "data-missing-months").as_deref(), Some("2023-03"));
+
+    // An explicit period, and the previous period of equal length in the KPI change.
+    let (status, body) = http_get(&server.addr, "/?period=2023-02");
+    assert_eq!(status, 200);
+    assert_eq!(attr_of(&body, "<body", "data-period").as_deref(), Some("2023-02"));
+    assert!(body.contains("vs 2023-01"), "no change against January");
+
+    // The committed screenshot: February against January, so the tiles show their changes.
+    let shot = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots/dashboard.png");
+    let stderr = screenshot(&format!("{}?period=2023-02", server.url()), &shot, 1400, 2500);
+    assert!(page_errors(&stderr).is_empty(), "{stderr}");
+    assert!(std::fs::metadata(&shot).unwrap().len() > 10_000, "the screenshot is suspiciously small");
+    assert!(server.is_running());
+}
+
+#[test]
+fn an_unreachable_mart_is_reported_and_the_server_keeps_running() {
+    // Nothing listens on this port.
+    let url = format!("postgres://atl:secret-pw@127.0.0.1:{}/mart", common::free_port());
+    let mut server = ServeProcess::start(&url);
+    for _ in 0..2 {
+        let (status, body) = http_get(&server.addr, "/");
+        assert_eq!(status, 503, "{body}");
+        assert!(body.contains("data-error=\"unreachable\""), "{body}");
+        assert!(body.contains("unreachable"), "{body}");
+        assert!(!body.contains("secret-pw"), "the password leaked: {body}");
+    }
+    assert_eq!(http_get(&server.addr, "/healthz").0, 200);
+    assert_eq!(http_get(&server.addr, "/nope").0, 404);
+    assert!(server.is_running());
+}
+
+#[test]
+fn the_dashboard_command_writes_a_self_contained_page() {
+    let mart = MartFixture::start();
+    mart.fill_month("2023-01", 1);
+    let out = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_atl-viz"))
+        .args(["dashboard", "--period", "2023-01", "--out"])
+        .arg(out.path())
+        .env("ATL__MART__URL", mart.url())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let html = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    assert!(
+        !html.contains("<script") && !html.contains("<link") && !html.contains(" src="),
+        "not self-contained"
+    );
+    assert_eq!(html.matches("<svg").count(), CHARTS.len());
+    for name in CHARTS {
+        assert!(out.path().join("charts").join(format!("{name}.svg")).is_file(), "{name}.svg");
+    }
+    // An empty mart is an error with a message, not an empty page.
+    let empty = MartFixture { pg: atl_devservices::PgServer::temp().unwrap() };
+    empty.sql(common::FIXTURE_SQL);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_atl-viz"))
+        .args(["dashboard", "--out"])
+        .arg(out.path().join("empty"))
+        .env("ATL__MART__URL", empty.url())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no aggregates"), "{output:?}");
+}

@@ -8,8 +8,12 @@ use anyhow::{Context, bail};
 use crate::workspace_root;
 
 /// (stage, package, bench target)
-const BENCHES: [(&str, &str, &str); 2] =
-    [("ingest", "atl-ingest", "download"), ("warehouse", "atl-warehouse", "load")];
+const BENCHES: [(&str, &str, &str); 4] = [
+    ("ingest", "atl-ingest", "download"),
+    ("warehouse", "atl-warehouse", "load"),
+    ("mart", "atl-mart", "build"),
+    ("viz", "atl-viz", "render"),
+];
 
 pub fn run(stage: Option<&str>) -> anyhow::Result<()> {
     let chosen: Vec<_> = BENCHES.iter().filter(|(s, _, _)| stage.is_none_or(|w| w == *s)).collect();

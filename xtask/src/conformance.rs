@@ -4,7 +4,9 @@
 //!
 //! Real files are the check that the generator's eras match the TLC's; the project's own
 //! tests never need them. For each file: it is laid into a temp lake, loaded by
-//! `atl-warehouse load`, and `atl-warehouse audit` compares every column with the Parquet.
+//! `atl-warehouse load`, `atl-warehouse audit` compares every column with the Parquet, and
+//! `atl-mart build` moves it to a second server, where every row must end in the fact
+//! table or in the rejects (it fails otherwise).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,7 +16,7 @@ use atl_devservices::PgServer;
 
 use crate::workspace_root;
 
-const STAGES: [&str; 1] = ["atl-warehouse"];
+const STAGES: [&str; 2] = ["atl-warehouse", "atl-mart"];
 
 pub fn run(folder: &Path) -> anyhow::Result<()> {
     let folder = folder.canonicalize().with_context(|| format!("no folder {}", folder.display()))?;
@@ -24,12 +26,17 @@ pub fn run(folder: &Path) -> anyhow::Result<()> {
         bail!("no TLC Parquet file found under {}", folder.display());
     }
     build()?;
-    let pg = PgServer::temp().context("starting a throwaway PostgreSQL server")?;
-    let url = pg.url("postgres");
+    let warehouse = PgServer::temp().context("starting a throwaway warehouse server")?;
+    let mart = PgServer::temp().context("starting a throwaway mart server")?;
+    let (url, mart_url) = (warehouse.url("postgres"), mart.url("postgres"));
     let lake_url = format!("file://{}", lake.path().display());
     for kind in kinds {
         stage("atl-warehouse", &["--warehouse", &url, "--lake", &lake_url, "load", "--kind", &kind])?;
         stage("atl-warehouse", &["--warehouse", &url, "--lake", &lake_url, "audit", "--kind", &kind])?;
+        stage(
+            "atl-mart",
+            &["--warehouse", &url, "--mart", &mart_url, "--lake", &lake_url, "build", "--kind", &kind],
+        )?;
     }
     Ok(())
 }
@@ -54,6 +61,11 @@ fn lay_out(folder: &Path, lake: &Path) -> anyhow::Result<Vec<String>> {
         if let Some((kind, month)) = name.strip_suffix(".parquet").and_then(|n| n.split_once("_tripdata_")) {
             place(kind, month, &entry)?;
         }
+    }
+    let zones = folder.join("misc/taxi_zone_lookup.csv");
+    if zones.is_file() {
+        std::fs::create_dir_all(lake.join("reference"))?;
+        std::fs::copy(&zones, lake.join("reference/taxi_zone_lookup.csv"))?;
     }
     for sample in sorted(&folder.join("samples"))? {
         let name = sample.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();

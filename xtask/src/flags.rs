@@ -31,7 +31,8 @@ pub enum Task {
     /// `cargo xtask test -- -p atl-lake -- --nocapture`.
     Test(TestArgs),
     /// Run the whole pipeline on the embedded default: ingest (zones and months into the
-    /// local lake folder `data/lake`), then load the warehouse. Starts the local servers
+    /// local lake folder `data/lake`), load the warehouse, build the mart, and render the
+    /// dashboard (`reports/dashboard/index.html`). Starts the local servers
     /// when they are not running and builds the stage binaries (release) first.
     ///
     /// Source, lake and servers come from `atl.toml` and `ATL__*` variables, e.g.
@@ -41,7 +42,7 @@ pub enum Task {
     /// Check the stages against real TLC files: lay every file of a CDN-shaped folder into a
     /// temp lake, load it into a throwaway PostgreSQL server and audit every column against
     /// the Parquet. CI runs it on `../shared/data/tlc`.
-    /// Run the benchmarks (all, or one stage: ingest, warehouse). Each generates its data and
+    /// Run the benchmarks (all, or one stage: ingest, warehouse, mart, viz). Each generates its data and
     /// prints its rows/s or MB/s next to the physical limit measured in the same run.
     Bench { stage: Option<String> },
     Conformance {

@@ -14,7 +14,7 @@ use crate::flags::{PipelineArgs, Ports};
 use crate::{services, workspace_root};
 
 /// The stage binaries, in the order data flows through them.
-const STAGES: [&str; 2] = ["atl-ingest", "atl-warehouse"];
+const STAGES: [&str; 4] = ["atl-ingest", "atl-warehouse", "atl-mart", "atl-viz"];
 
 pub fn run(args: &PipelineArgs) -> anyhow::Result<()> {
     services::up(&Ports { warehouse_port: 15432, mart_port: 15435 })?;
@@ -28,10 +28,15 @@ pub fn run(args: &PipelineArgs) -> anyhow::Result<()> {
     }
     // Every lake month not loaded yet: months the source has not published are not in
     // the lake, and months loaded before are skipped by the load log.
-    let warehouse: Vec<String> = ["load", "--kind", &kind].into_iter().map(String::from).collect();
-    for (stage, stage_args) in STAGES.iter().zip([ingest, warehouse]) {
+    let warehouse = ["load", "--kind", &kind];
+    // Months loaded since the mart's last build; the dashboard over every month.
+    let mart = ["build", "--kind", &kind];
+    let viz = ["dashboard"];
+    let owned = |args: &[&str]| args.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    for (stage, stage_args) in STAGES.iter().zip([ingest, owned(&warehouse), owned(&mart), owned(&viz)]) {
         run_stage(stage, &stage_args)?;
     }
+    println!("dashboard: {}", workspace_root().join("reports/dashboard/index.html").display());
     Ok(())
 }
 

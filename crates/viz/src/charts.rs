@@ -16,10 +16,10 @@ pub const YELLOW: RGBColor = RGBColor(0xf2, 0xb7, 0x05);
 /// Green (boro) cabs.
 pub const GREEN: RGBColor = RGBColor(0x2e, 0x9e, 0x5b);
 /// Charts that mix both services.
-const NEUTRAL: RGBColor = RGBColor(0x4a, 0x6f, 0xa5);
-const REJECTED: RGBColor = RGBColor(0xc0, 0x39, 0x2b);
+pub(crate) const NEUTRAL: RGBColor = RGBColor(0x4a, 0x6f, 0xa5);
+pub(crate) const REJECTED: RGBColor = RGBColor(0xc0, 0x39, 0x2b);
 const OTHER_SERVICE: RGBColor = RGBColor(0x88, 0x88, 0x88);
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 const WIDTH: u32 = 660;
 
 /// One chart of the page.
@@ -52,21 +52,31 @@ pub fn hex(c: RGBColor) -> String {
 /// The integer range whose segments hold `n` bars: a segmented range has one segment per
 /// value, ends included, so 0..n-1; a single bar gets an empty slot each side (a range of
 /// one value has no width) and so stays centred.
-fn slots(n: i32) -> std::ops::Range<i32> {
+pub(crate) fn slots(n: i32) -> std::ops::Range<i32> {
     if n <= 1 { -1..1 } else { 0..n - 1 }
 }
 
-type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
-type DrawResult = Result<usize, DrawingAreaErrorKind<std::io::Error>>;
+pub(crate) type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+pub(crate) type DrawResult = Result<usize, DrawingAreaErrorKind<std::io::Error>>;
 
 fn render(
     name: &'static str,
     height: u32,
     draw: impl FnOnce(&Area<'_>) -> DrawResult,
 ) -> Result<(String, usize), VizError> {
+    render_sized(name, WIDTH, height, draw)
+}
+
+/// An SVG of `width` × `height` drawn by `draw`, which returns the data marks it drew.
+pub(crate) fn render_sized(
+    name: &'static str,
+    width: u32,
+    height: u32,
+    draw: impl FnOnce(&Area<'_>) -> DrawResult,
+) -> Result<(String, usize), VizError> {
     let mut svg = String::new();
     let marks = {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
         let fail =
             |e: DrawingAreaErrorKind<std::io::Error>| VizError::Chart { chart: name, message: e.to_string() };
         root.fill(&WHITE).map_err(fail)?;
@@ -310,7 +320,7 @@ fn heat(t: f64) -> RGBColor {
 }
 
 /// Horizontal bars, the first item on top.
-fn horizontal_bars(
+pub(crate) fn horizontal_bars(
     name: &'static str,
     items: &[(String, f64)],
     colour: RGBColor,

@@ -42,6 +42,29 @@ pub enum VizError {
         #[source]
         source: sqlx::Error,
     },
+    /// The warehouse (for `atl-viz eda`) did not answer.
+    #[error("the warehouse at {url} is unreachable: {source}")]
+    WarehouseUnreachable {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A query of the exploratory report failed.
+    #[error("EDA query {query} on the warehouse failed: {source}")]
+    Warehouse {
+        query: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The raw table is missing or lacks a column the report needs.
+    #[error("cannot profile {table}: {detail}")]
+    WarehouseSchema { table: String, detail: String },
+    /// The warehouse holds no month of the kind in the requested range.
+    #[error("the warehouse holds no month of {table} in {months} (see raw.load_log)")]
+    NoWarehouseMonths { table: String, months: String },
+    /// The warehouse has raw tables for yellow and green trips only.
+    #[error("the warehouse has no raw table for {kind} trips (yellow and green only)")]
+    NoRawTable { kind: String },
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: String,

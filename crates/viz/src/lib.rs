@@ -10,6 +10,9 @@
 //! on every request so a new month appears on the next load, best as the read-only role
 //! that [`grant_readonly`] creates (every connection is read-only in any case).
 //!
+//! [`eda`] is the exploratory report over the warehouse's raw tables (plain SQL, read-only),
+//! written as another self-contained page by [`write_eda`].
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), atl_viz::VizError> {
 //! let config = atl_core::AtlConfig::load(None).expect("config");
@@ -20,6 +23,7 @@
 //! ```
 
 pub mod charts;
+pub mod eda;
 pub mod error;
 pub mod kpi;
 pub mod mart;
@@ -34,6 +38,7 @@ use std::time::{Duration, Instant};
 use atl_core::{DatabaseConfig, MonthRange};
 
 pub use charts::Chart;
+pub use eda::{EdaRequest, write_eda};
 pub use error::VizError;
 pub use kpi::{Kpi, Totals};
 pub use mart::{Aggregates, Mart, Service};

@@ -5,14 +5,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use atl_core::{AtlConfig, MonthRange, Secret};
+use atl_core::{AtlConfig, MonthRange, Secret, TripKind};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "atl-viz",
     version,
-    about = "KPIs, charts and the HTML dashboard over the ATL-Datamart mart"
+    about = "KPIs, charts and the HTML dashboard over the ATL-Datamart mart; the EDA report over the warehouse"
 )]
 struct Cli {
     /// Configuration file (default: ./atl.toml when present, or $ATL_CONFIG).
@@ -21,6 +21,9 @@ struct Cli {
     /// Mart URL, overriding mart.url (postgres://user:password@host:port/db).
     #[arg(long, global = true, env = "ATL_VIZ_MART_URL", hide_env_values = true)]
     mart_url: Option<String>,
+    /// Warehouse URL, overriding warehouse.url (for `eda`).
+    #[arg(long, global = true, env = "ATL_VIZ_WAREHOUSE_URL", hide_env_values = true)]
+    warehouse_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -35,6 +38,23 @@ enum Command {
         /// Output folder (default: <viz.out_dir>/dashboard).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Write the exploratory report over the warehouse's raw table (index.html): per column
+    /// and month the null rate, min/max, quantiles and a histogram, and the anomalies.
+    Eda {
+        /// Trip kind: yellow or green (default: source.kind).
+        #[arg(long)]
+        kind: Option<TripKind>,
+        /// Months profiled, e.g. 2023-01..2023-08 (default: every month in the warehouse).
+        #[arg(long)]
+        months: Option<MonthRange>,
+        /// Output folder (default: <viz.out_dir>/eda).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Months with more rows get quantiles and histograms from a page sample of about this
+        /// many rows; 0 reads every row.
+        #[arg(long, default_value_t = atl_viz::eda::DEFAULT_SAMPLE_ROWS)]
+        sample_rows: i64,
     },
     /// Serve the live dashboard, querying the mart on every request.
     Serve {
@@ -74,6 +94,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(url) = cli.mart_url {
         config.mart.url = Secret::new(url);
     }
+    if let Some(url) = cli.warehouse_url {
+        config.warehouse.url = Secret::new(url);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async {
         match cli.command {
@@ -89,6 +112,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     (d.query_time + d.render_time).as_millis(),
                     d.query_time.as_millis(),
                     d.render_time.as_millis()
+                );
+                println!("{}", written.index.display());
+            }
+            Command::Eda { kind, months, out, sample_rows } => {
+                let kind = match kind {
+                    Some(kind) => kind,
+                    None => config.source.kind.parse().context("source.kind")?,
+                };
+                let out = out.unwrap_or_else(|| config.viz.out_dir.join("eda"));
+                let request = atl_viz::EdaRequest { kind, months, sample_rows: sample_rows.max(0) };
+                let written = atl_viz::write_eda(&config.warehouse, &request, &out)
+                    .await
+                    .with_context(|| format!("writing the EDA report into {}", out.display()))?;
+                let r = &written.report;
+                eprintln!(
+                    "EDA of {} {} ({} months) in {} ms (queries {} ms, drawing {} ms)",
+                    r.eda.table,
+                    r.eda.period,
+                    r.eda.months.len(),
+                    (r.eda.query_time + r.render_time).as_millis(),
+                    r.eda.query_time.as_millis(),
+                    r.render_time.as_millis()
                 );
                 println!("{}", written.index.display());
             }

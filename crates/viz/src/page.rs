@@ -43,7 +43,7 @@ section h2 { font-size: 19px; margin: 28px 0 8px; }
 .unavailable h1 { color: var(--down); font-size: 22px; margin-top: 0; }
 "#;
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -58,12 +58,17 @@ fn escape(s: &str) -> String {
 }
 
 fn head(out: &mut String, title: &str, mode: PageMode) {
+    head_with_css(out, title, mode, "");
+}
+
+/// `<!DOCTYPE>` to `</head>`: the dashboard's style, then `extra_css`.
+pub(crate) fn head_with_css(out: &mut String, title: &str, mode: PageMode, extra_css: &str) {
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     if let PageMode::Live { refresh_secs } = mode {
         let _ = writeln!(out, "<meta http-equiv=\"refresh\" content=\"{refresh_secs}\">");
     }
-    let _ = writeln!(out, "<title>{}</title>\n<style>{CSS}</style>\n</head>", escape(title));
+    let _ = writeln!(out, "<title>{}</title>\n<style>{CSS}{extra_css}</style>\n</head>", escape(title));
 }
 
 fn legend(out: &mut String, items: &[(String, String)]) {

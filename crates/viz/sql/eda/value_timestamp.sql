@@ -1,0 +1,1 @@
+extract(epoch FROM {column})::float8

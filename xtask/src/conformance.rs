@@ -9,14 +9,11 @@
 //! table or in the rejects (it fails otherwise).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, bail};
 use atl_devservices::PgServer;
 
-use crate::workspace_root;
-
-const STAGES: [&str; 2] = ["atl-warehouse", "atl-mart"];
+use crate::stages::{self, Profile};
 
 pub fn run(folder: &Path) -> anyhow::Result<()> {
     let folder = folder.canonicalize().with_context(|| format!("no folder {}", folder.display()))?;
@@ -25,7 +22,7 @@ pub fn run(folder: &Path) -> anyhow::Result<()> {
     if kinds.is_empty() {
         bail!("no TLC Parquet file found under {}", folder.display());
     }
-    build()?;
+    stages::build(Profile::Debug)?;
     let warehouse = PgServer::temp().context("starting a throwaway warehouse server")?;
     let mart = PgServer::temp().context("starting a throwaway mart server")?;
     let (url, mart_url) = (warehouse.url("postgres"), mart.url("postgres"));
@@ -90,31 +87,6 @@ fn sorted(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
-fn build() -> anyhow::Result<()> {
-    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cargo.current_dir(workspace_root()).args(["build", "--quiet"]);
-    for s in STAGES {
-        cargo.args(["-p", s]);
-    }
-    if !cargo.status().context("running cargo build")?.success() {
-        bail!("building the stage binaries failed");
-    }
-    Ok(())
-}
-
 fn stage(binary: &str, args: &[&str]) -> anyhow::Result<()> {
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| workspace_root().join("target"));
-    let path = target.join("debug").join(binary);
-    println!(
-        "==> {binary} {}",
-        args.iter().filter(|a| !a.starts_with("postgres://")).cloned().collect::<Vec<_>>().join(" ")
-    );
-    let status =
-        Command::new(&path).args(args).status().with_context(|| format!("starting {}", path.display()))?;
-    if !status.success() {
-        bail!("{binary} {} failed ({status})", args.last().unwrap_or(&""));
-    }
-    Ok(())
+    stages::run(Profile::Debug, binary, args, &std::env::temp_dir(), &[])
 }

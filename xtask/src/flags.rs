@@ -53,6 +53,15 @@ pub enum Task {
 
 #[derive(Debug, Args)]
 pub struct PipelineArgs {
+    /// Folder for the local state: the servers' data (`.atl/pg`), the lake (`data/lake`)
+    /// and the reports (default: the workspace root).
+    #[arg(long)]
+    pub root: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub ports: Ports,
+    /// Use debug builds of the stages (quicker to build, slower on big months).
+    #[arg(long)]
+    pub debug: bool,
     /// Trip kind.
     #[arg(long, default_value = "yellow")]
     pub kind: String,

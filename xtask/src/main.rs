@@ -6,6 +6,7 @@ mod conformance;
 mod flags;
 mod pipeline;
 mod services;
+mod stages;
 mod test;
 
 use std::path::{Path, PathBuf};
@@ -27,9 +28,11 @@ fn main() -> ExitCode {
 
 fn run(flags: Xtask) -> anyhow::Result<ExitCode> {
     match flags.task {
-        Task::Up(ports) => services::up(&ports)?,
-        Task::Down => services::down()?,
-        Task::Status => services::status()?,
+        Task::Up(ports) => {
+            services::up(&workspace_root(), &ports)?;
+        }
+        Task::Down => services::down(&workspace_root())?,
+        Task::Status => services::status(&workspace_root())?,
         Task::Test(args) => return test::run(&args),
         Task::Pipeline(args) => pipeline::run(&args)?,
         Task::Conformance { folder } => conformance::run(&folder)?,

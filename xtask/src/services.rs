@@ -4,8 +4,9 @@
 use anyhow::Context;
 use atl_devservices::{PgCluster, PgStatus, StartOutcome};
 
+use std::path::Path;
+
 use crate::flags::Ports;
-use crate::workspace_root;
 
 /// The application role; its password only matters to clients that send one
 /// (the local servers trust 127.0.0.1).
@@ -22,8 +23,9 @@ const SERVICES: [Service; 2] =
     [Service { name: "warehouse", default_port: 15432 }, Service { name: "mart", default_port: 15435 }];
 
 impl Service {
-    fn cluster(&self, port: u16) -> anyhow::Result<PgCluster> {
-        let dir = workspace_root().join(".atl/pg").join(self.name);
+    /// The cluster under `<root>/.atl/pg/<name>`.
+    fn cluster(&self, root: &Path, port: u16) -> anyhow::Result<PgCluster> {
+        let dir = root.join(".atl/pg").join(self.name);
         Ok(PgCluster::new(dir, port)?)
     }
 
@@ -32,9 +34,16 @@ impl Service {
     }
 }
 
-pub fn up(ports: &Ports) -> anyhow::Result<()> {
+/// The URLs of the two servers `up` started.
+#[derive(Debug)]
+pub struct ServerUrls {
+    pub warehouse: String,
+    pub mart: String,
+}
+
+pub fn up(root: &Path, ports: &Ports) -> anyhow::Result<ServerUrls> {
     for (service, port) in SERVICES.iter().zip([ports.warehouse_port, ports.mart_port]) {
-        let cluster = service.cluster(port)?;
+        let cluster = service.cluster(root, port)?;
         let outcome =
             cluster.ensure_running().with_context(|| format!("starting the {} server", service.name))?;
         let what = match outcome {
@@ -46,7 +55,10 @@ pub fn up(ports: &Ports) -> anyhow::Result<()> {
             .with_context(|| format!("preparing the {} server", service.name))?;
         println!("{:<9}  {what:<19}  {}", service.name, service.url(port));
     }
-    Ok(())
+    Ok(ServerUrls {
+        warehouse: SERVICES[0].url(ports.warehouse_port),
+        mart: SERVICES[1].url(ports.mart_port),
+    })
 }
 
 /// Creates role `atl` and the database it owns, unless they exist.
@@ -64,18 +76,18 @@ fn ensure_role_and_database(cluster: &PgCluster, database: &str) -> anyhow::Resu
     Ok(())
 }
 
-pub fn down() -> anyhow::Result<()> {
+pub fn down(root: &Path) -> anyhow::Result<()> {
     for service in &SERVICES {
-        let cluster = service.cluster(service.default_port)?;
+        let cluster = service.cluster(root, service.default_port)?;
         let what = if cluster.stop()? { "stopped" } else { "was not running" };
         println!("{:<9}  {what}", service.name);
     }
     Ok(())
 }
 
-pub fn status() -> anyhow::Result<()> {
+pub fn status(root: &Path) -> anyhow::Result<()> {
     for service in &SERVICES {
-        let cluster = service.cluster(service.default_port)?;
+        let cluster = service.cluster(root, service.default_port)?;
         let (state, port) = match cluster.status()? {
             PgStatus::Running { pid, port } => (format!("running (pid {pid})"), port),
             PgStatus::Stopped => ("stopped".to_owned(), service.default_port),

@@ -45,6 +45,10 @@ pub enum Task {
     /// Run the benchmarks (all, or one stage: ingest, warehouse, mart, viz). Each generates its data and
     /// prints its rows/s or MB/s next to the physical limit measured in the same run.
     Bench { stage: Option<String> },
+    /// Check the Airflow DAG with the real Apache Airflow 3 (installed into .tools/airflow
+    /// from compose/airflow/requirements.txt): it imports, runs monthly in the right task
+    /// order, and `airflow dags test` loads a generated month into a throwaway mart.
+    Airflow,
     Conformance {
         /// Folder with `trip-data/` (and optionally `samples/<kind>_<YYYY-MM>_head/`).
         folder: std::path::PathBuf,

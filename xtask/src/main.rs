@@ -1,6 +1,7 @@
 //! `cargo xtask <task>`: the workspace's automation, one file per task.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod airflow;
 mod bench;
 mod conformance;
 mod flags;
@@ -37,6 +38,7 @@ fn run(flags: Xtask) -> anyhow::Result<ExitCode> {
         Task::Pipeline(args) => pipeline::run(&args)?,
         Task::Conformance { folder } => conformance::run(&folder)?,
         Task::Bench { stage } => bench::run(stage.as_deref())?,
+        Task::Airflow => airflow::run()?,
     }
     Ok(ExitCode::SUCCESS)
 }

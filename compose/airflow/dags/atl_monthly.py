@@ -1,0 +1,81 @@
+"""ATL-Datamart monthly refresh: the newest TLC month into the lake, the warehouse, the
+mart and the dashboard, at 00:00 on the 1st of every month.
+
+Each run is responsible for one month: the `month` parameter of a manual run (re-run any
+month: Trigger DAG w/ config {"month": "2023-05"}), otherwise the month two before the
+run's, the newest month the TLC has published by then (it publishes with a lag of about
+two months). Until that month is out, `atl-ingest --require-published` exits 3 and the
+task retries every 6 hours for 5 days. Every task calls one atl binary and is idempotent
+(a month already in the lake, the warehouse or the mart is skipped or replaced, never
+doubled), so retries and catchup backfills are safe.
+
+Binaries are found in $ATL_BIN_DIR (default /usr/local/bin, as in compose/Dockerfile);
+the lake and the servers come from the ATL__* variables of the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.sdk import DAG, Param
+
+BIN = os.environ.get("ATL_BIN_DIR", "/usr/local/bin")
+KIND = os.environ.get("ATL_KIND", "yellow")
+PUBLICATION_LAG_MONTHS = 2
+
+
+def target_month(logical_date, params) -> str:
+    """YYYY-MM of the month this run loads."""
+    if params.get("month"):
+        return params["month"]
+    # With a cron schedule, logical_date is the moment the run fires (the 1st, 00:00).
+    year, month = logical_date.year, logical_date.month - PUBLICATION_LAG_MONTHS
+    while month < 1:
+        year, month = year - 1, month + 12
+    return f"{year:04d}-{month:02d}"
+
+
+MONTH = "{{ target_month(logical_date, params) }}"
+
+with DAG(
+    dag_id="atl_monthly",
+    description="TLC month → lake → warehouse → mart → dashboard",
+    schedule="0 0 1 * *",
+    start_date=datetime(2023, 3, 1),
+    catchup=True,
+    max_active_runs=2,
+    user_defined_macros={"target_month": target_month},
+    params={
+        "month": Param(
+            None,
+            type=["null", "string"],
+            pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+            description="Month to (re)load, YYYY-MM; empty: the month two before the run's",
+        )
+    },
+    default_args={"retries": 3, "retry_delay": timedelta(minutes=10)},
+    tags=["atl", "tlc"],
+) as dag:
+    ingest = BashOperator(
+        task_id="ingest",
+        bash_command=f"{BIN}/atl-ingest --zones --kind {KIND} --months {MONTH} --require-published",
+        # Not published yet: try again over the following days.
+        retries=20,
+        retry_delay=timedelta(hours=6),
+    )
+    load_warehouse = BashOperator(
+        task_id="load_warehouse",
+        bash_command=f"{BIN}/atl-warehouse load --kind {KIND} --months {MONTH}",
+    )
+    build_mart = BashOperator(
+        task_id="build_mart",
+        bash_command=f"{BIN}/atl-mart build --kind {KIND} --months {MONTH}",
+    )
+    refresh_dashboard = BashOperator(
+        task_id="refresh_dashboard",
+        bash_command=f"{BIN}/atl-viz dashboard",
+    )
+
+    ingest >> load_warehouse >> build_mart >> refresh_dashboard

@@ -266,21 +266,35 @@ BEGIN
 END
 $$;
 
--- Creates the empty table a month is built into, with the fact's constraints and a CHECK
--- matching the partition bounds (so ATTACH needs no validation scan).
-CREATE OR REPLACE FUNCTION mart.create_build_table(service text, month date)
+-- Gives mart.fact_trip_build (made by insertion.sql with CREATE TABLE AS) the fact's NOT NULL
+-- and CHECK constraints, read from the catalog so they cannot drift, and a CHECK matching the
+-- month's partition bounds (so ATTACH needs no partition-constraint scan). One ALTER TABLE:
+-- one scan validates them all.
+DROP FUNCTION IF EXISTS mart.create_build_table(text, date);
+CREATE OR REPLACE FUNCTION mart.constrain_build_table(service text, month date)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     sid smallint := (SELECT service_id FROM mart.dim_service WHERE name = service);
+    clauses text;
 BEGIN
     IF sid IS NULL THEN
         RAISE EXCEPTION 'unknown service %', service;
     END IF;
-    DROP TABLE IF EXISTS mart.fact_trip_build;
-    CREATE TABLE mart.fact_trip_build (LIKE mart.fact_trip INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
-    EXECUTE format('ALTER TABLE mart.fact_trip_build ADD CONSTRAINT fact_trip_build_bounds '
-                   'CHECK (service_id = %s AND pickup_at >= %L AND pickup_at < %L)',
-                   sid, month::timestamp, (month + interval '1 month')::timestamp);
+    SELECT string_agg(clause, ', ' ORDER BY n, clause) INTO clauses FROM (
+        SELECT 1 AS n, format('ALTER COLUMN %I SET NOT NULL', a.attname) AS clause
+        FROM pg_attribute a
+        WHERE a.attrelid = 'mart.fact_trip'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+          AND a.attnotnull
+        UNION ALL
+        SELECT 2, format('ADD CONSTRAINT %I %s', c.conname, pg_get_constraintdef(c.oid))
+        FROM pg_constraint c
+        WHERE c.conrelid = 'mart.fact_trip'::regclass AND c.contype = 'c'
+        UNION ALL
+        SELECT 3, format('ADD CONSTRAINT fact_trip_build_bounds '
+                         'CHECK (service_id = %s AND pickup_at >= %L AND pickup_at < %L)',
+                         sid, month::timestamp, (month + interval '1 month')::timestamp)
+    ) x;
+    EXECUTE 'ALTER TABLE mart.fact_trip_build ' || clauses;
 END
 $$;
 

@@ -4,6 +4,9 @@
 -- Parameters (session settings, so psql and atl-mart run this file unchanged):
 --     atl.month    first day of the month, e.g. '2023-01-01'
 --     atl.service  'yellow' or 'green'
+--     atl.warehouse_total  optional: the month's sum of total_amount rounded to cents, as the
+--                  warehouse server counted it (atl-mart sets it, from the snapshot it copied);
+--                  unset or '', it is summed from the staging table
 -- By hand, after creation.sql and staging_fdw.sql (see README.md):
 --     psql "$MART_URL" -v ON_ERROR_STOP=1 \
 --          -c "SELECT set_config('atl.month', '2023-01-01', false), set_config('atl.service', 'yellow', false)" \
@@ -28,12 +31,38 @@
 --   store_and_fwd_flag: 'Y' → true, 'N' → false, anything else → null
 -- Money is numeric(10,2) (rounded to cents), distance numeric(9,2), duration whole seconds.
 -- Sums "as numeric" below are sums of total_amount rounded to cents.
+--
+-- HOW (the build's cost is a few full passes over the month; each is counted here):
+--   1. staging, once: the staged rows (and money, unless the warehouse's figure is given),
+--      counted independently of the rules;
+--   2. staging, once: the rejected rows (a few percent) into a temporary table;
+--   3. staging, once: the clean rows, converted, into a new table by CREATE TABLE AS, whose
+--      query may run in parallel workers (an INSERT ... SELECT cannot in PostgreSQL 15);
+--   4. the new table, once: the fact's NOT NULL and CHECK constraints plus one matching
+--      the partition bounds, added by a single ALTER TABLE (one validating scan);
+--   5. the new table, three times in parallel: three roll-ups every aggregate is summed from;
+--   6. the new table, once per foreign key: ATTACH PARTITION validates them (the bounds
+--      CHECK spares it the partition-constraint scan).
+--   build_log's figures come from 1, 5 and the rejects, without scanning anything again.
 
 BEGIN;
 
 -- One build at a time: there is one staging table (atl-mart also holds this lock, per
 -- session, while it fills the staging table).
 SELECT pg_advisory_xact_lock(4281421);
+
+SET LOCAL client_min_messages = warning;
+-- The roll-ups' hash tables (bounded by the dimensions: a few MB) stay in memory even when
+-- the planner, without statistics on the new table, expects more groups.
+SET LOCAL work_mem = '256MB';
+-- The month's full passes are worth parallel workers: workers converting rows hand them to
+-- the leader cheaply next to the conversions themselves (step 3), and the new table has no
+-- statistics yet to tell the planner its size (step 5).
+SET LOCAL parallel_tuple_cost = 0.01;
+SET LOCAL parallel_setup_cost = 0;
+-- JIT compilation pays for none of these statements here (measured), and costs ~0.1 s on
+-- each small one the planner misjudges without statistics.
+SET LOCAL jit = off;
 
 CREATE TEMP TABLE build_params ON COMMIT DROP AS
 SELECT s.service_id,
@@ -52,9 +81,6 @@ BEGIN
     END IF;
     IF date_trunc('month', current_setting('atl.month')::date) <> current_setting('atl.month')::date THEN
         RAISE EXCEPTION 'atl.month must be the first day of a month (got %)', current_setting('atl.month');
-    END IF;
-    IF EXISTS (SELECT 1 FROM mart.staging_trip s, build_params p WHERE s.source_month <> p.month_start) THEN
-        RAISE EXCEPTION 'mart.staging_trip holds rows of another month than %', current_setting('atl.month');
     END IF;
 END $$;
 
@@ -91,11 +117,20 @@ FROM generate_series(1, 265) id
 ON CONFLICT (zone_id) DO NOTHING;
 
 -- The rules, as one CASE: the first failing rule is the row's reason; null means clean.
+-- The service and the month's bounds are written into the view as constants (format()), so
+-- that the planner sees constants, and no temporary table, in the queries over it: they may
+-- then scan the staging table with parallel workers.
+DO $do$
+DECLARE
+    p build_params;
+BEGIN
+    SELECT * INTO STRICT p FROM build_params;
+    EXECUTE format($view$
 CREATE TEMP VIEW classified_trip AS
-SELECT s.*,
+SELECT %1$s::smallint AS service_id, %2$L::date AS month_start, s.*,
        CASE
            WHEN s.pickup_at IS NULL OR s.dropoff_at IS NULL THEN 'timestamp_missing'
-           WHEN s.pickup_at < p.month_start OR s.pickup_at >= p.month_end THEN 'pickup_outside_month'
+           WHEN s.pickup_at < %2$L::timestamp OR s.pickup_at >= %3$L::timestamp THEN 'pickup_outside_month'
            WHEN s.dropoff_at <= s.pickup_at THEN 'dropoff_not_after_pickup'
            WHEN s.dropoff_at > s.pickup_at + interval '24 hours' THEN 'trip_over_24h'
            WHEN s.pulocationid IS NULL OR s.dolocationid IS NULL
@@ -112,44 +147,104 @@ SELECT s.*,
                          abs(s.ehail_fee)) > 10000
                THEN 'amount_over_10000'
        END AS reason
-FROM mart.staging_trip s CROSS JOIN build_params p;
+FROM mart.staging_trip s
+$view$, p.service_id, p.month_start, p.month_end);
+END
+$do$;
 
-SELECT mart.create_build_table(service, month_start::date) FROM build_params;
+-- 1. The staged month as a whole, counted without the rules: build_log checks that it equals
+-- fact + rejects. Its money is the warehouse server's own figure when atl.warehouse_total
+-- gives it (the sum below, a conversion of every row, then never runs).
+CREATE TEMP TABLE staged_total ON COMMIT DROP AS
+SELECT count(*) AS rows,
+       coalesce(nullif(current_setting('atl.warehouse_total', true), '')::numeric,
+                (SELECT coalesce(sum(round(total_amount::numeric, 2)), 0) FROM mart.staging_trip)) AS total,
+       count(*) FILTER (WHERE source_month IS DISTINCT FROM month_start) AS other_month_rows
+FROM classified_trip;
 
-INSERT INTO mart.fact_trip_build (
-    service_id, pickup_at, dropoff_at, pickup_date_id, pickup_hour, pu_zone_id, do_zone_id,
-    vendor_id, payment_type_id, rate_code_id, passenger_count, store_and_fwd, trip_type,
-    duration_sec, trip_distance, fare_amount, extra, mta_tax, tip_amount, tolls_amount,
-    improvement_surcharge, congestion_surcharge, airport_fee, cbd_congestion_fee, ehail_fee,
-    total_amount, source_month, source_row)
-SELECT p.service_id, c.pickup_at, c.dropoff_at,
-       (extract(year FROM c.pickup_at) * 10000 + extract(month FROM c.pickup_at) * 100
-        + extract(day FROM c.pickup_at))::int,
-       extract(hour FROM c.pickup_at)::smallint,
-       c.pulocationid::int, c.dolocationid::int,
-       coalesce(v.vendor_id, -1), coalesce(pt.payment_type_id, -1), coalesce(rc.rate_code_id, -1),
-       CASE WHEN c.passenger_count IN (0, 1, 2, 3, 4, 5, 6, 7, 8, 9) THEN c.passenger_count::smallint END,
-       CASE c.store_and_fwd_flag WHEN 'Y' THEN true WHEN 'N' THEN false END,
-       CASE WHEN c.trip_type IN (1, 2) THEN c.trip_type::smallint END,
-       round(extract(epoch FROM c.dropoff_at - c.pickup_at))::int,
-       round(c.trip_distance::numeric, 2), round(c.fare_amount::numeric, 2),
-       round(c.extra::numeric, 2), round(c.mta_tax::numeric, 2), round(c.tip_amount::numeric, 2),
-       round(c.tolls_amount::numeric, 2), round(c.improvement_surcharge::numeric, 2),
-       round(c.congestion_surcharge::numeric, 2), round(c.airport_fee::numeric, 2),
-       round(c.cbd_congestion_fee::numeric, 2), round(c.ehail_fee::numeric, 2),
-       round(c.total_amount::numeric, 2), c.source_month, c.source_row
-FROM classified_trip c
-CROSS JOIN build_params p
-LEFT JOIN mart.dim_vendor v ON v.vendor_id = c.vendorid
-LEFT JOIN mart.dim_payment_type pt ON pt.payment_type_id = c.payment_type
-LEFT JOIN mart.dim_rate_code rc ON rc.rate_code_id = c.ratecodeid
-WHERE c.reason IS NULL;
+DO $$
+BEGIN
+    IF (SELECT other_month_rows FROM staged_total) > 0 THEN
+        RAISE EXCEPTION 'mart.staging_trip holds rows of another month than %', current_setting('atl.month');
+    END IF;
+END $$;
 
--- Old partition out, new one in, in this transaction.
-SELECT mart.swap_month_partition(service, month_start::date) FROM build_params;
-
+-- 2. The rejected rows.
 CREATE TEMP TABLE rejected_trip ON COMMIT DROP AS
 SELECT * FROM classified_trip WHERE reason IS NOT NULL;
+
+-- 3. The clean rows, converted, into the table that becomes the month's partition. Column
+-- types are the fact's (ATTACH PARTITION refuses any difference). Unlisted vendor, payment
+-- type and rate codes become the unknown member -1 (hashed lookups in the dimensions).
+DROP TABLE IF EXISTS mart.fact_trip_build;
+CREATE TABLE mart.fact_trip_build AS
+SELECT c.service_id,
+       c.pickup_at,
+       c.dropoff_at,
+       (extract(year FROM c.pickup_at) * 10000 + extract(month FROM c.pickup_at) * 100
+        + extract(day FROM c.pickup_at))::int AS pickup_date_id,
+       extract(hour FROM c.pickup_at)::smallint AS pickup_hour,
+       c.pulocationid::int AS pu_zone_id,
+       c.dolocationid::int AS do_zone_id,
+       CASE WHEN c.vendorid IN (SELECT vendor_id FROM mart.dim_vendor) THEN c.vendorid::int ELSE -1 END
+           AS vendor_id,
+       CASE WHEN c.payment_type IN (SELECT payment_type_id FROM mart.dim_payment_type)
+            THEN c.payment_type::int ELSE -1 END AS payment_type_id,
+       CASE WHEN c.ratecodeid IN (SELECT rate_code_id FROM mart.dim_rate_code) THEN c.ratecodeid::int ELSE -1 END
+           AS rate_code_id,
+       CASE WHEN c.passenger_count IN (0, 1, 2, 3, 4, 5, 6, 7, 8, 9) THEN c.passenger_count::smallint END
+           AS passenger_count,
+       CASE c.store_and_fwd_flag WHEN 'Y' THEN true WHEN 'N' THEN false END AS store_and_fwd,
+       CASE WHEN c.trip_type IN (1, 2) THEN c.trip_type::smallint END AS trip_type,
+       round(extract(epoch FROM c.dropoff_at - c.pickup_at))::int AS duration_sec,
+       round(c.trip_distance::numeric, 2)::numeric(9,2) AS trip_distance,
+       round(c.fare_amount::numeric, 2)::numeric(10,2) AS fare_amount,
+       round(c.extra::numeric, 2)::numeric(10,2) AS extra,
+       round(c.mta_tax::numeric, 2)::numeric(10,2) AS mta_tax,
+       round(c.tip_amount::numeric, 2)::numeric(10,2) AS tip_amount,
+       round(c.tolls_amount::numeric, 2)::numeric(10,2) AS tolls_amount,
+       round(c.improvement_surcharge::numeric, 2)::numeric(10,2) AS improvement_surcharge,
+       round(c.congestion_surcharge::numeric, 2)::numeric(10,2) AS congestion_surcharge,
+       round(c.airport_fee::numeric, 2)::numeric(10,2) AS airport_fee,
+       round(c.cbd_congestion_fee::numeric, 2)::numeric(10,2) AS cbd_congestion_fee,
+       round(c.ehail_fee::numeric, 2)::numeric(10,2) AS ehail_fee,
+       round(c.total_amount::numeric, 2)::numeric(10,2) AS total_amount,
+       c.source_month,
+       c.source_row
+FROM classified_trip c
+WHERE c.reason IS NULL;
+
+-- 4. The fact's constraints and the partition bounds, checked in one scan.
+SELECT mart.constrain_build_table(service, month_start::date) FROM build_params;
+
+-- 5. The month's aggregates, from the new table: three small roll-ups (each one parallel
+-- scan; GROUPING SETS would do them in one scan, but serially) fine enough for every aggregate
+-- table, and the fact's own totals, to be summed from them. Their groups are bounded by the
+-- dimensions (31 days x 24 hours x 8 payment types; 265 zones x 8; 50,000 distances).
+CREATE TEMP TABLE rollup_day_hour_payment ON COMMIT DROP AS
+SELECT pickup_date_id, pickup_hour, payment_type_id,
+       count(*) AS trips, sum(total_amount) AS revenue, sum(fare_amount) AS fare_sum,
+       sum(tip_amount) AS tip_sum, sum(duration_sec) AS duration_sec_sum,
+       sum(trip_distance) AS distance_sum,
+       count(*) FILTER (WHERE pu_zone_id IN (1, 132, 138) OR do_zone_id IN (1, 132, 138)
+                              OR rate_code_id IN (2, 3)) AS airport_trips
+FROM mart.fact_trip_build
+GROUP BY pickup_date_id, pickup_hour, payment_type_id;
+
+CREATE TEMP TABLE rollup_zone_payment ON COMMIT DROP AS
+SELECT pu_zone_id, payment_type_id,
+       count(*) AS trips, sum(total_amount) AS revenue, sum(fare_amount) AS fare_sum,
+       sum(tip_amount) AS tip_sum
+FROM mart.fact_trip_build
+GROUP BY pu_zone_id, payment_type_id;
+
+CREATE TEMP TABLE rollup_distance ON COMMIT DROP AS
+SELECT trip_distance, count(*) AS trips, sum(fare_amount) AS fare_sum
+FROM mart.fact_trip_build
+GROUP BY trip_distance;
+
+-- 6. Old partition out, new one in, in this transaction.
+SELECT mart.swap_month_partition(service, month_start::date) FROM build_params;
 
 DELETE FROM mart.rejects r USING build_params p WHERE r.service_id = p.service_id AND r.month_id = p.month_id;
 INSERT INTO mart.rejects (service_id, month_id, reason, rows, total_amount_sum)
@@ -159,72 +254,72 @@ GROUP BY p.service_id, p.month_id, r.reason;
 
 DELETE FROM mart.reject_samples r USING build_params p WHERE r.service_id = p.service_id AND r.month_id = p.month_id;
 INSERT INTO mart.reject_samples (service_id, month_id, reason, source_row, row_data)
-SELECT p.service_id, p.month_id, r.reason, r.source_row, to_jsonb(r) - 'reason' - 'n'
+SELECT p.service_id, p.month_id, r.reason, r.source_row,
+       to_jsonb(r) - 'reason' - 'n' - 'service_id' - 'month_start'
 FROM (SELECT *, row_number() OVER (PARTITION BY reason ORDER BY source_row) AS n FROM rejected_trip) r
 CROSS JOIN build_params p
 WHERE r.n <= 10;
 
--- The month's aggregates, from its new partition.
-CREATE TEMP VIEW month_fact AS
-SELECT f.*, p.month_id,
-       (f.pu_zone_id IN (1, 132, 138) OR f.do_zone_id IN (1, 132, 138) OR f.rate_code_id IN (2, 3)) AS is_airport
-FROM mart.fact_trip f JOIN build_params p
-  ON f.service_id = p.service_id AND f.pickup_at >= p.month_start AND f.pickup_at < p.month_end;
-
+-- The aggregate tables, summed from the roll-ups of step 5. Card = payment type 1.
 DELETE FROM mart.agg_daily a USING build_params p
 WHERE a.service_id = p.service_id AND a.date_id / 100 = p.month_id;
 INSERT INTO mart.agg_daily (service_id, date_id, trips, revenue, fare_sum, card_trips, card_fare_sum,
                             card_tip_sum, duration_sec_sum, distance_sum, airport_trips)
-SELECT service_id, pickup_date_id, count(*), sum(total_amount), sum(fare_amount),
-       count(*) FILTER (WHERE payment_type_id = 1),
-       coalesce(sum(fare_amount) FILTER (WHERE payment_type_id = 1), 0),
-       coalesce(sum(tip_amount) FILTER (WHERE payment_type_id = 1), 0),
-       sum(duration_sec), sum(trip_distance), count(*) FILTER (WHERE is_airport)
-FROM month_fact GROUP BY service_id, pickup_date_id;
+SELECT p.service_id, r.pickup_date_id, sum(r.trips), sum(r.revenue), sum(r.fare_sum),
+       coalesce(sum(r.trips) FILTER (WHERE r.payment_type_id = 1), 0),
+       coalesce(sum(r.fare_sum) FILTER (WHERE r.payment_type_id = 1), 0),
+       coalesce(sum(r.tip_sum) FILTER (WHERE r.payment_type_id = 1), 0),
+       sum(r.duration_sec_sum), sum(r.distance_sum), sum(r.airport_trips)
+FROM rollup_day_hour_payment r CROSS JOIN build_params p
+GROUP BY p.service_id, r.pickup_date_id;
 
 DELETE FROM mart.agg_hour_weekday a USING build_params p
 WHERE a.service_id = p.service_id AND a.month_id = p.month_id;
 INSERT INTO mart.agg_hour_weekday (service_id, month_id, weekday, hour, trips)
-SELECT f.service_id, f.month_id, d.weekday, f.pickup_hour, count(*)
-FROM month_fact f JOIN mart.dim_date d ON d.date_id = f.pickup_date_id
-GROUP BY f.service_id, f.month_id, d.weekday, f.pickup_hour;
+SELECT p.service_id, p.month_id, d.weekday, r.pickup_hour, sum(r.trips)
+FROM rollup_day_hour_payment r JOIN mart.dim_date d ON d.date_id = r.pickup_date_id CROSS JOIN build_params p
+GROUP BY p.service_id, p.month_id, d.weekday, r.pickup_hour;
 
 DELETE FROM mart.agg_zone_month a USING build_params p
 WHERE a.service_id = p.service_id AND a.month_id = p.month_id;
 INSERT INTO mart.agg_zone_month (service_id, month_id, pu_zone_id, trips, revenue, card_fare_sum, card_tip_sum)
-SELECT service_id, month_id, pu_zone_id, count(*), sum(total_amount),
-       coalesce(sum(fare_amount) FILTER (WHERE payment_type_id = 1), 0),
-       coalesce(sum(tip_amount) FILTER (WHERE payment_type_id = 1), 0)
-FROM month_fact GROUP BY service_id, month_id, pu_zone_id;
+SELECT p.service_id, p.month_id, r.pu_zone_id, sum(r.trips), sum(r.revenue),
+       coalesce(sum(r.fare_sum) FILTER (WHERE r.payment_type_id = 1), 0),
+       coalesce(sum(r.tip_sum) FILTER (WHERE r.payment_type_id = 1), 0)
+FROM rollup_zone_payment r CROSS JOIN build_params p
+GROUP BY p.service_id, p.month_id, r.pu_zone_id;
 
 DELETE FROM mart.agg_payment_month a USING build_params p
 WHERE a.service_id = p.service_id AND a.month_id = p.month_id;
 INSERT INTO mart.agg_payment_month (service_id, month_id, payment_type_id, trips, revenue)
-SELECT service_id, month_id, payment_type_id, count(*), sum(total_amount)
-FROM month_fact GROUP BY service_id, month_id, payment_type_id;
+SELECT p.service_id, p.month_id, r.payment_type_id, sum(r.trips), sum(r.revenue)
+FROM rollup_day_hour_payment r CROSS JOIN build_params p
+GROUP BY p.service_id, p.month_id, r.payment_type_id;
 
 DELETE FROM mart.agg_fare_distance a USING build_params p
 WHERE a.service_id = p.service_id AND a.month_id = p.month_id;
 INSERT INTO mart.agg_fare_distance (service_id, month_id, distance_bin, trips, fare_sum)
-SELECT service_id, month_id, least(floor(trip_distance * 2) / 2, 30), count(*), sum(fare_amount)
-FROM month_fact GROUP BY 1, 2, 3;
+SELECT p.service_id, p.month_id, least(floor(r.trip_distance * 2) / 2, 30), sum(r.trips), sum(r.fare_sum)
+FROM rollup_distance r CROSS JOIN build_params p
+GROUP BY 1, 2, 3;
 
 -- The accounting: staged = fact + rejected, in rows and in money; the build_log CHECKs
--- make a mismatch abort the whole transaction.
+-- make a mismatch abort the whole transaction. Staged: step 1; fact: the new partition's
+-- rows as step 5 counted them; rejected: mart.rejects.
 DELETE FROM mart.build_log b USING build_params p WHERE b.service_id = p.service_id AND b.month_id = p.month_id;
 INSERT INTO mart.build_log (service_id, month_id, warehouse_rows, fact_rows, rejected_rows,
                             warehouse_total, fact_total, rejected_total, built_at, seconds, rows_per_sec)
 SELECT p.service_id, p.month_id, w.rows, f.rows, r.rows, w.total, f.total, r.total, now(), sec,
        w.rows / greatest(sec, 1e-6)
 FROM build_params p,
-     (SELECT count(*) AS rows, coalesce(sum(round(total_amount::numeric, 2)), 0) AS total FROM mart.staging_trip) w,
-     (SELECT count(*) AS rows, coalesce(sum(total_amount), 0) AS total FROM month_fact) f,
+     staged_total w,
+     (SELECT coalesce(sum(trips), 0) AS rows, coalesce(sum(revenue), 0) AS total
+      FROM rollup_day_hour_payment) f,
      (SELECT coalesce(sum(rows), 0) AS rows, coalesce(sum(total_amount_sum), 0) AS total
       FROM mart.rejects r2 WHERE (r2.service_id, r2.month_id) = (SELECT service_id, month_id FROM build_params)) r,
      -- atl-mart sets atl.started_at before it copies the month, so its time counts the transfer.
      LATERAL (SELECT extract(epoch FROM clock_timestamp()
                      - coalesce(nullif(current_setting('atl.started_at', true), '')::timestamptz, p.started_at))::float8 AS sec) t;
 
-DROP VIEW month_fact;
 DROP VIEW classified_trip;
 COMMIT;

@@ -32,7 +32,7 @@ use std::time::Instant;
 use atl_core::{DatabaseConfig, MonthRange, TripKind, YearMonth};
 use atl_lake::Lake;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{Connection, PgConnection};
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 pub use build_log::BuildRecord;
 pub use error::MartError;
@@ -196,26 +196,44 @@ pub async fn build_month(
         .await
         .map_err(MartError::sql("setting atl.started_at"))?;
 
-    // One snapshot of the warehouse for the count and the COPY.
-    sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .execute(&mut wh)
-        .await
-        .map_err(MartError::sql(format!("starting a warehouse transaction for {kind} {month}")))?;
-    let (warehouse_rows, warehouse_total) = transfer::warehouse_totals(&mut wh, kind, month).await?;
-    let clock = Instant::now();
-    let staged = transfer::stage_month(&mut wh, &mut conn, kind, month).await?;
-    let transfer_seconds = clock.elapsed().as_secs_f64();
+    // One snapshot of the warehouse for the count and the COPY, which run at the same time on
+    // two warehouse sessions (the count's scan overlaps the transfer instead of preceding it).
+    let mut wh_count = atl_warehouse::connect(warehouse).await?;
+    let snapshot = export_snapshot(&mut wh, kind, month).await?;
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{snapshot}'"
+    )))
+    .execute(&mut wh_count)
+    .await
+    .map_err(MartError::sql(format!("sharing the warehouse snapshot of {kind} {month}")))?;
+    let transfer = async {
+        let clock = Instant::now();
+        let staged = transfer::stage_month(&mut wh, &mut conn, kind, month).await;
+        (staged, clock.elapsed().as_secs_f64())
+    };
+    let (totals, (staged, transfer_seconds)) =
+        tokio::join!(transfer::warehouse_totals(&mut wh_count, kind, month), transfer);
     drop(wh);
+    drop(wh_count);
+    let (warehouse_rows, warehouse_total) = totals?;
+    let staged = staged?;
     if staged != warehouse_rows as u64 {
         return Err(MartError::Transfer { kind, month, warehouse_rows, staged_rows: staged });
     }
 
-    sqlx::query("SELECT set_config('atl.month', $1, false), set_config('atl.service', $2, false)")
-        .bind(month.first_day().to_string())
-        .bind(kind.as_str())
-        .execute(&mut conn)
-        .await
-        .map_err(MartError::sql("setting atl.month and atl.service"))?;
+    // With the warehouse's own money figure, build_log's CHECK (warehouse = fact + rejected)
+    // compares the mart with the warehouse server inside the transaction, and insertion.sql
+    // need not sum the staging table again.
+    sqlx::query(
+        "SELECT set_config('atl.month', $1, false), set_config('atl.service', $2, false), \
+         set_config('atl.warehouse_total', $3, false)",
+    )
+    .bind(month.first_day().to_string())
+    .bind(kind.as_str())
+    .bind(&warehouse_total)
+    .execute(&mut conn)
+    .await
+    .map_err(MartError::sql("setting atl.month, atl.service and atl.warehouse_total"))?;
     // Shows in pg_stat_activity (whose query text is cut at 1 kB) what this session runs.
     sqlx::raw_sql("SET application_name = 'atl-mart insertion.sql'")
         .execute(&mut conn)
@@ -256,6 +274,31 @@ pub async fn build_month(
         });
     }
     Ok(MonthBuild { record, transfer_seconds })
+}
+
+/// Opens a read-only repeatable-read transaction on `wh` and exports its snapshot; returns
+/// the snapshot's name.
+async fn export_snapshot(
+    wh: &mut PgConnection,
+    kind: TripKind,
+    month: YearMonth,
+) -> Result<String, MartError> {
+    sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .execute(&mut *wh)
+        .await
+        .map_err(MartError::sql(format!("starting a warehouse transaction for {kind} {month}")))?;
+    let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+        .fetch_one(&mut *wh)
+        .await
+        .map_err(MartError::sql(format!("exporting the warehouse snapshot of {kind} {month}")))?;
+    // A name like 00000003-0000001B-1: safe inside the quotes of SET TRANSACTION SNAPSHOT.
+    if snapshot.is_empty() || !snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(MartError::Sql {
+            what: format!("exporting the warehouse snapshot of {kind} {month}"),
+            source: sqlx::Error::Protocol(format!("unexpected snapshot name {snapshot:?}")),
+        });
+    }
+    Ok(snapshot)
 }
 
 /// The build log: every month the mart holds.

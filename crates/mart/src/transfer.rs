@@ -91,6 +91,10 @@ pub async fn warehouse_totals(
 }
 
 /// Replaces the staging table's contents with the warehouse month; returns the rows copied.
+///
+/// The TRUNCATE and the COPY share one transaction, so the COPY can use `FREEZE`: its rows
+/// are written frozen on all-visible pages, and the passes of insertion.sql over the staging
+/// table neither check each row's visibility nor dirty every page again to set hint bits.
 pub async fn stage_month(
     warehouse: &mut PgConnection,
     mart: &mut PgConnection,
@@ -98,13 +102,32 @@ pub async fn stage_month(
     month: YearMonth,
 ) -> Result<u64, MartError> {
     let what = |step: &str| format!("{step} {kind} {month}");
-    sqlx::raw_sql("TRUNCATE mart.staging_trip")
+    sqlx::raw_sql("BEGIN; TRUNCATE mart.staging_trip")
         .execute(&mut *mart)
         .await
         .map_err(MartError::sql(what("emptying the staging table for")))?;
+    // On an error the transaction stays open: the caller drops the connection (a failed COPY
+    // can leave it unusable) and the server rolls the TRUNCATE back.
+    let staged = copy_month(warehouse, mart, kind, month).await?;
+    sqlx::raw_sql("COMMIT")
+        .execute(&mut *mart)
+        .await
+        .map_err(MartError::sql(what("committing the staging of")))?;
+    Ok(staged)
+}
+
+async fn copy_month(
+    warehouse: &mut PgConnection,
+    mart: &mut PgConnection,
+    kind: TripKind,
+    month: YearMonth,
+) -> Result<u64, MartError> {
+    let what = |step: &str| format!("{step} {kind} {month}");
     let copy_out = format!("COPY ({}) TO STDOUT (FORMAT binary)", warehouse_select(kind, month)?);
-    let copy_in =
-        format!("COPY mart.staging_trip ({}) FROM STDIN (FORMAT binary)", STAGING_COLUMNS.join(", "));
+    let copy_in = format!(
+        "COPY mart.staging_trip ({}) FROM STDIN (FORMAT binary, FREEZE true)",
+        STAGING_COLUMNS.join(", ")
+    );
     let mut rows = warehouse.copy_out_raw(&copy_out).await.map_err(MartError::sql(what("reading")))?;
     let mut sink =
         mart.copy_in_raw(&copy_in).await.map_err(MartError::sql(what("starting the staging COPY of")))?;

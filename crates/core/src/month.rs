@@ -15,10 +15,6 @@ pub struct YearMonth {
 }
 
 impl YearMonth {
-    /// The first month the pipeline knows how to read (the TLC moved to Parquet for all years,
-    /// but the design starts at 2018).
-    pub const FIRST: YearMonth = YearMonth { year: 2009, month: 1 };
-
     /// A month, if `month` is 1 to 12 and the year is a four-digit year.
     pub fn new(year: i32, month: u32) -> Option<YearMonth> {
         ((1..=12).contains(&month) && (1000..=9999).contains(&year)).then_some(YearMonth { year, month })

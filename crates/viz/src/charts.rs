@@ -1,6 +1,6 @@
 //! The dashboard's charts, drawn with plotters into SVG strings. Text stays `<text>`
-//! (plotters' SVG backend without the `ttf` feature), so the browser draws the glyphs and
-//! no font stack is compiled in.
+//! (plotters' SVG backend without the `ttf` feature), so the browser draws the glyphs; the
+//! PNG exports ([`crate::png`]) draw them with resvg and an embedded font.
 
 use chrono::Duration;
 use plotters::coord::Shift;

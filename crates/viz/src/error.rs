@@ -29,6 +29,9 @@ pub enum VizError {
     /// plotters could not draw a chart.
     #[error("cannot draw chart {chart}: {message}")]
     Chart { chart: &'static str, message: String },
+    /// resvg could not rasterise a chart's SVG into its PNG export.
+    #[error("cannot export chart {chart} to PNG: {message}")]
+    Png { chart: String, message: String },
     #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,

@@ -6,7 +6,8 @@
 //! by [`Mart::aggregates`] into [`Aggregates`] (one query per panel, never the fact table),
 //! turned into [`kpi::Kpi`] tiles and plotters SVG [`charts::Chart`]s, and laid out by
 //! [`page`] into one self-contained HTML page (inline CSS and SVG, no script, no network).
-//! [`write_dashboard`] writes it to a folder; [`LiveServer`] serves it, re-querying the mart
+//! [`write_dashboard`] writes it to a folder, with a PNG export of each chart ([`png`]:
+//! resvg, 2×, an embedded font); [`LiveServer`] serves it, re-querying the mart
 //! on every request so a new month appears on the next load, best as the read-only role
 //! that [`grant_readonly`] creates (every connection is read-only in any case).
 //!
@@ -29,6 +30,7 @@ pub mod kpi;
 pub mod mart;
 pub mod numbers;
 pub mod page;
+pub mod png;
 pub mod role;
 pub mod serve;
 
@@ -93,10 +95,15 @@ pub struct WrittenDashboard {
     pub index: PathBuf,
     /// `out_dir/charts/<chart>.svg`, each chart on its own.
     pub charts: Vec<PathBuf>,
+    /// `out_dir/charts/<chart>.png`, each chart rasterised at [`png::SCALE`]×, same order.
+    pub pngs: Vec<PathBuf>,
+    /// Time spent rasterising the PNGs (and encoding them, not writing them).
+    pub png_time: Duration,
     pub dashboard: Dashboard,
 }
 
-/// Renders the dashboard from the mart at `db` into `out_dir`.
+/// Renders the dashboard from the mart at `db` into `out_dir`: `index.html`, and
+/// `charts/<chart>.svg` and `charts/<chart>.png` for each chart.
 pub async fn write_dashboard(
     db: &DatabaseConfig,
     period: Option<MonthRange>,
@@ -119,5 +126,14 @@ pub async fn write_dashboard(
         .iter()
         .map(|c| write(out_dir.join("charts").join(format!("{}.svg", c.name)), c.svg.as_bytes()))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(WrittenDashboard { index, charts, dashboard })
+    let started = Instant::now();
+    let encoded = png::charts_to_png(&dashboard.charts)?;
+    let png_time = started.elapsed();
+    let pngs = dashboard
+        .charts
+        .iter()
+        .zip(&encoded)
+        .map(|(c, bytes)| write(out_dir.join("charts").join(format!("{}.png", c.name)), bytes))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(WrittenDashboard { index, charts, pngs, png_time, dashboard })
 }

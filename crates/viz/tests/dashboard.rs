@@ -132,6 +132,53 @@ fn an_unreachable_mart_is_reported_and_the_server_keeps_running() {
     assert!(server.is_running());
 }
 
+/// `charts/<name>.png` is the chart's SVG at 2x below a band with its title: it decodes,
+/// shows more than its background, has ink in the title band, and has the labels drawn
+/// (the SVG rendered without its `<text>` differs from the PNG's chart area).
+fn assert_png_export(out: &std::path::Path, name: &str) {
+    use atl_viz::png::{SCALE, svg_to_png};
+    use resvg::tiny_skia::Pixmap;
+    let svg = std::fs::read_to_string(out.join("charts").join(format!("{name}.svg"))).unwrap();
+    let png = std::fs::read(out.join("charts").join(format!("{name}.png")))
+        .unwrap_or_else(|e| panic!("{name}.png: {e}"));
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name}.png is not a PNG");
+    let pixmap = Pixmap::decode_png(&png).unwrap_or_else(|e| panic!("{name}.png does not decode: {e}"));
+    let root = &svg[svg.find("<svg").unwrap()..];
+    let root = &root[..root.find('>').unwrap()];
+    let size = |attr: &str| -> u32 {
+        let v = &root[root.find(&format!(" {attr}=\"")).unwrap() + attr.len() + 3..];
+        v[..v.find('"').unwrap()].parse().unwrap()
+    };
+    let (width, height) = (size("width") * SCALE as u32, size("height") * SCALE as u32);
+    assert_eq!(pixmap.width(), width, "{name}.png is not its SVG at {SCALE}x");
+    assert!(pixmap.height() > height, "{name}.png has no title band");
+    let band = (pixmap.height() - height) as usize * width as usize;
+    let (title, chart) = pixmap.pixels().split_at(band);
+    let background = pixmap.pixels()[0];
+    let ink = |pixels: &[_]| pixels.iter().filter(|p| **p != background).count();
+    assert!(ink(title) > 300, "{name}.png has no title drawn");
+    assert!(ink(chart) > 1000, "{name}.png has a blank chart");
+
+    let bare_svg = strip_text(&svg);
+    assert!(bare_svg.len() < svg.len(), "{name}.svg has no text");
+    let bare = Pixmap::decode_png(&svg_to_png(name, &bare_svg, SCALE).unwrap()).unwrap();
+    let text_pixels = chart.iter().zip(bare.pixels()).filter(|(a, b)| a != b).count();
+    assert!(text_pixels > 500, "{name}.png has no text drawn ({text_pixels} pixels differ without it)");
+}
+
+/// `svg` without its `<text …>…</text>` elements.
+fn strip_text(svg: &str) -> String {
+    let mut out = String::with_capacity(svg.len());
+    let mut rest = svg;
+    while let Some(start) = rest.find("<text") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find("</text>").expect("closed <text>") + start + "</text>".len();
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[test]
 fn the_dashboard_command_writes_a_self_contained_page() {
     let mart = MartFixture::start();
@@ -152,6 +199,7 @@ fn the_dashboard_command_writes_a_self_contained_page() {
     assert_eq!(html.matches("<svg").count(), CHARTS.len());
     for name in CHARTS {
         assert!(out.path().join("charts").join(format!("{name}.svg")).is_file(), "{name}.svg");
+        assert_png_export(out.path(), name);
     }
     // An empty mart is an error with a message, not an empty page.
     let empty = MartFixture { pg: atl_devservices::PgServer::temp().unwrap() };

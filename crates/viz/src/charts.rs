@@ -122,6 +122,8 @@ pub fn trips_per_day(a: &Aggregates) -> Result<Chart, VizError> {
     let (svg, marks) = render("trips_per_day", 360, |root| {
         let mut chart = ChartBuilder::on(root)
             .margin(12)
+            // Room on the right for the last date label, centred on the last day.
+            .margin_right(40)
             .x_label_area_size(40)
             .y_label_area_size(80)
             .build_cartesian_2d(0f64..(days - 1.0).max(1.0), 0f64..max * 1.08)?;

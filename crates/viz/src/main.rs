@@ -19,10 +19,16 @@ struct Cli {
     #[arg(long, global = true)]
     config: Option<PathBuf>,
     /// Mart URL, overriding mart.url (postgres://user:password@host:port/db).
-    #[arg(long, global = true, env = "ATL_VIZ_MART_URL", hide_env_values = true)]
+    #[arg(long, global = true, visible_alias = "mart", env = "ATL_VIZ_MART_URL", hide_env_values = true)]
     mart_url: Option<String>,
     /// Warehouse URL, overriding warehouse.url (for `eda`).
-    #[arg(long, global = true, env = "ATL_VIZ_WAREHOUSE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        visible_alias = "warehouse",
+        env = "ATL_VIZ_WAREHOUSE_URL",
+        hide_env_values = true
+    )]
     warehouse_url: Option<String>,
     #[command(subcommand)]
     command: Command,

@@ -77,3 +77,10 @@ CREATE TABLE IF NOT EXISTS raw.green_tripdata (
     congestion_surcharge   double precision,
     cbd_congestion_fee     double precision
 ) PARTITION BY LIST (source_month);
+
+-- The shape of one month's partition. The loader creates each month's table LIKE these, not
+-- LIKE the parents: LIKE keeps a lock on its source until commit, and a lock on the parent
+-- held through a whole COPY would deadlock two loaders that replace months at the same time
+-- (each one's DROP of its old partition waits for the other's lock).
+CREATE TABLE IF NOT EXISTS raw.yellow_tripdata_shape (LIKE raw.yellow_tripdata INCLUDING DEFAULTS);
+CREATE TABLE IF NOT EXISTS raw.green_tripdata_shape (LIKE raw.green_tripdata INCLUDING DEFAULTS);

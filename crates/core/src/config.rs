@@ -154,6 +154,15 @@ impl Secret {
                 if u.password().is_some() {
                     let _ = u.set_password(Some("***"));
                 }
+                // libpq and sqlx also take the password as a query parameter.
+                let pairs: Vec<(String, String)> = u.query_pairs().into_owned().collect();
+                if pairs.iter().any(|(k, _)| k.ends_with("password")) {
+                    let mut query = u.query_pairs_mut();
+                    query.clear();
+                    for (k, v) in &pairs {
+                        query.append_pair(k, if k.ends_with("password") { "***" } else { v });
+                    }
+                }
                 u.to_string()
             }
             _ if self.0.is_empty() => String::new(),
@@ -237,12 +246,17 @@ mod tests {
             None,
             env(&[
                 ("ATL__WAREHOUSE__URL", "postgres://atl:hunter2@db:5432/warehouse"),
+                ("ATL__MART__URL", "postgres://atl@db:5433/mart?sslmode=require&password=swordfish"),
                 ("ATL__LAKE__SECRET_KEY", "s3cr3t"),
             ]),
         )
         .unwrap();
-        let shown = format!("{c:?} {}", c.warehouse.url);
-        assert!(!shown.contains("hunter2") && !shown.contains("s3cr3t"), "{shown}");
+        let shown = format!("{c:?} {} {}", c.warehouse.url, c.mart.url);
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("s3cr3t") && !shown.contains("swordfish"),
+            "{shown}"
+        );
+        assert!(shown.contains("sslmode=require"), "{shown}");
         assert!(shown.contains("db:5432/warehouse"), "{shown}");
         assert_eq!(c.lake.secret_key.expose(), "s3cr3t");
     }

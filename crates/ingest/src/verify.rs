@@ -112,6 +112,13 @@ fn verify_parquet(
     footer
         .check_kind(kind, url)
         .map_err(|source| IngestError::ForeignSchema { url: url.to_owned(), source: Box::new(source) })?;
+    // A TLC month is never empty: an empty file would replace a good month downstream.
+    if footer.rows == 0 {
+        return Err(IngestError::NotParquet {
+            url: url.to_owned(),
+            reason: "it holds no rows (an empty month is never published)".to_owned(),
+        });
+    }
     Ok(Verified { rows: footer.rows })
 }
 

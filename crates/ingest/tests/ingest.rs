@@ -29,6 +29,7 @@ on_both_backends!(
     a_slow_response_completes,
     a_stall_beyond_the_timeout_is_retried,
     a_foreign_schema_is_rejected_naming_the_column,
+    an_empty_file_is_rejected,
     a_zone_error_page_is_rejected,
 );
 
@@ -260,6 +261,17 @@ async fn a_foreign_schema_is_rejected_naming_the_column(backend: Backend) {
     let text = reason.to_string();
     assert!(text.contains("foreign schema") && text.contains("dispatching_base_num"), "{text}");
     assert_eq!(cdn.mirror.gets(&file.source_path()), 1, "a rejected file is not downloaded again");
+    assert_nothing_landed(&lake).await;
+}
+
+async fn an_empty_file_is_rejected(backend: Backend) {
+    let mut cdn = Cdn::new();
+    let file = yellow("2023-01");
+    cdn.add(file, 0);
+    let lake = TestLake::new(backend).await;
+    let outcome = fetch_one(&cdn, &lake, file).await;
+    let Outcome::Failed { reason } = &outcome else { panic!("{outcome:?}") };
+    assert!(reason.to_string().contains("holds no rows"), "{reason}");
     assert_nothing_landed(&lake).await;
 }
 

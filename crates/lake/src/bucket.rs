@@ -53,8 +53,10 @@ async fn create_bucket(target: &S3Target) -> Result<InitOutcome, LakeError> {
         .build()
         .map_err(|e| fail(format!("HTTP client: {e}")))?;
 
+    // without_url: the presigned URL carries the access key and a live signature.
     let head_url = bucket.head_bucket(Some(&credentials)).sign(SIGNATURE_LIFETIME);
-    let head = client.head(head_url).send().await.map_err(|e| fail(format!("HEAD bucket: {e}")))?;
+    let head =
+        client.head(head_url).send().await.map_err(|e| fail(format!("HEAD bucket: {}", e.without_url())))?;
     match head.status().as_u16() {
         200 => return Ok(InitOutcome::AlreadyPresent),
         404 => {}
@@ -79,7 +81,7 @@ async fn create_bucket(target: &S3Target) -> Result<InitOutcome, LakeError> {
         .body(body)
         .send()
         .await
-        .map_err(|e| fail(format!("PUT bucket: {e}")))?;
+        .map_err(|e| fail(format!("PUT bucket: {}", e.without_url())))?;
     let status = response.status();
     if status.is_success() {
         return Ok(InitOutcome::Created);

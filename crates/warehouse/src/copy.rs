@@ -67,8 +67,8 @@ pub async fn load_month(
     let clock = Instant::now();
     let loading = table.loading(file.month);
     let ddl = format!(
-        "CREATE TABLE {loading} (LIKE {parent} INCLUDING DEFAULTS, CHECK (source_month = {m}))",
-        parent = table.parent(),
+        "CREATE TABLE {loading} (LIKE {shape} INCLUDING DEFAULTS, CHECK (source_month = {m}))",
+        shape = table.shape(),
         m = month_literal(file.month)
     );
     sqlx::raw_sql(AssertSqlSafe(ddl))
@@ -79,6 +79,10 @@ pub async fn load_month(
     // (no later vacuum pass), and with wal_level=minimal without WAL.
     let copy_sql = format!("COPY {loading} ({}) FROM STDIN (FORMAT binary, FREEZE)", table.column_list());
     let (rows, total_amount_sum) = stream_copy(&mut tx, lake, file, meta, &copy_sql).await?;
+    // The TLC never publishes an empty month: an empty object must not replace a full one.
+    if rows == 0 {
+        return Err(WarehouseError::Empty { key });
+    }
 
     let partition = table.partition(file.month);
     let swap = format!(

@@ -22,6 +22,8 @@ pub enum WarehouseError {
     NotInLake { kind: TripKind, month: YearMonth },
     #[error("the warehouse has no raw table for {0} trips yet (yellow and green are modelled)")]
     UnsupportedKind(TripKind),
+    #[error("{key} holds no rows; the month in the warehouse was left as it was")]
+    Empty { key: String },
     #[error("loading {key}: the COPY stream ended early: {reason}")]
     Stream { key: String, reason: String },
 }

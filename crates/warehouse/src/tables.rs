@@ -48,6 +48,12 @@ impl RawTable {
         format!("raw.\"{}\"", self.partition_name(month))
     }
 
+    /// `raw."yellow_tripdata_shape"`: an empty table with the parent's columns, the model of
+    /// each month's table (see sql/warehouse/raw.sql for why not the parent itself).
+    pub fn shape(&self) -> String {
+        format!("raw.\"{}_tripdata_shape\"", self.kind)
+    }
+
     /// The table a month is loaded into before it replaces the partition.
     pub fn loading(&self, month: YearMonth) -> String {
         format!("raw.\"{}_loading\"", self.partition_name(month))

@@ -141,6 +141,39 @@ fn bad_objects_name_the_object_and_leave_the_warehouse_as_it_was() {
 }
 
 #[test]
+fn reloading_several_months_at_once_does_not_deadlock() {
+    let stack = Stack::start();
+    for month in ["2023-06", "2023-07", "2023-08"] {
+        stack.put_month(TripKind::Yellow, month, Era::Y2022, 20_000);
+    }
+    let rt = rt();
+    rt.block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(TripKind::Yellow), |_| {})).unwrap();
+    let mut force = request(TripKind::Yellow);
+    force.force = true;
+    force.parallelism = 3;
+    let report = rt.block_on(atl_warehouse::load(&stack.db(), &stack.lake, &force, |_| {})).unwrap();
+    let failures: Vec<String> = report.failures().map(|(_, e)| e.to_string()).collect();
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(report.loaded().count(), 3);
+    assert_eq!(stack.count("raw.yellow_tripdata"), 60_000);
+}
+
+#[test]
+fn an_empty_object_never_replaces_a_loaded_month() {
+    let stack = Stack::start();
+    stack.put_month(TripKind::Green, "2023-09", Era::Y2022, 1_000);
+    let rt = rt();
+    rt.block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(TripKind::Green), |_| {})).unwrap();
+    stack.put_month(TripKind::Green, "2023-09", Era::Y2022, 0);
+    let report = rt
+        .block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(TripKind::Green), |_| {}))
+        .unwrap();
+    let failures: Vec<&WarehouseError> = report.failures().map(|(_, e)| e).collect();
+    assert!(matches!(failures[..], [WarehouseError::Empty { .. }]), "{failures:?}");
+    assert_eq!(stack.count("raw.green_tripdata"), 1_000);
+}
+
+#[test]
 fn two_concurrent_loaders_of_one_month_end_with_one_copy() {
     let stack = Stack::start();
     stack.put_month(TripKind::Yellow, "2023-04", Era::Y2022, 30_000);

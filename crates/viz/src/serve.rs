@@ -110,8 +110,17 @@ fn period_param(query: Option<&str>) -> Result<Option<MonthRange>, String> {
     else {
         return Ok(None);
     };
-    value.replace("%2E", ".").parse().map(Some).map_err(|e| format!("bad period {value:?}: {e}"))
+    let period: MonthRange =
+        value.replace("%2E", ".").parse().map_err(|e| format!("bad period {value:?}: {e}"))?;
+    // The page draws every month of the period: an unbounded one would be a request that
+    // costs the server minutes.
+    if period.len() > MAX_PERIOD_MONTHS {
+        return Err(format!("period {value:?} is longer than {MAX_PERIOD_MONTHS} months"));
+    }
+    Ok(Some(period))
 }
+
+const MAX_PERIOD_MONTHS: usize = 600;
 
 async fn handle(mut stream: TcpStream, mart: &Mart) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(1024);
@@ -233,5 +242,7 @@ mod tests {
         );
         assert_eq!(period_param(None).unwrap(), None);
         assert!(period_param(Some("period=nope")).is_err());
+        assert!(period_param(Some("period=1000-01..9999-12")).is_err());
+        assert!(period_param(Some("period=2000-01..2049-12")).unwrap().is_some());
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::Context;
-use atl_core::{AtlConfig, MonthRange, TripKind};
+use atl_core::{AtlConfig, MonthRange, TripKind, YearMonth};
 use atl_ingest::{IngestError, IngestReport, LATEST_PROBE_MONTHS, Outcome, Progress, ZONES_LABEL};
 use atl_lake::Lake;
 use clap::Parser;
@@ -30,8 +30,9 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 /// Exit status: 0 when every file was fetched, already present, or not published yet (the
 /// summary lists the unpublished ones: the TLC publishes with a lag, so that is not an
 /// error); 1 when any file failed, when --latest found no published month, or when the
-/// run could not start (configuration, lake); 3 with --require-published when a requested
-/// month is not published yet.
+/// run could not start (configuration, lake), or when none of a range that ended more than
+/// four months ago is published (a wrong source address, most likely); 3 with
+/// --require-published when a requested month is not published yet.
 #[derive(Debug, Parser)]
 #[command(name = "atl-ingest", version, verbatim_doc_comment)]
 struct Cli {
@@ -150,6 +151,17 @@ async fn run(cli: Cli, bars: Option<MultiProgress>) -> anyhow::Result<ExitCode> 
         let report = atl_ingest::ingest_months(source, &lake, kind, months, progress.as_ref()).await?;
         print_report(&report, &lake);
         failed |= report.has_failures();
+        // The TLC publishes with a lag of about two months: a source that has none of a range
+        // ending long ago is more likely the wrong address than a late publication.
+        let long_ago = YearMonth::current().prev().prev().prev().prev();
+        if report.not_published() == report.months.len() && months.last() < long_ago {
+            println!(
+                "none of {months} is at {}, though the TLC publishes within about two months: \
+                 is source.base_url right?",
+                source.base_url
+            );
+            return Ok(ExitCode::FAILURE);
+        }
         if cli.require_published && report.not_published() > 0 && !failed {
             println!("--require-published: a month is not published yet (exit 3: try again later)");
             return Ok(ExitCode::from(3));

@@ -394,3 +394,6 @@ CREATE TABLE IF NOT EXISTS mart.build_log (
     CHECK (warehouse_rows = fact_rows + rejected_rows),
     CHECK (warehouse_total = fact_total + rejected_total)
 );
+-- The warehouse load (raw.load_log.finished_at) a build read, so atl-mart rebuilds a month
+-- when the warehouse reloaded it, without comparing two servers' clocks. NULL from psql.
+ALTER TABLE mart.build_log ADD COLUMN IF NOT EXISTS warehouse_loaded_at timestamptz;

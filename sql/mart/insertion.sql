@@ -7,6 +7,8 @@
 --     atl.warehouse_total  optional: the month's sum of total_amount rounded to cents, as the
 --                  warehouse server counted it (atl-mart sets it, from the snapshot it copied);
 --                  unset or '', it is summed from the staging table
+--     atl.warehouse_loaded_at  optional: raw.load_log.finished_at of the month as copied,
+--                  recorded in build_log so atl-mart knows which load it built from
 -- By hand, after creation.sql and staging_fdw.sql (see README.md):
 --     psql "$MART_URL" -v ON_ERROR_STOP=1 \
 --          -c "SELECT set_config('atl.month', '2023-01-01', false), set_config('atl.service', 'yellow', false)" \
@@ -308,8 +310,10 @@ GROUP BY 1, 2, 3;
 -- rows as step 5 counted them; rejected: mart.rejects.
 DELETE FROM mart.build_log b USING build_params p WHERE b.service_id = p.service_id AND b.month_id = p.month_id;
 INSERT INTO mart.build_log (service_id, month_id, warehouse_rows, fact_rows, rejected_rows,
-                            warehouse_total, fact_total, rejected_total, built_at, seconds, rows_per_sec)
-SELECT p.service_id, p.month_id, w.rows, f.rows, r.rows, w.total, f.total, r.total, now(), sec,
+                            warehouse_total, fact_total, rejected_total, built_at, warehouse_loaded_at,
+                            seconds, rows_per_sec)
+SELECT p.service_id, p.month_id, w.rows, f.rows, r.rows, w.total, f.total, r.total, now(),
+       nullif(current_setting('atl.warehouse_loaded_at', true), '')::timestamptz, sec,
        w.rows / greatest(sec, 1e-6)
 FROM build_params p,
      staged_total w,

@@ -18,6 +18,9 @@ pub struct BuildRecord {
     pub fact_total: String,
     pub rejected_total: String,
     pub built_at: DateTime<Utc>,
+    /// When the warehouse load this build read had finished (raw.load_log.finished_at);
+    /// `None` for builds run by hand with psql.
+    pub warehouse_loaded_at: Option<DateTime<Utc>>,
     pub seconds: f64,
     pub rows_per_sec: f64,
 }
@@ -25,7 +28,7 @@ pub struct BuildRecord {
 const SELECT: &str = "SELECT s.name AS service, to_date(b.month_id::text, 'YYYYMM') AS month, \
     b.warehouse_rows, b.fact_rows, b.rejected_rows, b.warehouse_total::text AS warehouse_total, \
     b.fact_total::text AS fact_total, b.rejected_total::text AS rejected_total, b.built_at, \
-    b.seconds, b.rows_per_sec FROM mart.build_log b JOIN mart.dim_service s USING (service_id)";
+    b.warehouse_loaded_at, b.seconds, b.rows_per_sec FROM mart.build_log b JOIN mart.dim_service s USING (service_id)";
 
 /// Every built month, by service and month.
 pub async fn all(conn: &mut PgConnection) -> Result<Vec<BuildRecord>, MartError> {

@@ -131,7 +131,8 @@ pub async fn build(
                     b.service == kind.as_str()
                         && b.month == *month
                         && b.warehouse_rows == *rows
-                        && b.built_at >= *finished_at
+                        // The same load, not a comparison of two servers' clocks.
+                        && b.warehouse_loaded_at == Some(*finished_at)
                 })
             })
             .map(|(month, _, _)| YearMonth::of(*month))
@@ -215,7 +216,7 @@ pub async fn build_month(
         tokio::join!(transfer::warehouse_totals(&mut wh_count, kind, month), transfer);
     drop(wh);
     drop(wh_count);
-    let (warehouse_rows, warehouse_total) = totals?;
+    let (warehouse_rows, warehouse_total, warehouse_loaded_at) = totals?;
     let staged = staged?;
     if staged != warehouse_rows as u64 {
         return Err(MartError::Transfer { kind, month, warehouse_rows, staged_rows: staged });
@@ -226,11 +227,12 @@ pub async fn build_month(
     // need not sum the staging table again.
     sqlx::query(
         "SELECT set_config('atl.month', $1, false), set_config('atl.service', $2, false), \
-         set_config('atl.warehouse_total', $3, false)",
+         set_config('atl.warehouse_total', $3, false), set_config('atl.warehouse_loaded_at', $4, false)",
     )
     .bind(month.first_day().to_string())
     .bind(kind.as_str())
     .bind(&warehouse_total)
+    .bind(warehouse_loaded_at.unwrap_or_default())
     .execute(&mut conn)
     .await
     .map_err(MartError::sql("setting atl.month, atl.service and atl.warehouse_total"))?;

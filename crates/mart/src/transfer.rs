@@ -73,18 +73,22 @@ pub fn warehouse_select(kind: TripKind, month: YearMonth) -> Result<String, Mart
     ))
 }
 
-/// The warehouse month's rows and total_amount (rounded to cents, summed as numeric, as text).
+/// The warehouse month's rows, total_amount (rounded to cents, summed as numeric, as text),
+/// and when the load the rows came from finished (raw.load_log, as text), all read in the
+/// transfer's snapshot.
 pub async fn warehouse_totals(
     warehouse: &mut PgConnection,
     kind: TripKind,
     month: YearMonth,
-) -> Result<(i64, String), MartError> {
+) -> Result<(i64, String, Option<String>), MartError> {
     let sql = format!(
-        "SELECT count(*), coalesce(sum(round(total_amount::numeric, 2)), 0)::text \
+        "SELECT count(*), coalesce(sum(round(total_amount::numeric, 2)), 0)::text, \
+         (SELECT finished_at::text FROM raw.load_log WHERE kind = $2 AND month = $1) \
          FROM raw.{kind}_tripdata WHERE source_month = $1"
     );
     sqlx::query_as(AssertSqlSafe(sql))
         .bind(month.first_day())
+        .bind(kind.as_str())
         .fetch_one(warehouse)
         .await
         .map_err(MartError::sql(format!("counting {kind} {month} in the warehouse")))

@@ -65,6 +65,12 @@ impl Lake {
             // A rename within one filesystem is atomic: readers see the old object or the
             // new one, never a part.
             tokio::fs::rename(path, &target).await.map_err(|e| local_error("moving into the lake", e))?;
+            // The rename survives a power cut only once the folder that records it is synced.
+            if let Some(parent) = target.parent() {
+                let folder =
+                    tokio::fs::File::open(parent).await.map_err(|e| local_error("opening the folder", e))?;
+                folder.sync_all().await.map_err(|e| local_error("syncing the folder", e))?;
+            }
         } else if size as usize <= PART_SIZE {
             let bytes = tokio::fs::read(path).await.map_err(|e| local_error("reading", e))?;
             self.store

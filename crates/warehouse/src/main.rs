@@ -99,6 +99,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (loaded, skipped, failed) =
                 (report.loaded().count(), report.skipped().count(), report.failures().count());
             let rows: i64 = report.loaded().map(|r| r.rows).sum();
+            if report.months.is_empty() {
+                println!(
+                    "the lake at {} holds no {kind} month: run atl-ingest first, or check lake.url",
+                    lake.describe()
+                );
+            }
             println!(
                 "warehouse: {loaded} months loaded ({rows} rows), {skipped} already loaded, {failed} failed"
             );

@@ -10,11 +10,11 @@
 
 use std::time::Instant;
 
-use atl_core::generate::{Era, TripFileSpec, write_trip_file_to, zone_table_csv};
 use atl_core::{DatabaseConfig, Secret, TripFile, TripKind, YearMonth};
 use atl_devservices::PgServer;
 use atl_lake::Lake;
 use atl_mart::BuildRequest;
+use atl_testdata::{Era, TripFileSpec, write_trip_file_to, zone_table_csv};
 use atl_warehouse::LoadRequest;
 
 const LIMIT_SQL: &str = "

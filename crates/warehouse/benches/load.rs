@@ -9,10 +9,10 @@ use std::io::Write;
 use std::process::Command;
 use std::time::Instant;
 
-use atl_core::generate::{TripFileSpec, write_trip_file_to};
 use atl_core::{DatabaseConfig, SchemaMapping, Secret, TripFile, TripKind, YearMonth};
 use atl_devservices::PgServer;
 use atl_lake::Lake;
+use atl_testdata::{TripFileSpec, write_trip_file_to};
 use atl_warehouse::encode::{CopyEncoder, Lineage};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 

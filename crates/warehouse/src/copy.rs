@@ -7,6 +7,7 @@
 
 use std::time::Instant;
 
+use atl_core::raw::{RawTable, month_literal};
 use atl_core::{SchemaMapping, TripFile};
 use atl_lake::Lake;
 use bytes::Bytes;
@@ -21,7 +22,6 @@ use tokio::sync::mpsc;
 use crate::encode::{CopyEncoder, Lineage};
 use crate::error::WarehouseError;
 use crate::load_log::{self, LoadRecord};
-use crate::tables::{RawTable, month_literal};
 
 /// Bytes handed to PostgreSQL per COPY message: large sends keep the server busy.
 const CHUNK_BYTES: usize = 4 << 20;
@@ -46,7 +46,20 @@ pub async fn load_month(
     meta: &ObjectMeta,
     force: bool,
 ) -> Result<MonthOutcome, WarehouseError> {
-    let table = RawTable::new(file.kind)?;
+    let table = RawTable::new(file.kind).ok_or(WarehouseError::UnsupportedKind(file.kind))?;
+    load_month_as(conn, lake, &table, file, meta, force).await
+}
+
+/// [`load_month`] with the columns of `table` instead of core's declaration of the kind: a
+/// column that a migration added before core declares it, for instance.
+pub async fn load_month_as(
+    conn: &mut PgConnection,
+    lake: &Lake,
+    table: &RawTable,
+    file: TripFile,
+    meta: &ObjectMeta,
+    force: bool,
+) -> Result<MonthOutcome, WarehouseError> {
     let key = meta.location.to_string();
     let mut tx = conn.begin().await.map_err(WarehouseError::sql("starting a transaction"))?;
     // One loader per month at a time; a second waits here, then finds the month loaded.
@@ -66,19 +79,15 @@ pub async fn load_month(
     let started_at = Utc::now();
     let clock = Instant::now();
     let loading = table.loading(file.month);
-    let ddl = format!(
-        "CREATE TABLE {loading} (LIKE {shape} INCLUDING DEFAULTS, CHECK (source_month = {m}))",
-        shape = table.shape(),
-        m = month_literal(file.month)
-    );
-    sqlx::raw_sql(AssertSqlSafe(ddl))
+    // From core's declaration: ATTACH below refuses it if the parent's migrations disagree.
+    sqlx::raw_sql(AssertSqlSafe(table.create_loading_sql(file.month)))
         .execute(&mut *tx)
         .await
         .map_err(WarehouseError::sql(format!("creating {loading}")))?;
     // FREEZE: the table was created in this transaction, so rows can be written frozen
     // (no later vacuum pass), and with wal_level=minimal without WAL.
     let copy_sql = format!("COPY {loading} ({}) FROM STDIN (FORMAT binary, FREEZE)", table.column_list());
-    let (rows, total_amount_sum) = stream_copy(&mut tx, lake, file, meta, &copy_sql).await?;
+    let (rows, total_amount_sum) = stream_copy(&mut tx, lake, table, file, meta, &copy_sql).await?;
     // The TLC never publishes an empty month: an empty object must not replace a full one.
     if rows == 0 {
         return Err(WarehouseError::Empty { key });
@@ -120,6 +129,7 @@ pub async fn load_month(
 async fn stream_copy(
     conn: &mut PgConnection,
     lake: &Lake,
+    table: &RawTable,
     file: TripFile,
     meta: &ObjectMeta,
     copy_sql: &str,
@@ -127,7 +137,7 @@ async fn stream_copy(
     let key = meta.location.to_string();
     let read_err = |source| WarehouseError::Read { key: key.clone(), source };
     let builder = ParquetRecordBatchStreamBuilder::new(lake.parquet_reader(meta)).await.map_err(read_err)?;
-    let mapping = SchemaMapping::new(file.kind, builder.schema(), &key)?;
+    let mapping = SchemaMapping::onto(file.kind, table.data_columns(), builder.schema(), &key)?;
     let stream = builder.with_batch_size(BATCH_ROWS).build().map_err(read_err)?;
     let lineage = Lineage { month: file.month.first_day(), key: key.clone() };
 

@@ -142,6 +142,6 @@ mod tests {
         assert!(ddl.contains("\"ehail_fee\" double precision,"), "{ddl}");
         assert!(ddl.ends_with("CHECK (source_month = DATE '2024-01-01'))"), "{ddl}");
         assert_eq!(table.columns().len(), 3 + canonical_columns(TripKind::Green).unwrap().len());
-        assert!(RawTable::new(TripKind::Fhvhv).is_none());
+        assert_eq!(RawTable::new(TripKind::Fhvhv).unwrap().parent(), "raw.\"fhvhv_tripdata\"");
     }
 }

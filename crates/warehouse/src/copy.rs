@@ -115,7 +115,7 @@ pub async fn load_month_as(
         object_size: meta.size as i64,
         etag: meta.e_tag.clone(),
         rows: rows as i64,
-        total_amount_sum: Some(total_amount_sum),
+        total_amount_sum,
         started_at,
         finished_at: Utc::now(),
         rows_per_sec: rows as f64 / seconds.max(1e-9),
@@ -125,7 +125,8 @@ pub async fn load_month_as(
     Ok(MonthOutcome::Loaded(record))
 }
 
-/// Streams the object's rows into `copy_sql`; returns the rows written and their total_amount sum.
+/// Streams the object's rows into `copy_sql`; returns the rows written and their total_amount
+/// sum (none for the for-hire kinds, which have no total).
 async fn stream_copy(
     conn: &mut PgConnection,
     lake: &Lake,
@@ -133,7 +134,7 @@ async fn stream_copy(
     file: TripFile,
     meta: &ObjectMeta,
     copy_sql: &str,
-) -> Result<(u64, f64), WarehouseError> {
+) -> Result<(u64, Option<f64>), WarehouseError> {
     let key = meta.location.to_string();
     let read_err = |source| WarehouseError::Read { key: key.clone(), source };
     let builder = ParquetRecordBatchStreamBuilder::new(lake.parquet_reader(meta)).await.map_err(read_err)?;
@@ -178,16 +179,18 @@ async fn encode_stream(
     mapping: SchemaMapping,
     lineage: Lineage,
     chunks: mpsc::Sender<Bytes>,
-) -> Result<f64, WarehouseError> {
+) -> Result<Option<f64>, WarehouseError> {
     let key = lineage.key.clone();
     let mut encoder = CopyEncoder::new(&lineage);
     let mut total_amount = 0.0;
-    let total_index = mapping.canonical().index_of("total_amount").expect("every taxi kind has total_amount");
+    let total_index = mapping.canonical().index_of("total_amount").ok();
     while let Some(batch) =
         stream.try_next().await.map_err(|source| WarehouseError::Read { key: key.clone(), source })?
     {
         let batch = mapping.apply(&batch)?;
-        total_amount += sum_f64(batch.column(total_index));
+        if let Some(index) = total_index {
+            total_amount += sum_f64(batch.column(index));
+        }
         encoder.encode(&batch).map_err(|source| WarehouseError::Encode { key: key.clone(), source })?;
         if encoder.pending() >= CHUNK_BYTES && chunks.send(encoder.take()).await.is_err() {
             return Err(WarehouseError::Stream { key, reason: "the COPY side stopped".into() });
@@ -196,7 +199,7 @@ async fn encode_stream(
     if chunks.send(encoder.finish()).await.is_err() {
         return Err(WarehouseError::Stream { key, reason: "the COPY side stopped".into() });
     }
-    Ok(total_amount)
+    Ok(total_index.map(|_| total_amount))
 }
 
 fn sum_f64(array: &arrow::array::ArrayRef) -> f64 {

@@ -9,6 +9,7 @@
 //! - [`AtlConfig`]: `atl.toml` defaults, `ATL__SECTION__KEY` overrides, secrets redacted;
 //! - [`schema`]: the canonical Arrow schema of each kind and [`SchemaMapping`], which maps
 //!   any published era's physical schema onto it;
+//! - [`PickupTally`]: which month a file's rows belong to, by their pickup times;
 //! - [`generate`]: a deterministic generator of TLC-shaped Parquet for tests and benchmarks.
 //!
 //! ```
@@ -20,15 +21,19 @@
 //! # Ok::<(), atl_core::ParseError>(())
 //! ```
 
+pub mod chain;
 pub mod config;
 pub mod error;
 pub mod generate;
 pub mod kind;
 pub mod month;
+pub mod pickups;
 pub mod schema;
 
+pub use chain::ErrorChain;
 pub use config::{AtlConfig, DatabaseConfig, LakeConfig, Secret, SourceConfig, VizConfig};
 pub use error::{ConfigError, ParseError, SchemaError};
 pub use kind::{TripFile, TripKind, ZONES_LAKE_KEY, ZONES_SOURCE_PATH};
 pub use month::{MonthRange, YearMonth};
+pub use pickups::{PickupTally, WrongMonth};
 pub use schema::{SchemaMapping, canonical_schema};

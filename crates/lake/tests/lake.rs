@@ -51,7 +51,7 @@ impl TestLake {
                 (config, Some(s3))
             }
         };
-        let lake = Lake::open(&config).unwrap();
+        let lake = Lake::create(&config).unwrap();
         assert_eq!(lake.init().await.unwrap(), InitOutcome::Created);
         TestLake { lake, config, dir, _s3: s3 }
     }
@@ -327,13 +327,53 @@ fn run(command: &mut Command) -> (bool, String) {
 async fn a_folder_lake_is_created_relative_to_the_current_folder_once() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("nested/lake");
-    let lake = Lake::open_folder(&root).unwrap();
+    let lake = Lake::create_folder(&root).unwrap();
     assert_eq!(lake.init().await.unwrap(), InitOutcome::Created);
     assert!(root.is_dir());
     let again = Lake::open_folder(&root).unwrap();
     assert_eq!(again.init().await.unwrap(), InitOutcome::AlreadyPresent);
     assert_eq!(again.staging_dir(), root.canonicalize().unwrap().join(".staging"));
     assert_eq!(again.local_root(), Some(root.canonicalize().unwrap().as_path()));
+}
+
+/// A scheduled job with a typo in lake.url must fail, not report an empty lake every month.
+#[test]
+fn a_missing_lake_folder_is_an_error_that_names_it_and_only_init_creates_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("lakee");
+    let url = format!("file://{}", typo.display());
+    let config = LakeConfig {
+        url: url.clone(),
+        endpoint: String::new(),
+        region: String::new(),
+        access_key: String::new(),
+        secret_key: Secret::default(),
+        allow_http: false,
+    };
+    let err = Lake::open(&config).unwrap_err();
+    assert!(matches!(&err, LakeError::NoFolder { path } if *path == typo), "{err}");
+    assert!(!typo.exists());
+    let atl_lake = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_atl-lake"));
+        command.current_dir(dir.path()).env("ATL__LAKE__URL", &url).env("RUST_LOG", "warn");
+        command
+    };
+    for args in [&["ls"][..], &["verify"], &["verify", "--kind", "green"], &["rm", "yellow/x.parquet"]] {
+        let output = atl_lake().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "atl-lake {args:?}: {stderr}");
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.contains(&typo.display().to_string()) && stderr.contains("does not exist"),
+            "atl-lake {args:?}: {stderr}"
+        );
+        assert!(!typo.exists(), "atl-lake {args:?} created the folder");
+    }
+    let (ok, text) = run(atl_lake().arg("init"));
+    assert!(ok && text.contains("created"), "{text}");
+    assert!(typo.is_dir());
+    let (ok, text) = run(atl_lake().arg("ls"));
+    assert!(ok && text.contains("no objects"), "{text}");
 }
 
 #[test]
@@ -351,6 +391,15 @@ fn bad_lake_urls_are_named() {
     config.url = "s3://bucket/with/prefix".to_owned();
     assert!(matches!(Lake::open(&config), Err(LakeError::Url { .. })));
     config.url = "s3://rawnyc".to_owned();
+    // An empty endpoint is an error (a missing override), not a silent AWS.
+    let err = Lake::open(&config).unwrap_err();
+    assert!(
+        matches!(&err, LakeError::Url { .. }) && err.to_string().contains("lake.endpoint is empty"),
+        "{err}"
+    );
+    config.endpoint = "aws".to_owned();
     let lake = Lake::open(&config).unwrap();
     assert_eq!(lake.describe(), "s3://rawnyc at https://s3.us-east-1.amazonaws.com");
+    config.region = "eu-west-3".to_owned();
+    assert_eq!(Lake::open(&config).unwrap().describe(), "s3://rawnyc at https://s3.eu-west-3.amazonaws.com");
 }

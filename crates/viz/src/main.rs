@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use atl_core::{AtlConfig, MonthRange, Secret, TripKind};
+use atl_core::{AtlConfig, ErrorChain, MonthRange, Secret, TripKind};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -91,7 +91,7 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("atl-viz: {e:#}");
+            eprintln!("atl-viz: {}", ErrorChain::new(e.as_ref()).with_render(render_cause));
             ExitCode::FAILURE
         }
     }
@@ -171,4 +171,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// A PostgreSQL error by its message, detail and hint, without sqlx's "at line N" (a line of
+/// PostgreSQL's C source, not of the user's SQL); sqlx's "error returned from database"
+/// wrapper is left out.
+fn render_cause(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    // sqlx gives its database error as the source of `sqlx::Error::Database`, boxed.
+    let pg = error.downcast_ref::<sqlx::postgres::PgDatabaseError>().or_else(|| {
+        error
+            .downcast_ref::<Box<dyn sqlx::error::DatabaseError>>()
+            .and_then(|e| e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
+    });
+    if let Some(pg) = pg {
+        let mut text = pg.message().to_owned();
+        if let Some(detail) = pg.detail() {
+            text.push_str(&format!(" (detail: {detail})"));
+        }
+        if let Some(hint) = pg.hint() {
+            text.push_str(&format!(" (hint: {hint})"));
+        }
+        return Some(text);
+    }
+    if let Some(sqlx::Error::Database(_)) = error.downcast_ref::<sqlx::Error>() {
+        return Some(String::new());
+    }
+    None
 }

@@ -403,3 +403,25 @@ fn bad_lake_urls_are_named() {
     config.region = "eu-west-3".to_owned();
     assert_eq!(Lake::open(&config).unwrap().describe(), "s3://rawnyc at https://s3.eu-west-3.amazonaws.com");
 }
+
+/// S3 that cannot be reached: every cause once, one per line, down to the refusal.
+#[test]
+fn an_unreachable_s3_endpoint_names_each_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let output = Command::new(env!("CARGO_BIN_EXE_atl-lake"))
+        .current_dir(dir.path())
+        .env("ATL__LAKE__URL", "s3://rawnyc")
+        .env("ATL__LAKE__ENDPOINT", format!("http://127.0.0.1:{port}"))
+        .env("ATL__LAKE__ALLOW_HTTP", "true")
+        .env("RUST_LOG", "error")
+        .args(["ls", "--kind", "yellow"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.lines().next().unwrap_or_default().contains("s3://rawnyc"), "{stderr}");
+    assert_eq!(stderr.matches("refused").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("error sending request").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("Error performing list request").count(), 1, "{stderr}");
+}

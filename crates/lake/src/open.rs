@@ -81,6 +81,15 @@ impl Lake {
         if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
             return Err(bad("lake.endpoint must be an http:// or https:// URL"));
         }
+        if config.has_default_keys() && !is_local(&endpoint) {
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| {
+                tracing::warn!(
+                    "lake.access_key and lake.secret_key are the built-in defaults (the compose stack's \
+                     MinIO), sent to {endpoint}: set ATL__LAKE__ACCESS_KEY and ATL__LAKE__SECRET_KEY"
+                )
+            });
+        }
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(bucket)
             .with_region(&region)
@@ -143,4 +152,15 @@ impl Lake {
         let store: Arc<dyn ObjectStore> = Arc::new(store);
         Ok(Lake { store, backend: Backend::Local { root, created } })
     }
+}
+
+/// Whether an endpoint URL names this machine (or the compose stack's `minio` service).
+fn is_local(endpoint: &str) -> bool {
+    let host = endpoint.split_once("://").map_or(endpoint, |(_, rest)| rest);
+    let host = host.split(['/', '?']).next().unwrap_or_default();
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    matches!(host, "localhost" | "minio" | "::1") || host.starts_with("127.")
 }

@@ -425,3 +425,31 @@ fn an_unreachable_s3_endpoint_names_each_cause_once() {
     assert_eq!(stderr.matches("error sending request").count(), 1, "{stderr}");
     assert_eq!(stderr.matches("Error performing list request").count(), 1, "{stderr}");
 }
+
+/// The built-in S3 keys are the compose stack's, published in this repository: sent anywhere
+/// but this machine, they are a mistake worth a warning (once).
+#[test]
+fn the_built_in_keys_against_a_remote_endpoint_warn_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let ls = |endpoint: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_atl-lake"));
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("ATL")) {
+            command.env_remove(key);
+        }
+        let output = command
+            .current_dir(dir.path())
+            .env("ATL__LAKE__URL", "s3://rawnyc")
+            .env("ATL__LAKE__ENDPOINT", endpoint)
+            .env("RUST_LOG", "warn")
+            .arg("ls")
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let stderr = ls("http://atl-test.invalid:9000");
+    assert_eq!(stderr.matches("built-in defaults").count(), 1, "{stderr}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let stderr = ls(&format!("http://127.0.0.1:{port}"));
+    assert!(!stderr.contains("built-in defaults"), "{stderr}");
+}

@@ -19,6 +19,8 @@ use crate::YearMonth;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PickupTally {
     per_month: BTreeMap<YearMonth, u64>,
+    /// Per month, the days (bit `day - 1`) with at least one pickup.
+    days: BTreeMap<YearMonth, u32>,
     /// Rows without a pickup time (or one outside chrono's range).
     undated: u64,
 }
@@ -64,6 +66,7 @@ impl PickupTally {
                     let date = t.date_naive();
                     if let Some(month) = YearMonth::new(date.year(), date.month()) {
                         *self.per_month.entry(month).or_default() += 1;
+                        *self.days.entry(month).or_default() |= 1 << (date.day() - 1);
                     } else {
                         self.undated += 1;
                     }
@@ -81,6 +84,24 @@ impl PickupTally {
     /// Rows whose pickup falls in `month`.
     pub fn inside(&self, month: YearMonth) -> u64 {
         self.per_month.get(&month).copied().unwrap_or(0)
+    }
+
+    /// The days of `month` with at least one pickup.
+    pub fn days_covered(&self, month: YearMonth) -> u32 {
+        self.days.get(&month).map_or(0, |bits| bits.count_ones())
+    }
+
+    /// A remark when the pickups of `month` cover less than half of its days: a fragment of
+    /// the month (a sample, a cut file) rather than the month the TLC publishes.
+    pub fn fragment_remark(&self, month: YearMonth) -> Option<String> {
+        let covered = self.days_covered(month);
+        (self.inside(month) > 0 && covered * 2 < month.days()).then(|| {
+            format!(
+                "its {} pickups in {month} fall on only {covered} of its {} days: a fragment of the month?",
+                self.inside(month),
+                month.days()
+            )
+        })
     }
 
     /// The month holding the most pickups, with their count.
@@ -127,6 +148,8 @@ mod tests {
         assert_eq!((err.inside, err.in_other, err.dated), (3, 7, 10));
         assert!(err.to_string().starts_with("its rows belong to 2025-02, not 2023-02"), "{err}");
         assert!(tally.check("2025-02".parse().unwrap()).is_ok());
+        let remark = tally.fragment_remark("2025-02".parse().unwrap()).unwrap();
+        assert!(remark.contains("only 1 of its 28 days"), "{remark}");
     }
 
     #[test]
@@ -140,6 +163,7 @@ mod tests {
         ]));
         tally.add(array.as_ref());
         assert!(tally.check("2023-02".parse().unwrap()).is_ok());
+        assert_eq!(tally.days_covered("2023-02".parse().unwrap()), 2);
         assert!(PickupTally::default().check("2023-02".parse().unwrap()).is_ok());
     }
 }

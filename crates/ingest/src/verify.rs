@@ -158,7 +158,11 @@ fn check_month(file: &File, url: &str, kind: TripKind, month: YearMonth) -> Resu
         })?;
         pickups.add(batch.column(0).as_ref());
     }
-    pickups.check(month).map_err(|source| IngestError::WrongMonth { url: url.to_owned(), source })
+    pickups.check(month).map_err(|source| IngestError::WrongMonth { url: url.to_owned(), source })?;
+    if let Some(remark) = pickups.fragment_remark(month) {
+        tracing::warn!("{url}: {remark}");
+    }
+    Ok(())
 }
 
 /// An HTML or XML document (CloudFront/S3 errors, captive portals), after a BOM and blanks.

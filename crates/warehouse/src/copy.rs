@@ -91,6 +91,9 @@ pub async fn load_month(
     if !allow_other_month && let Err(source) = pickups.check(file.month) {
         return Err(WarehouseError::WrongMonth { key, source });
     }
+    if let Some(remark) = pickups.fragment_remark(file.month) {
+        tracing::warn!("{key}: {remark}");
+    }
 
     let partition = table.partition(file.month);
     let swap = format!(

@@ -423,3 +423,22 @@ fn a_connection_killed_mid_copy_names_the_server() {
     assert!(report.failures().all(|(_, e)| e.is_connection_error()), "{failures:?}");
     assert_eq!(stack.sql("SELECT count(*) FROM raw.load_log"), "0");
 }
+
+#[test]
+fn a_fragment_of_a_month_is_loaded_with_a_remark() {
+    let stack = Stack::start();
+    // 8 trips: 8 of February's 28 days at most.
+    stack.put_month(TripKind::Yellow, "2023-02", Era::Y2022, 8);
+    let output =
+        warehouse_command(&stack, &stack.lake_url()).args(["load", "--kind", "yellow"]).output().unwrap();
+    let text = output_text(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains("yellow_tripdata_2023-02.parquet") && text.contains("a fragment of the month?"),
+        "{text}"
+    );
+    stack.put_month(TripKind::Yellow, "2023-03", Era::Y2022, 3_000);
+    let output =
+        warehouse_command(&stack, &stack.lake_url()).args(["load", "--kind", "yellow"]).output().unwrap();
+    assert!(!output_text(&output).contains("fragment"), "{}", output_text(&output));
+}

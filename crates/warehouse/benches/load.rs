@@ -21,7 +21,7 @@ fn main() {
     let pg = PgServer::temp().expect("a temp PostgreSQL server");
     let db = DatabaseConfig { url: Secret::new(pg.url("postgres")), parallelism: 1 };
     let work = tempfile::tempdir().unwrap();
-    let lake = Lake::open_folder(&work.path().join("lake")).unwrap();
+    let lake = Lake::create_folder(&work.path().join("lake")).unwrap();
     let month: YearMonth = "2023-01".parse().unwrap();
     let file = TripFile::new(TripKind::Yellow, month);
     let parquet_path = work.path().join("lake").join(file.lake_key());

@@ -8,7 +8,8 @@
 use std::time::Instant;
 
 use atl_core::raw::{RawTable, month_literal};
-use atl_core::{SchemaMapping, TripFile};
+use atl_core::schema::pickup_column;
+use atl_core::{PickupTally, SchemaMapping, TripFile};
 use atl_lake::Lake;
 use bytes::Bytes;
 use chrono::Utc;
@@ -38,16 +39,19 @@ pub enum MonthOutcome {
 }
 
 /// Loads `file` (the lake object `meta`) into its partition, replacing it; skips it when the
-/// load log shows the same object was loaded, unless `force`.
+/// load log shows the same object was loaded, unless `force`. A file whose pickups mostly
+/// fall outside its month is refused ([`WarehouseError::WrongMonth`]) unless
+/// `allow_other_month`.
 pub async fn load_month(
     conn: &mut PgConnection,
     lake: &Lake,
     file: TripFile,
     meta: &ObjectMeta,
     force: bool,
+    allow_other_month: bool,
 ) -> Result<MonthOutcome, WarehouseError> {
     let table = RawTable::new(file.kind).ok_or(WarehouseError::UnsupportedKind(file.kind))?;
-    load_month_as(conn, lake, &table, file, meta, force).await
+    load_month_as(conn, lake, &table, file, meta, force, allow_other_month).await
 }
 
 /// [`load_month`] with the columns of `table` instead of core's declaration of the kind: a
@@ -59,6 +63,7 @@ pub async fn load_month_as(
     file: TripFile,
     meta: &ObjectMeta,
     force: bool,
+    allow_other_month: bool,
 ) -> Result<MonthOutcome, WarehouseError> {
     let key = meta.location.to_string();
     let mut tx = conn.begin().await.map_err(WarehouseError::sql("starting a transaction"))?;
@@ -87,10 +92,17 @@ pub async fn load_month_as(
     // FREEZE: the table was created in this transaction, so rows can be written frozen
     // (no later vacuum pass), and with wal_level=minimal without WAL.
     let copy_sql = format!("COPY {loading} ({}) FROM STDIN (FORMAT binary, FREEZE)", table.column_list());
-    let (rows, total_amount_sum) = stream_copy(&mut tx, lake, table, file, meta, &copy_sql).await?;
+    let (rows, total_amount_sum, pickups) = stream_copy(&mut tx, lake, table, file, meta, &copy_sql).await?;
     // The TLC never publishes an empty month: an empty object must not replace a full one.
     if rows == 0 {
         return Err(WarehouseError::Empty { key });
+    }
+    // Nor may another month's file: the transaction is dropped, the month stays as it was.
+    if !allow_other_month && let Err(source) = pickups.check(file.month) {
+        return Err(WarehouseError::WrongMonth { key, source });
+    }
+    if let Some(remark) = pickups.fragment_remark(file.month) {
+        tracing::warn!("{key}: {remark}");
     }
 
     let partition = table.partition(file.month);
@@ -125,8 +137,8 @@ pub async fn load_month_as(
     Ok(MonthOutcome::Loaded(record))
 }
 
-/// Streams the object's rows into `copy_sql`; returns the rows written and their total_amount
-/// sum (none for the for-hire kinds, which have no total).
+/// Streams the object's rows into `copy_sql`; returns the rows written, their total_amount
+/// sum (none for the for-hire kinds, which have no total) and their pickups per month.
 async fn stream_copy(
     conn: &mut PgConnection,
     lake: &Lake,
@@ -134,7 +146,7 @@ async fn stream_copy(
     file: TripFile,
     meta: &ObjectMeta,
     copy_sql: &str,
-) -> Result<(u64, Option<f64>), WarehouseError> {
+) -> Result<(u64, Option<f64>, PickupTally), WarehouseError> {
     let key = meta.location.to_string();
     let read_err = |source| WarehouseError::Read { key: key.clone(), source };
     let builder = ParquetRecordBatchStreamBuilder::new(lake.parquet_reader(meta)).await.map_err(read_err)?;
@@ -143,7 +155,7 @@ async fn stream_copy(
     let lineage = Lineage { month: file.month.first_day(), key: key.clone() };
 
     let (chunks, mut received) = mpsc::channel::<Bytes>(4);
-    let producer = tokio::spawn(encode_stream(stream, mapping, lineage, chunks));
+    let producer = tokio::spawn(encode_stream(stream, mapping, lineage, chunks, file.kind));
     let mut copy =
         conn.copy_in_raw(copy_sql).await.map_err(WarehouseError::sql(format!("starting COPY of {key}")))?;
     let mut send_error = None;
@@ -160,10 +172,10 @@ async fn stream_copy(
         return Err(WarehouseError::Sql { what: format!("sending rows of {key}"), source: e });
     }
     match produced {
-        Ok(sum) => {
+        Ok((sum, pickups)) => {
             let rows =
                 copy.finish().await.map_err(WarehouseError::sql(format!("finishing COPY of {key}")))?;
-            Ok((rows, sum))
+            Ok((rows, sum, pickups))
         }
         Err(e) => {
             // The transaction is rolled back by the caller's drop; abort tells the server now.
@@ -173,23 +185,30 @@ async fn stream_copy(
     }
 }
 
-/// Reads, maps and encodes every batch, sending ~4 MB chunks; returns the total_amount sum.
+/// Reads, maps and encodes every batch, sending ~4 MB chunks; returns the total_amount sum
+/// and the pickups per month.
 async fn encode_stream(
     mut stream: parquet::arrow::async_reader::ParquetRecordBatchStream<atl_lake::ParquetObject>,
     mapping: SchemaMapping,
     lineage: Lineage,
     chunks: mpsc::Sender<Bytes>,
-) -> Result<Option<f64>, WarehouseError> {
+    kind: atl_core::TripKind,
+) -> Result<(Option<f64>, PickupTally), WarehouseError> {
     let key = lineage.key.clone();
     let mut encoder = CopyEncoder::new(&lineage);
     let mut total_amount = 0.0;
+    let mut pickups = PickupTally::default();
     let total_index = mapping.canonical().index_of("total_amount").ok();
+    let pickup_index = pickup_column(kind).and_then(|c| mapping.canonical().index_of(c).ok());
     while let Some(batch) =
         stream.try_next().await.map_err(|source| WarehouseError::Read { key: key.clone(), source })?
     {
         let batch = mapping.apply(&batch)?;
         if let Some(index) = total_index {
             total_amount += sum_f64(batch.column(index));
+        }
+        if let Some(i) = pickup_index {
+            pickups.add(batch.column(i).as_ref());
         }
         encoder.encode(&batch).map_err(|source| WarehouseError::Encode { key: key.clone(), source })?;
         if encoder.pending() >= CHUNK_BYTES && chunks.send(encoder.take()).await.is_err() {
@@ -199,7 +218,7 @@ async fn encode_stream(
     if chunks.send(encoder.finish()).await.is_err() {
         return Err(WarehouseError::Stream { key, reason: "the COPY side stopped".into() });
     }
-    Ok(total_index.map(|_| total_amount))
+    Ok((total_index.map(|_| total_amount), pickups))
 }
 
 fn sum_f64(array: &arrow::array::ArrayRef) -> f64 {

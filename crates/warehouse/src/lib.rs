@@ -32,7 +32,7 @@ use futures::StreamExt;
 use sqlx::{Connection, PgConnection};
 
 pub use copy::MonthOutcome;
-pub use error::WarehouseError;
+pub use error::{WarehouseError, render_cause};
 pub use load_log::LoadRecord;
 
 /// Which months to load.
@@ -45,11 +45,13 @@ pub struct LoadRequest {
     pub force: bool,
     /// Months loaded at once, each over its own connection.
     pub parallelism: usize,
+    /// Load a file even when most of its pickups fall outside its month.
+    pub allow_other_month: bool,
 }
 
 impl LoadRequest {
     pub fn new(kind: TripKind) -> LoadRequest {
-        LoadRequest { kind, months: None, force: false, parallelism: 2 }
+        LoadRequest { kind, months: None, force: false, parallelism: 2, allow_other_month: false }
     }
 }
 
@@ -121,15 +123,18 @@ pub async fn load(
             }
         }
     }
-    let force = request.force;
+    let (force, allow_other_month) = (request.force, request.allow_other_month);
     let mut running = futures::stream::iter(work)
         .map(|(file, meta)| {
             progress(LoadEvent::Started(file));
             async move {
                 let outcome = match connect(config).await {
-                    Ok(mut conn) => copy::load_month(&mut conn, lake, file, &meta, force).await,
+                    Ok(mut conn) => {
+                        copy::load_month(&mut conn, lake, file, &meta, force, allow_other_month).await
+                    }
                     Err(e) => Err(e),
-                };
+                }
+                .map_err(|e| e.on_server(&config.url.to_string()));
                 (file, outcome)
             }
         })
@@ -155,6 +160,8 @@ pub async fn status(config: &DatabaseConfig) -> Result<Vec<LoadRecord>, Warehous
 }
 
 /// Compares every loaded month of `kind` (within `months`, if given) with its lake object.
+/// A loaded month whose object is no longer in the lake is audited too: as a difference
+/// ([`audit::MonthAudit::missing_object`]), not skipped.
 pub async fn audit(
     config: &DatabaseConfig,
     lake: &Lake,
@@ -163,13 +170,17 @@ pub async fn audit(
 ) -> Result<Vec<audit::MonthAudit>, WarehouseError> {
     let mut conn = connect(config).await?;
     let loaded = load_log::all(&mut conn).await?;
+    let in_lake = lake.trip_files(kind).await?;
     let mut audits = Vec::new();
-    for (file, meta) in lake.trip_files(kind).await? {
-        let wanted = months.is_none_or(|r| r.contains(file.month));
-        let is_loaded = loaded.iter().any(|r| r.kind == kind.as_str() && r.year_month() == file.month);
-        if wanted && is_loaded {
-            audits.push(audit::audit_month(&mut conn, lake, file, &meta).await?);
+    for record in loaded.iter().filter(|r| r.kind == kind.as_str()) {
+        let file = TripFile::new(kind, record.year_month());
+        if !months.is_none_or(|r| r.contains(file.month)) {
+            continue;
         }
+        audits.push(match in_lake.iter().find(|(f, _)| *f == file) {
+            Some((_, meta)) => audit::audit_month(&mut conn, lake, file, meta).await?,
+            None => audit::MonthAudit::object_gone(file, record),
+        });
     }
     Ok(audits)
 }

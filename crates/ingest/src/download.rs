@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use atl_core::SourceConfig;
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG, HeaderMap};
 use tokio::io::{AsyncWriteExt, BufWriter};
 
 use crate::staging::StagingFile;
@@ -21,8 +21,8 @@ const WRITE_BUFFER: usize = 1 << 20;
 /// What a HEAD says about a source file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Head {
-    /// Published; its size when the server says it.
-    Published { size: Option<u64> },
+    /// Published; its size and ETag when the server says them.
+    Published { size: Option<u64>, etag: Option<String> },
     /// 403/404.
     NotPublished { status: u16 },
 }
@@ -103,7 +103,10 @@ impl Http {
         match classify(url, response.status())? {
             Some(status) => Ok(Head::NotPublished { status }),
             // Not `response.content_length()`: for a HEAD, the body is empty by definition.
-            None => Ok(Head::Published { size: content_length(response.headers()) }),
+            None => Ok(Head::Published {
+                size: content_length(response.headers()),
+                etag: response.headers().get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned),
+            }),
         }
     }
 

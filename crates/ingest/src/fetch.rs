@@ -2,7 +2,7 @@
 //! into a staging file → verify → commit to the lake → drop the staging file.
 
 use atl_core::SourceConfig;
-use atl_lake::{Lake, PutOutcome};
+use atl_lake::Lake;
 
 use crate::download::{Head, Http};
 use crate::staging::StagingDir;
@@ -62,13 +62,14 @@ impl<'a> Run<'a> {
 
     async fn try_fetch(&self, target: &Target) -> Result<Outcome, IngestError> {
         let Target { label, url, key, .. } = target;
-        let size = match self.http.head(url, label, self.progress).await? {
+        let (size, etag) = match self.http.head(url, label, self.progress).await? {
             Head::NotPublished { status } => return Ok(Outcome::NotPublished { status }),
-            Head::Published { size } => size,
+            Head::Published { size, etag } => (size, etag),
         };
         if let Some(size) = size
             && let Some(existing) = self.lake.head(key).await?
             && existing.size == size
+            && self.same_source(key, etag.as_deref()).await?
         {
             return Ok(Outcome::AlreadyPresent { bytes: size });
         }
@@ -88,11 +89,26 @@ impl<'a> Run<'a> {
             .await?;
 
         progress.committing(label);
-        let outcome = match self.lake.put_file(key, staging.path()).await? {
-            PutOutcome::Written(meta) => Outcome::Fetched { bytes: meta.size, rows: verified.rows },
-            PutOutcome::AlreadyPresent(meta) => Outcome::AlreadyPresent { bytes: meta.size },
-        };
+        // Written even over an object of the same size: this run found that object stale.
+        let meta = self.lake.write_file(key, staging.path()).await?;
+        let outcome = Outcome::Fetched { bytes: meta.size, rows: verified.rows };
         drop(staging);
+        if let Some(etag) = &etag {
+            self.lake.record_source_etag(key, etag).await?;
+        }
         Ok(outcome)
+    }
+
+    /// Whether the lake's object at `key` (already of the source's size) came from the source
+    /// object tagged `etag`. A source without an ETag leaves size as the only identity; an
+    /// object without a record (written by an older release, or by a run killed before it
+    /// wrote the record) is fetched again rather than trusted.
+    async fn same_source(&self, key: &str, etag: Option<&str>) -> Result<bool, IngestError> {
+        let Some(etag) = etag else { return Ok(true) };
+        let recorded = self.lake.source_etag(key).await?;
+        if recorded.as_deref() != Some(etag) {
+            tracing::info!(key, source_etag = etag, lake_etag = ?recorded, "the source changed since the lake's copy: fetching it again");
+        }
+        Ok(recorded.as_deref() == Some(etag))
     }
 }

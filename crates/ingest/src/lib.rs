@@ -2,11 +2,13 @@
 //! CDN (or a mirror with its layout) into the data lake, verified, exactly once.
 //!
 //! For each month: HEAD the source → if the lake already holds the object with that size,
-//! it is [`Outcome::AlreadyPresent`] and nothing is downloaded → else the body is streamed
+//! copied from the source object of the same ETag (recorded at download under `_source/`,
+//! see [`atl_lake::Lake::source_etag`]), it is [`Outcome::AlreadyPresent`] and nothing is
+//! downloaded → else (not there, another size, republished, or no record) the body is streamed
 //! into a staging file (never held in memory), checked (Parquet magic at both ends, a
 //! readable footer, a schema core can map: an HTML/XML error page, a truncated body or a
 //! foreign schema is rejected and named), and committed atomically with
-//! [`atl_lake::Lake::put_file`]. Timeouts, resets, truncated bodies and 5xx are retried
+//! [`atl_lake::Lake::write_file`], then its source ETag recorded. Timeouts, resets, truncated bodies and 5xx are retried
 //! with exponential backoff (`source.retries` attempts); 403/404 mean
 //! [`Outcome::NotPublished`]. Months run `source.concurrency` at a time.
 //!

@@ -21,7 +21,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 ///
 /// Each file is checked before it enters the lake (Parquet magic bytes, footer, a schema of
 /// the right kind; the zone table must be the CSV, not an error page) and committed
-/// atomically. Months already in the lake with the source's size are not downloaded again.
+/// atomically. Months already in the lake with the source's size and ETag are not
+/// downloaded again; a month the TLC republishes (a new ETag, even at the same size) is.
 /// 403/404 answers mean "not published yet" and are not retried; timeouts, resets,
 /// truncated bodies and 5xx are retried with exponential backoff.
 ///

@@ -1,5 +1,5 @@
 //! Checking a downloaded file before it may enter the lake: a Parquet trip file must have
-//! the magic bytes at both ends, a readable footer and (yellow, green) a schema core can
+//! the magic bytes at both ends, a readable footer and a schema core can
 //! map; the zone table must look like the TLC's CSV. Whatever fails says why: an error
 //! page, a truncated body, or a foreign schema.
 

@@ -31,6 +31,7 @@ on_both_backends!(
     a_foreign_schema_is_rejected_naming_the_column,
     an_empty_file_is_rejected,
     a_zone_error_page_is_rejected,
+    a_republished_object_of_the_same_size_is_fetched_again,
 );
 
 async fn a_range_lands_complete_and_a_rerun_transfers_nothing(backend: Backend) {
@@ -419,4 +420,43 @@ fn serve_stalling(mut stream: TcpStream, body: &[u8], gets: &AtomicUsize, stall:
     } else {
         let _ = stream.write_all(body);
     }
+}
+
+/// The zone table republished with the same length (one borough's case changed): the size
+/// matches the lake's copy, the source's ETag does not, so it is fetched again; then the
+/// record matches and nothing is fetched. An object the lake holds without a record (an older
+/// release's) is fetched again too.
+async fn a_republished_object_of_the_same_size_is_fetched_again(backend: Backend) {
+    let cdn = Cdn::new();
+    let lake = TestLake::new(backend).await;
+    let source = cdn.source();
+    let fetched = |o: &Outcome| matches!(o, Outcome::Fetched { rows: 265, .. });
+    assert!(fetched(&ingest_zones(&source, &lake.lake, &NoProgress).await.unwrap()));
+
+    let path = cdn.dir.path().join(atl_core::ZONES_SOURCE_PATH);
+    let original = std::fs::read_to_string(&path).unwrap();
+    let republished = original.replacen("\"Queens\"", "\"QUEENS\"", 1);
+    assert_eq!((republished.len(), republished != original), (original.len(), true));
+    std::fs::write(&path, &republished).unwrap();
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    std::fs::File::options().write(true).open(&path).unwrap().set_modified(later).unwrap();
+
+    let again = ingest_zones(&source, &lake.lake, &NoProgress).await.unwrap();
+    assert!(fetched(&again), "{again:?}");
+    let meta = lake.lake.head(ZONES_LAKE_KEY).await.unwrap().unwrap();
+    let stored = lake.lake.store().get(&meta.location).await.unwrap().bytes().await.unwrap();
+    assert!(stored == republished.as_bytes(), "the lake still holds the old table");
+    let third = ingest_zones(&source, &lake.lake, &NoProgress).await.unwrap();
+    assert!(matches!(third, Outcome::AlreadyPresent { .. }), "{third:?}");
+
+    // An older release's copy: right size, no record.
+    let file = yellow("2023-05");
+    let mut cdn = cdn;
+    cdn.add(file, ROWS);
+    let staged = tempfile::NamedTempFile::new().unwrap();
+    std::fs::copy(cdn.file_path(file), staged.path()).unwrap();
+    lake.lake.put_file(&file.lake_key(), staged.path()).await.unwrap();
+    let outcome = fetch_one(&cdn, &lake, file).await;
+    assert!(matches!(outcome, Outcome::Fetched { .. }), "{outcome:?}");
+    assert!(matches!(fetch_one(&cdn, &lake, file).await, Outcome::AlreadyPresent { .. }));
 }

@@ -40,7 +40,7 @@ impl Footer {
     }
 
     /// Checks that the columns are those of `kind`: mapped by core's [`SchemaMapping`] for
-    /// the kinds it models (yellow, green); accepted as they are for the others.
+    /// the kinds core declares; accepted as they are for any other.
     pub fn check_kind(&self, kind: TripKind, name: &str) -> Result<(), SchemaError> {
         match SchemaMapping::new(kind, &self.schema, name) {
             Ok(_) | Err(SchemaError::UnsupportedKind { .. }) => Ok(()),

@@ -29,6 +29,7 @@ impl Lake {
                         .delete(&location)
                         .await
                         .map_err(|source| self.store_error("delete", key, source))?;
+                    self.forget_source_etag(key).await?;
                     tracing::info!(key, size = meta.size, "removed");
                     done.push(Removal::Removed { key: key.to_owned(), size: meta.size });
                 }

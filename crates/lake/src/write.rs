@@ -43,7 +43,6 @@ impl Lake {
     /// any other file is copied — in one PUT up to [`PART_SIZE`], as an S3 multipart upload
     /// (completed only after the last part) above — and left where it is.
     pub async fn put_file(&self, key: &str, path: &Path) -> Result<PutOutcome, LakeError> {
-        let location = object_path(key)?;
         let local_error = |action, source| LakeError::LocalFile { action, path: path.to_owned(), source };
         let size = tokio::fs::metadata(path).await.map_err(|e| local_error("reading", e))?.len();
         if let Some(existing) = self.head(key).await?
@@ -52,7 +51,15 @@ impl Lake {
             tracing::debug!(key, size, "already in the lake with the same size");
             return Ok(PutOutcome::AlreadyPresent(existing));
         }
+        self.write_file(key, path).await.map(PutOutcome::Written)
+    }
 
+    /// Stores the local file at `path` as the object `key`, replacing any object there (of any
+    /// size: a republished month can have the old one's), as atomically as [`Lake::put_file`].
+    pub async fn write_file(&self, key: &str, path: &Path) -> Result<ObjectMeta, LakeError> {
+        let location = object_path(key)?;
+        let local_error = |action, source| LakeError::LocalFile { action, path: path.to_owned(), source };
+        let size = tokio::fs::metadata(path).await.map_err(|e| local_error("reading", e))?.len();
         if let Backend::Local { root, .. } = &self.backend
             && path.starts_with(self.staging_dir())
         {
@@ -80,7 +87,7 @@ impl Lake {
         } else {
             self.put_multipart(key, path).await?;
         }
-        let meta = self.head(key).await?.ok_or_else(|| {
+        self.head(key).await?.ok_or_else(|| {
             self.store_error(
                 "head after writing",
                 key,
@@ -89,8 +96,7 @@ impl Lake {
                     source: "missing after a successful write".into(),
                 },
             )
-        })?;
-        Ok(PutOutcome::Written(meta))
+        })
     }
 
     async fn put_multipart(&self, key: &str, path: &Path) -> Result<(), LakeError> {

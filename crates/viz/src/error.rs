@@ -65,8 +65,8 @@ pub enum VizError {
     /// The warehouse holds no month of the kind in the requested range.
     #[error("the warehouse holds no month of {table} in {months} (see raw.load_log)")]
     NoWarehouseMonths { table: String, months: String },
-    /// The warehouse has raw tables for yellow and green trips only.
-    #[error("the warehouse has no raw table for {kind} trips (yellow and green only)")]
+    /// A kind without a raw table.
+    #[error("the warehouse has no raw table for {kind} trips")]
     NoRawTable { kind: String },
     #[error("cannot listen on {addr}: {source}")]
     Listen {

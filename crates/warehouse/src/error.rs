@@ -22,7 +22,7 @@ pub enum WarehouseError {
     Encode { key: String, source: UnsupportedType },
     #[error("{kind} {month} is not in the lake (run atl-ingest first)")]
     NotInLake { kind: TripKind, month: YearMonth },
-    #[error("the warehouse has no raw table for {0} trips yet (yellow and green are modelled)")]
+    #[error("the warehouse has no raw table for {0} trips")]
     UnsupportedKind(TripKind),
     #[error(
         "{key}: {source}; the month in the warehouse was left as it was (--allow-other-month loads it anyway)"

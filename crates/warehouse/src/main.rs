@@ -34,7 +34,7 @@ struct Cli {
 enum Command {
     /// Load months from the lake. Months already loaded from the same object are skipped.
     Load {
-        /// Trip kind (yellow or green).
+        /// Trip kind: yellow, green, fhv (other for-hire) or fhvhv (high-volume for-hire: Uber, Lyft).
         #[arg(long, default_value = "yellow")]
         kind: TripKind,
         /// Months to load, e.g. 2023-01..2023-08 (default: every month in the lake).

@@ -100,15 +100,27 @@ impl<'a> Run<'a> {
     }
 
     /// Whether the lake's object at `key` (already of the source's size) came from the source
-    /// object tagged `etag`. A source without an ETag leaves size as the only identity; an
-    /// object without a record (written by an older release, or by a run killed before it
-    /// wrote the record) is fetched again rather than trusted.
+    /// object tagged `etag`. A source without an ETag leaves size as the only identity. An
+    /// object without a record (written by a release before records, or by a run killed
+    /// between the object and its record) is adopted: its source's ETag is recorded now, so
+    /// an upgrade downloads nothing again, and any later change of the source is seen.
     async fn same_source(&self, key: &str, etag: Option<&str>) -> Result<bool, IngestError> {
         let Some(etag) = etag else { return Ok(true) };
-        let recorded = self.lake.source_etag(key).await?;
-        if recorded.as_deref() != Some(etag) {
-            tracing::info!(key, source_etag = etag, lake_etag = ?recorded, "the source changed since the lake's copy: fetching it again");
+        match self.lake.source_etag(key).await? {
+            Some(recorded) if recorded == etag => Ok(true),
+            Some(recorded) => {
+                tracing::info!(
+                    key,
+                    source_etag = etag,
+                    recorded,
+                    "republished since the lake's copy: fetching it again"
+                );
+                Ok(false)
+            }
+            None => {
+                self.lake.record_source_etag(key, etag).await?;
+                Ok(true)
+            }
         }
-        Ok(recorded.as_deref() == Some(etag))
     }
 }

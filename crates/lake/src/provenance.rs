@@ -6,7 +6,7 @@
 //! the one in the lake; the CDN's ETag can (CloudFront passes on its S3 origin's ETag, which
 //! changes whenever the TLC uploads the file again). The record is written after the object
 //! it describes, so a crash between the two leaves an object without a record, which
-//! `atl-ingest` fetches again rather than trust.
+//! `atl-ingest` adopts as an older release's object (see its `same_source`).
 
 use bytes::Bytes;
 use object_store::{ObjectStoreExt, PutPayload};

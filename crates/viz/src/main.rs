@@ -50,7 +50,7 @@ enum Command {
     /// Write the exploratory report over the warehouse's raw table (index.html): per column
     /// and month the null rate, min/max, quantiles and a histogram, and the anomalies.
     Eda {
-        /// Trip kind: yellow or green (default: source.kind).
+        /// Trip kind: yellow, green, fhv or fhvhv (default: source.kind).
         #[arg(long)]
         kind: Option<TripKind>,
         /// Months profiled, e.g. 2023-01..2023-08 (default: every month in the warehouse).

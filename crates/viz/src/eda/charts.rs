@@ -65,6 +65,7 @@ fn anomalies(eda: &Eda) -> Result<EdaChart, VizError> {
     let items: Vec<(String, f64)> = ANOMALIES
         .iter()
         .enumerate()
+        .filter(|(k, _)| eda.applicable[*k])
         .map(|(k, a)| (a.label.to_owned(), eda.months.iter().map(|m| m.anomalies[k]).sum::<i64>() as f64))
         .collect();
     let (svg, marks) =

@@ -61,7 +61,11 @@ pub const ANOMALIES: [Anomaly; 9] = [
         label: "Negative amount",
         definition: "at least one money column (fare, extra, taxes, tip, tolls, surcharges, fees, total) below zero",
     },
-    Anomaly { key: "zero_distance", label: "Zero distance", definition: "trip_distance = 0" },
+    Anomaly {
+        key: "zero_distance",
+        label: "Zero distance",
+        definition: "trip_distance (trip_miles for high-volume FHV) = 0",
+    },
     Anomaly {
         key: "out_of_month",
         label: "Pickup out of month",
@@ -95,14 +99,10 @@ pub const ANOMALIES: [Anomaly; 9] = [
     },
 ];
 
-/// Columns the anomaly counts need besides the pickup and dropoff times.
-const REQUIRED_COLUMNS: [&str; 6] =
-    ["trip_distance", "vendorid", "ratecodeid", "payment_type", "pulocationid", "dolocationid"];
-
 /// What to profile.
 #[derive(Debug, Clone)]
 pub struct EdaRequest {
-    /// Yellow or green: the kinds the warehouse has a raw table for.
+    /// Any kind the warehouse has a raw table for.
     pub kind: TripKind,
     /// `None`: every month the warehouse holds for `kind`.
     pub months: Option<MonthRange>,
@@ -220,6 +220,9 @@ pub struct Eda {
     pub table: String,
     pub period: MonthRange,
     pub columns: Vec<Column>,
+    /// Per anomaly of [`ANOMALIES`], whether the table has the columns it is about; the
+    /// others are not shown (fhv has no money, the for-hire kinds no vendor or payment type).
+    pub applicable: Vec<bool>,
     pub months: Vec<MonthProfile>,
     pub sample_rows: i64,
     pub query_time: Duration,
@@ -240,6 +243,9 @@ fn fill(template: &str, pairs: &[(&str, &str)]) -> String {
 #[derive(Debug)]
 struct Queries {
     stats: String,
+    /// Per anomaly of [`ANOMALIES`], whether the table has what it needs (fhv has no money
+    /// column, the for-hire kinds no vendor, rate code or payment type).
+    applicable: Vec<bool>,
     quantiles: Option<String>,
     histograms: Option<String>,
     values: Option<String>,
@@ -250,9 +256,6 @@ impl Queries {
         let missing =
             |what: String| VizError::WarehouseSchema { table: format!("raw.{table}"), detail: what };
         let has = |name: &str| columns.iter().any(|c| c.name == name);
-        if let Some(name) = REQUIRED_COLUMNS.iter().find(|n| !has(n)) {
-            return Err(missing(format!("no column {name}")));
-        }
         let time_column = |suffix: &str| {
             columns
                 .iter()
@@ -263,9 +266,29 @@ impl Queries {
         let (pickup, dropoff) = (time_column("pickup_datetime")?, time_column("dropoff_datetime")?);
         let amounts: Vec<String> =
             money_columns().into_iter().filter(|n| has(n)).map(|n| format!("m.{}", quote_ident(n))).collect();
-        if amounts.is_empty() {
-            return Err(missing("no money column".into()));
-        }
+        let flag = |column: Option<&str>, test: &str| -> Option<String> {
+            column.filter(|c| has(c)).map(|c| format!("m.{} {test}", quote_ident(c)))
+        };
+        let distance = ["trip_distance", "trip_miles"].into_iter().find(|c| has(c));
+        // In ANOMALIES order; None: the table lacks the column, the flag is NULL (never counted).
+        let flags: [(&str, Option<String>); 9] = [
+            ("negative_amount", (!amounts.is_empty()).then(|| format!("least({}) < 0", amounts.join(", ")))),
+            ("zero_distance", flag(distance, "= 0")),
+            (
+                "out_of_month",
+                Some(format!("m.{pickup} < $1::date OR m.{pickup} >= $1::date + interval '1 month'")),
+            ),
+            ("dropoff_before_pickup", Some(format!("m.{dropoff} < m.{pickup}"))),
+            ("unknown_vendor", flag(Some("vendorid"), "NOT IN (1, 2, 6, 7)")),
+            ("unknown_ratecode", flag(Some("ratecodeid"), "NOT IN (1, 2, 3, 4, 5, 6, 99)")),
+            ("unknown_payment_type", flag(Some("payment_type"), "NOT IN (0, 1, 2, 3, 4, 5, 6)")),
+            ("unknown_pickup_zone", flag(Some("pulocationid"), "NOT BETWEEN 1 AND 265")),
+            ("unknown_dropoff_zone", flag(Some("dolocationid"), "NOT BETWEEN 1 AND 265")),
+        ];
+        debug_assert!(flags.iter().zip(&ANOMALIES).all(|((k, _), a)| *k == a.key));
+        let applicable: Vec<bool> = flags.iter().map(|(_, f)| f.is_some()).collect();
+        let flag_sql: Vec<(&str, String)> =
+            flags.into_iter().map(|(k, f)| (k, f.unwrap_or_else(|| "NULL::boolean".into()))).collect();
         let stats_columns: Vec<String> = columns
             .iter()
             .map(|c| {
@@ -278,16 +301,10 @@ impl Queries {
             })
             .collect();
         let quoted_table = quote_ident(table);
-        let stats = fill(
-            include_str!("../../sql/eda/month_stats.sql"),
-            &[
-                ("table", &quoted_table),
-                ("pickup", &pickup),
-                ("dropoff", &dropoff),
-                ("amounts", &amounts.join(", ")),
-                ("columns", &stats_columns.join(",\n       ")),
-            ],
-        );
+        let joined = stats_columns.join(",\n       ");
+        let mut pairs: Vec<(&str, &str)> = vec![("table", &quoted_table), ("columns", &joined)];
+        pairs.extend(flag_sql.iter().map(|(k, v)| (*k, v.as_str())));
+        let stats = fill(include_str!("../../sql/eda/month_stats.sql"), &pairs);
         let values: Vec<String> = columns
             .iter()
             .filter(|c| c.kind.is_numeric())
@@ -328,7 +345,7 @@ impl Queries {
                 &[("table", &quoted_table), ("columns", &texts.join(", "))],
             )
         });
-        Ok(Queries { stats, quantiles, histograms, values })
+        Ok(Queries { stats, applicable, quantiles, histograms, values })
     }
 }
 
@@ -437,6 +454,7 @@ pub async fn profile(db: &DatabaseConfig, request: &EdaRequest) -> Result<Eda, V
         table: format!("raw.{table}"),
         period,
         columns,
+        applicable: queries.applicable.clone(),
         months: profiles_out,
         sample_rows: request.sample_rows,
         query_time: started.elapsed(),
@@ -786,7 +804,13 @@ mod tests {
         }
         assert!(q.stats.contains("least(m.\"fare_amount\", m.\"total_amount\") < 0"), "{}", q.stats);
         assert!(q.stats.contains("m.\"tpep_pickup_datetime\" < $1::date"));
-        let missing = &columns[1..];
-        assert!(Queries::new("yellow_tripdata", missing).is_err());
+        assert!(q.applicable.iter().all(|a| *a));
+        // Without vendorid, the vendor anomaly is not applicable; without a pickup time,
+        // there is no report.
+        let no_vendor = Queries::new("yellow_tripdata", &columns[1..]).unwrap();
+        let vendor = ANOMALIES.iter().position(|a| a.key == "unknown_vendor").unwrap();
+        assert!(!no_vendor.applicable[vendor] && !no_vendor.stats.contains("\"vendorid\" NOT IN"));
+        let no_pickup: Vec<Column> = columns.iter().filter(|c| !c.name.contains("pickup")).cloned().collect();
+        assert!(Queries::new("yellow_tripdata", &no_pickup).is_err());
     }
 }

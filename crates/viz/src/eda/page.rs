@@ -182,12 +182,12 @@ fn anomaly_table(out: &mut String, eda: &Eda) {
             rate(total as f64 / rows.max(1) as f64)
         );
     };
-    for (k, a) in ANOMALIES.iter().enumerate() {
+    for (k, a) in ANOMALIES.iter().enumerate().filter(|(k, _)| eda.applicable[*k]) {
         line(out, a.key, a.label, eda.months.iter().map(|m| m.anomalies[k]).collect(), "");
     }
     line(out, "any", "Any anomaly", eda.months.iter().map(|m| m.anomalous_rows).collect(), "total");
     out.push_str("</tbody></table>\n<dl class=\"defs\">");
-    for a in &ANOMALIES {
+    for (_, a) in ANOMALIES.iter().enumerate().filter(|(k, _)| eda.applicable[*k]) {
         let _ = write!(out, "<dt>{}</dt><dd>{}</dd>", escape(a.label), escape(a.definition));
     }
     out.push_str("</dl></div>\n");

@@ -1,11 +1,11 @@
--- The mart's model for psql users: every migration of sql/mart/migrations, in order. Run on
--- the MART server (README.md):
+-- The mart's model for psql users: version 1 of it (sql/mart/migrations/0001_*), the model
+-- of the releases before migrations. Run on the MART server (README.md):
 --
 --     psql "$MART_URL" -v ON_ERROR_STOP=1 -f sql/mart/creation.sql
 --
--- `atl-mart` applies the same files itself at every start (or `atl-mart migrate`), each once,
--- and records them in the table _sqlx_migrations. A mart made with this file by hand has no
--- such record: atl-mart recognises it as version 1 (by mart.build_log) and applies the later
--- migrations on top, so on a mart you keep, run `atl-mart migrate` rather than this file
--- once it lists more than one migration. A test checks that this list is the folder's.
+-- then bring it to the newest version with `atl-mart migrate`, which recognises a mart made
+-- by this file as version 1 (by mart.build_log), applies every later migration once and
+-- records each in mart._sqlx_migrations. (Running the later files with psql as well would
+-- leave them unrecorded, and atl-mart would run them a second time.) atl-mart does all of
+-- this by itself at every start; a test checks that this file is version 1.
 \ir migrations/0001_snowflake_model.sql

@@ -48,8 +48,8 @@ impl RawTable {
         canonical_columns(kind).map(|c| RawTable { kind, columns: Cow::Borrowed(c) })
     }
 
-    /// The raw table of `kind` with other columns than core's declaration: how a program
-    /// built against this release can load into a warehouse whose migrations went further.
+    /// The raw table of `kind` with other columns than core's declaration (a column that a
+    /// migration adds, before it is declared here; the test of adding a column uses it).
     pub fn with_columns(kind: TripKind, columns: Vec<Column>) -> RawTable {
         RawTable { kind, columns: Cow::Owned(columns) }
     }
@@ -66,7 +66,7 @@ impl RawTable {
 
     /// `raw."yellow_tripdata"`
     pub fn parent(&self) -> String {
-        format!("{RAW_SCHEMA}.\"{}\"", self.name())
+        format!("{RAW_SCHEMA}.{}", quote_ident(&self.name()))
     }
 
     /// `yellow_tripdata_2023_01`, unquoted.
@@ -76,12 +76,12 @@ impl RawTable {
 
     /// `raw."yellow_tripdata_2023_01"`
     pub fn partition(&self, month: YearMonth) -> String {
-        format!("{RAW_SCHEMA}.\"{}\"", self.partition_name(month))
+        format!("{RAW_SCHEMA}.{}", quote_ident(&self.partition_name(month)))
     }
 
     /// The table a month is loaded into before it replaces the partition.
     pub fn loading(&self, month: YearMonth) -> String {
-        format!("{RAW_SCHEMA}.\"{}_loading\"", self.partition_name(month))
+        format!("{RAW_SCHEMA}.{}", quote_ident(&format!("{}_loading", self.partition_name(month))))
     }
 
     /// Every column in table (and COPY) order: lineage, then the canonical columns.
@@ -91,7 +91,7 @@ impl RawTable {
 
     /// `"source_month", "source_key", ...`: the COPY column list.
     pub fn column_list(&self) -> String {
-        self.columns().iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")
+        self.columns().iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
     }
 
     /// Every column with its PostgreSQL type (lineage first), as the parent must have them.
@@ -109,7 +109,7 @@ impl RawTable {
             .enumerate()
             .map(|(i, (name, ty))| {
                 let not_null = if i < LINEAGE.len() { " NOT NULL" } else { "" };
-                format!("\"{name}\" {ty}{not_null}")
+                format!("{} {ty}{not_null}", quote_ident(name))
             })
             .collect();
         format!(
@@ -119,6 +119,11 @@ impl RawTable {
             month_literal(month)
         )
     }
+}
+
+/// `"name"` with inner quotes doubled: how every identifier enters generated SQL.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// `DATE 'YYYY-MM-01'`: a validated month, safe to write into DDL, which takes no parameters.

@@ -41,6 +41,9 @@ pub enum ColumnType {
     Money,
     Timestamp,
     Text,
+    /// A Y/N flag, as text; also read from an integer column, which early for-hire files
+    /// wrote all-null (its digits are text without loss).
+    Flag,
 }
 
 impl ColumnType {
@@ -49,7 +52,7 @@ impl ColumnType {
             ColumnType::Int64 => DataType::Int64,
             ColumnType::Float64 | ColumnType::Money => DataType::Float64,
             ColumnType::Timestamp => TIMESTAMP,
-            ColumnType::Text => DataType::Utf8,
+            ColumnType::Text | ColumnType::Flag => DataType::Utf8,
         }
     }
 
@@ -60,7 +63,7 @@ impl ColumnType {
             ColumnType::Float64 | ColumnType::Money => "double precision",
             // PostgreSQL's own spelling (format_type), so catalogs compare equal.
             ColumnType::Timestamp => "timestamp without time zone",
-            ColumnType::Text => "text",
+            ColumnType::Text | ColumnType::Flag => "text",
         }
     }
 
@@ -76,11 +79,9 @@ impl ColumnType {
             (ColumnType::Float64, D::Int8 | D::Int16 | D::Int32 | D::Int64)
             | (ColumnType::Float64, D::UInt8 | D::UInt16 | D::UInt32) => true,
             (ColumnType::Timestamp, D::Timestamp(_, None)) => true,
-            (ColumnType::Text, D::Utf8 | D::LargeUtf8 | D::Utf8View) => true,
-            // Flags: an integer column is all-null in early for-hire files; its digits are text
-            // without loss.
-            (ColumnType::Text, D::Int8 | D::Int16 | D::Int32 | D::Int64) => true,
-            (ColumnType::Text, D::Dictionary(_, v)) => {
+            (ColumnType::Text | ColumnType::Flag, D::Utf8 | D::LargeUtf8 | D::Utf8View) => true,
+            (ColumnType::Flag, D::Int8 | D::Int16 | D::Int32 | D::Int64) => true,
+            (ColumnType::Text | ColumnType::Flag, D::Dictionary(_, v)) => {
                 matches!(v.as_ref(), D::Utf8 | D::LargeUtf8 | D::Utf8View)
             }
             _ => false,
@@ -93,7 +94,7 @@ pub const fn col(name: &'static str, kind: ColumnType, required: bool) -> Column
     Column { name, kind, required }
 }
 
-use ColumnType::{Float64 as F, Int64 as I, Money as M, Text as T, Timestamp as TS};
+use ColumnType::{Flag as FL, Float64 as F, Int64 as I, Money as M, Text as T, Timestamp as TS};
 
 const YELLOW: &[Column] = &[
     col("vendorid", I, true),
@@ -144,7 +145,7 @@ const GREEN: &[Column] = &[
 
 /// High-volume for-hire (Uber, Lyft, formerly Juno and Via), from 2019-02: the dictionary of
 /// 2025-03-18. Location IDs were int64, then int32 (2023-02); `wav_match_flag` is an all-null
-/// int32 column in the first files, hence flags as text that also takes integer columns.
+/// int32 column in the first files, hence the flags' own type.
 const FHVHV: &[Column] = &[
     col("hvfhs_license_num", T, true),
     col("dispatching_base_num", T, true),
@@ -165,17 +166,18 @@ const FHVHV: &[Column] = &[
     col("airport_fee", M, false),
     col("tips", M, false),
     col("driver_pay", M, false),
-    col("shared_request_flag", T, false),
-    col("shared_match_flag", T, false),
-    col("access_a_ride_flag", T, false),
-    col("wav_request_flag", T, false),
-    col("wav_match_flag", T, false),
+    col("shared_request_flag", FL, false),
+    col("shared_match_flag", FL, false),
+    col("access_a_ride_flag", FL, false),
+    col("wav_request_flag", FL, false),
+    col("wav_match_flag", FL, false),
     col("cbd_congestion_fee", M, false),
 ];
 
 /// Other for-hire vehicles (black car, livery, luxury limousine), from 2015-01. Location IDs
-/// and SR_Flag were doubles in the first files (int32 all-null SR_Flag before 2017-05), int64
-/// from 2023-02; names vary in case (`PUlocationID`, `dropOff_datetime`).
+/// are doubles until 2023-01 and int64 from 2023-02; SR_Flag is an all-null int32 until
+/// 2017-04, a double until 2023-01, an int64 from 2023-02 (a double holds every era's value);
+/// names vary in case (`PUlocationID`, `dropOff_datetime`).
 const FHV: &[Column] = &[
     col("dispatching_base_num", T, true),
     col("pickup_datetime", TS, true),

@@ -33,6 +33,8 @@ pub(crate) struct Downloaded {
     /// The announced `Content-Length`, if any.
     pub(crate) expected: Option<u64>,
     pub(crate) content_type: String,
+    /// The ETag of the response whose body was written: what the lake's copy is.
+    pub(crate) etag: Option<String>,
 }
 
 /// The HTTP side of a run: one client, the retry policy and the stall timeout.
@@ -129,6 +131,7 @@ impl Http {
             return Err(IngestError::NotPublished { url: url.to_owned(), status });
         }
         let expected = content_length(response.headers());
+        let etag = response.headers().get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let content_type = response
             .headers()
             .get(CONTENT_TYPE)
@@ -166,7 +169,7 @@ impl Http {
         {
             return Err(IngestError::Truncated { url: url.to_owned(), got, expected: Some(expected) });
         }
-        Ok(Downloaded { expected, content_type })
+        Ok(Downloaded { expected, content_type, etag })
     }
 }
 

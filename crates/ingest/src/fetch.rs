@@ -93,7 +93,8 @@ impl<'a> Run<'a> {
         let meta = self.lake.write_file(key, staging.path()).await?;
         let outcome = Outcome::Fetched { bytes: meta.size, rows: verified.rows };
         drop(staging);
-        if let Some(etag) = &etag {
+        // The GET's own tag, not the HEAD's: the month may have been republished in between.
+        if let Some(etag) = verified.etag.as_deref().or(etag.as_deref()) {
             self.lake.record_source_etag(key, etag).await?;
         }
         Ok(outcome)
@@ -118,6 +119,11 @@ impl<'a> Run<'a> {
                 Ok(false)
             }
             None => {
+                tracing::info!(
+                    key,
+                    source_etag = etag,
+                    "no record of the source: adopting the lake's copy of the same size"
+                );
                 self.lake.record_source_etag(key, etag).await?;
                 Ok(true)
             }

@@ -21,9 +21,11 @@ const MAGIC: &[u8; 4] = b"PAR1";
 const MAX_ZONE_TABLE: u64 = 4 << 20;
 
 /// What verification learnt: the file's row count.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Verified {
     pub(crate) rows: u64,
+    /// The ETag of the response the verified bytes came from.
+    pub(crate) etag: Option<String>,
 }
 
 /// What the file must be.
@@ -73,7 +75,7 @@ pub(crate) fn verify(
             file.rewind().map_err(io)?;
             file.read_to_end(&mut text).map_err(io)?;
             zone_table_rows(&text)
-                .map(|rows| Verified { rows })
+                .map(|rows| Verified { rows, etag: got.etag.clone() })
                 .map_err(|reason| IngestError::NotZoneTable { url: url.to_owned(), reason })
         }
     }
@@ -128,7 +130,7 @@ fn verify_parquet(
             reason: "it holds no rows (an empty month is never published)".to_owned(),
         });
     }
-    Ok(Verified { rows: footer.rows })
+    Ok(Verified { rows: footer.rows, etag: got.etag.clone() })
 }
 
 /// Refuses a file whose pickups mostly fall outside `month` (another month's file served

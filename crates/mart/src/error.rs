@@ -16,6 +16,10 @@ pub enum MartError {
     Lake(#[from] atl_lake::LakeError),
     #[error("reading the zone table {key} from the lake: {source}")]
     ZoneTable { key: String, source: object_store::Error },
+    #[error(
+        "the mart's staging table has a column `{column}` that no kind's raw table has (atl-core's declarations): fix the mart migration that added it"
+    )]
+    StagingColumn { column: String },
     #[error("the mart models yellow and green trips, not {0}")]
     UnsupportedKind(TripKind),
     #[error("{kind} {month} is not in the warehouse (run atl-warehouse load first)")]

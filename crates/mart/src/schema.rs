@@ -28,7 +28,7 @@ pub const BUILD_LOCK: i64 = 4_281_421;
 pub async fn ensure_schema(
     conn: &mut PgConnection,
 ) -> Result<atl_warehouse::migrate::MigrationReport, MartError> {
-    let report = atl_warehouse::migrate::apply(conn, &MIGRATOR, V1_MARKER)
+    let report = atl_warehouse::migrate::apply(conn, &MIGRATOR, "mart", V1_MARKER)
         .await
         .map_err(|source| MartError::Migrate { source })?;
     report.log("mart");

@@ -4,7 +4,7 @@
 //! no decoding: the SELECT casts every column to the staging table's type, so the binary
 //! rows are valid on both sides.
 
-use atl_core::raw::{LOAD_LOG, RawTable, month_literal};
+use atl_core::raw::{LOAD_LOG, RawTable, month_literal, quote_ident};
 use atl_core::schema::{dropoff_column, pickup_column};
 use atl_core::{TripKind, YearMonth};
 use bytes::BytesMut;
@@ -58,6 +58,10 @@ pub fn warehouse_source(raw: &RawTable, staging: &str) -> Option<String> {
     })
 }
 
+fn is_raw_column_of_some_kind(column: &str) -> bool {
+    TripKind::ALL.into_iter().filter_map(RawTable::new).any(|t| t.columns().contains(&column))
+}
+
 /// `SELECT <one expression per staging column> FROM raw.<kind>_tripdata WHERE source_month =
 /// DATE '...'`: every column cast to the staging type, so the binary rows are valid on both
 /// sides whatever lossless type the raw layer uses.
@@ -67,13 +71,19 @@ pub fn warehouse_select(
     staging: &[StagingColumn],
 ) -> Result<String, MartError> {
     let raw = RawTable::new(kind).ok_or(MartError::UnsupportedKind(kind))?;
-    let columns: Vec<String> = staging
+    let columns = staging
         .iter()
-        .map(|c| match warehouse_source(&raw, &c.name) {
-            Some(source) => format!("\"{source}\"::{} AS \"{}\"", c.sql_type, c.name),
-            None => format!("NULL::{} AS \"{}\"", c.sql_type, c.name),
+        .map(|c| {
+            let (name, ty) = (quote_ident(&c.name), &c.sql_type);
+            match warehouse_source(&raw, &c.name) {
+                Some(source) => Ok(format!("{}::{ty} AS {name}", quote_ident(&source))),
+                // Another kind's column (green's ehail_fee for a yellow month): NULL here. A
+                // column of no kind is a mistake of the mart's migrations, not a NULL.
+                None if is_raw_column_of_some_kind(&c.name) => Ok(format!("NULL::{ty} AS {name}")),
+                None => Err(MartError::StagingColumn { column: c.name.clone() }),
+            }
         })
-        .collect();
+        .collect::<Result<Vec<String>, MartError>>()?;
     Ok(format!(
         "SELECT {} FROM {} WHERE source_month = {}",
         columns.join(", "),
@@ -140,7 +150,7 @@ async fn copy_month(
     let what = |step: &str| format!("{step} {kind} {month}");
     let staging = staging_columns(mart).await?;
     let copy_out = format!("COPY ({}) TO STDOUT (FORMAT binary)", warehouse_select(kind, month, &staging)?);
-    let names: Vec<String> = staging.iter().map(|c| format!("\"{}\"", c.name)).collect();
+    let names: Vec<String> = staging.iter().map(|c| quote_ident(&c.name)).collect();
     let copy_in =
         format!("COPY {STAGING_TABLE} ({}) FROM STDIN (FORMAT binary, FREEZE true)", names.join(", "));
     let mut rows = warehouse.copy_out_raw(&copy_out).await.map_err(MartError::sql(what("reading")))?;
@@ -164,4 +174,32 @@ async fn copy_month(
         sink.send(buffer.freeze()).await.map_err(MartError::sql(what("staging")))?;
     }
     sink.finish().await.map_err(MartError::sql(what("finishing the staging COPY of")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn staging(names: &[&str]) -> Vec<StagingColumn> {
+        names
+            .iter()
+            .map(|n| StagingColumn { name: (*n).into(), sql_type: "double precision".into() })
+            .collect()
+    }
+
+    #[test]
+    fn each_staging_column_is_fed_by_its_raw_column_or_refused() {
+        let month: YearMonth = "2024-01".parse().unwrap();
+        let sql =
+            warehouse_select(TripKind::Yellow, month, &staging(&["pickup_at", "ehail_fee", "fare_amount"]))
+                .unwrap();
+        assert!(sql.contains("\"tpep_pickup_datetime\"::double precision AS \"pickup_at\""), "{sql}");
+        assert!(sql.contains("NULL::double precision AS \"ehail_fee\""), "{sql}");
+        assert!(
+            sql.ends_with("FROM raw.\"yellow_tripdata\" WHERE source_month = DATE '2024-01-01'"),
+            "{sql}"
+        );
+        let err = warehouse_select(TripKind::Green, month, &staging(&["fare_amout"])).unwrap_err();
+        assert!(matches!(&err, MartError::StagingColumn { column } if column == "fare_amout"), "{err}");
+    }
 }

@@ -140,7 +140,7 @@ fn a_v1_warehouse_and_mart_are_upgraded_in_place_and_keep_working() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let migrated = rt.block_on(atl_warehouse::migrate(&v1.wh_db())).unwrap();
     assert!(migrated.recognised_v1, "{migrated}");
-    let versions = v1.wh("SELECT string_agg(version::text, ',' ORDER BY version) FROM _sqlx_migrations");
+    let versions = v1.wh("SELECT string_agg(version::text, ',' ORDER BY version) FROM raw._sqlx_migrations");
     let all: Vec<String> = atl_warehouse::migrate::MIGRATOR.iter().map(|m| m.version.to_string()).collect();
     assert_eq!(versions, all.join(","));
     assert_eq!(v1.wh("SELECT to_regclass('raw.yellow_tripdata_shape') IS NULL"), "t");
@@ -155,7 +155,7 @@ fn a_v1_warehouse_and_mart_are_upgraded_in_place_and_keep_working() {
         "{mart_status}"
     );
     assert_eq!(
-        v1.mart_sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM _sqlx_migrations"),
+        v1.mart_sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM mart._sqlx_migrations"),
         "1"
     );
 
@@ -166,10 +166,16 @@ fn a_v1_warehouse_and_mart_are_upgraded_in_place_and_keep_working() {
         v1.wh("SELECT string_agg(format('%s %s %s %s', kind, month, rows, finished_at), ';' ORDER BY kind) FROM raw.load_log"),
         loads
     );
-    // The lake was copied here, and a local object's ETag is its inode and mtime: the loader
-    // sees another object and replaces the month, which must neither lose nor double a row.
-    let (replaced, skipped, rows) = v1.load_yellow(&rt);
-    assert_eq!((replaced + skipped, rows), (1, 2_000 * replaced as i64));
+    // The lake was copied here, and a local object's ETag is its inode and mtime: point the
+    // load log at the copies, as it points at the objects of a lake upgraded where it is.
+    for (kind, month) in [(TripKind::Yellow, "2023-03"), (TripKind::Green, "2023-03")] {
+        let key = TripFile::new(kind, month.parse().unwrap()).lake_key();
+        let etag = rt.block_on(v1.lake().head(&key)).unwrap().unwrap().e_tag.unwrap();
+        v1.wh(&format!("UPDATE raw.load_log SET etag = '{etag}' WHERE object_key = '{key}'"));
+    }
+    let built_at = "SELECT string_agg(built_at::text, ',' ORDER BY service_id) FROM mart.build_log WHERE month_id = 202303";
+    let built_before = v1.mart_sql(built_at);
+    assert_eq!(v1.load_yellow(&rt), (0, 1, 0), "the v1 month is loaded already");
     assert_eq!(v1.warehouse_figures(), figures);
 
     // A new month loads and builds beside the old one, which is not rebuilt.
@@ -179,9 +185,10 @@ fn a_v1_warehouse_and_mart_are_upgraded_in_place_and_keep_working() {
     assert_eq!(v1.load_yellow(&rt), (1, 1, 2_500));
     assert_eq!(v1.wh("SELECT count(*) FROM raw.yellow_tripdata"), "4500");
     let built = v1.mart_cli(&["build", "--kind", "yellow"]);
+    assert!(built.contains("mart: 1 yellow months built, 0 failed"), "{built}");
     assert!(built.contains("yellow 2023-04: 2500 rows"), "{built}");
-    assert!(built.contains(", 0 failed"), "{built}");
     assert_eq!(v1.mart_month("2023-03"), march, "the v1 month keeps every row and cent");
+    assert_eq!(v1.mart_sql(built_at), built_before, "the v1 months are not rebuilt");
     assert_eq!(
         v1.mart_sql("SELECT count(*) FROM mart.build_log WHERE warehouse_rows <> fact_rows + rejected_rows"),
         "0"

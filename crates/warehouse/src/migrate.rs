@@ -1,7 +1,9 @@
 //! The warehouse's schema, as numbered migrations: `sql/warehouse/migrations/NNNN_*.sql`,
 //! embedded at build time and applied by sqlx's migrator at every start of a stage binary
 //! (and by `atl-warehouse migrate`). Each is applied once, in its own transaction, and
-//! recorded in `_sqlx_migrations` on the server.
+//! recorded in `raw._sqlx_migrations` on the server (`mart._sqlx_migrations` for the mart's):
+//! in the schema the migrations build, so neither a role's search_path nor a warehouse and a
+//! mart sharing one database can make one server's record look like the other's.
 //!
 //! Migration 1 is exactly the schema of the releases before migrations existed, which
 //! created it with `CREATE ... IF NOT EXISTS` at every start and recorded nothing. A server
@@ -18,8 +20,10 @@ use crate::error::WarehouseError;
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../sql/warehouse/migrations");
 
 /// A table that only a schema of version 1 or later has: its presence without a migrations
-/// table marks a warehouse created before migrations.
+/// record marks a warehouse created before migrations.
 const V1_MARKER: &str = "raw.load_log";
+/// The schema the warehouse's migrations build, which holds their record.
+const SCHEMA: &str = "raw";
 
 /// "ATL" in ASCII, shifted: held around the version-1 check and the migrator's run, so two
 /// binaries starting together on a fresh server neither both record version 1 nor race.
@@ -71,22 +75,28 @@ impl MigrationReport {
 
 /// Brings the warehouse's schema to the newest version this binary knows.
 pub async fn ensure_schema(conn: &mut PgConnection) -> Result<MigrationReport, WarehouseError> {
-    let report = apply(conn, &MIGRATOR, V1_MARKER)
+    let report = apply(conn, &MIGRATOR, SCHEMA, V1_MARKER)
         .await
         .map_err(|source| WarehouseError::Migrate { server: "warehouse", source })?;
     report.log("warehouse");
     Ok(report)
 }
 
-/// Applies `migrator` on `conn`, first recording version 1 as applied when the table
-/// `v1_marker` exists but no migration was ever recorded.
+/// Applies `migrator` on `conn`, recording them in `<schema>._sqlx_migrations`, after
+/// recording version 1 as applied when the table `v1_marker` exists but no migration was
+/// ever recorded. On an error, close the connection: sqlx's own lock may still be held.
 pub async fn apply(
     conn: &mut PgConnection,
     migrator: &Migrator,
+    schema: &str,
     v1_marker: &str,
 ) -> Result<MigrationReport, MigrateError> {
+    let mut migrator = Migrator { migrations: migrator.migrations.clone(), ..Migrator::DEFAULT };
+    let table = format!("{schema}._sqlx_migrations");
+    migrator.dangerous_set_table_name(table.clone());
+    migrator.create_schema(schema.to_owned());
     sqlx::query("SELECT pg_advisory_lock($1)").bind(SCHEMA_LOCK).execute(&mut *conn).await?;
-    let outcome = apply_locked(conn, migrator, v1_marker).await;
+    let outcome = apply_locked(conn, &migrator, &table, v1_marker).await;
     // The lock is the session's: release it even when a migration failed.
     let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)").bind(SCHEMA_LOCK).execute(&mut *conn).await;
     let report = outcome?;
@@ -97,21 +107,21 @@ pub async fn apply(
 async fn apply_locked(
     conn: &mut PgConnection,
     migrator: &Migrator,
+    table: &str,
     v1_marker: &str,
 ) -> Result<MigrationReport, MigrateError> {
-    let (tracked, legacy): (bool, bool) = sqlx::query_as(
-        "SELECT to_regclass(current_schema() || '._sqlx_migrations') IS NOT NULL, to_regclass($1) IS NOT NULL",
-    )
-    .bind(v1_marker)
-    .fetch_one(&mut *conn)
-    .await?;
-    let recognised_v1 = !tracked && legacy;
+    let before = applied_versions(conn, table).await?;
+    let legacy: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(v1_marker)
+        .fetch_one(&mut *conn)
+        .await?;
+    // An empty record counts as none: a run that died before recording anything.
+    let recognised_v1 = before.is_empty() && legacy;
     if recognised_v1 {
         migrator.skip(&mut *conn, Some(1)).await?;
     }
-    let before = applied_versions(conn).await?;
     migrator.run(&mut *conn).await?;
-    let after = applied_versions(conn).await?;
+    let after = applied_versions(conn, table).await?;
     Ok(MigrationReport {
         recognised_v1,
         applied: after.iter().copied().filter(|v| !before.contains(v)).collect(),
@@ -119,15 +129,13 @@ async fn apply_locked(
     })
 }
 
-async fn applied_versions(conn: &mut PgConnection) -> Result<Vec<i64>, MigrateError> {
+async fn applied_versions(conn: &mut PgConnection, table: &str) -> Result<Vec<i64>, MigrateError> {
     let exists: bool =
-        sqlx::query_scalar("SELECT to_regclass(current_schema() || '._sqlx_migrations') IS NOT NULL")
-            .fetch_one(&mut *conn)
-            .await?;
+        sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(table).fetch_one(&mut *conn).await?;
     if !exists {
         return Ok(Vec::new());
     }
-    Ok(sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
-        .fetch_all(&mut *conn)
-        .await?)
+    // `table` is built from a schema name of this crate's or the mart's, never from input.
+    let sql = format!("SELECT version FROM {table} WHERE success ORDER BY version");
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await?)
 }

@@ -33,6 +33,7 @@ fn columns_on_server(stack: &Stack, table: &str) -> Vec<(String, String)> {
 fn migrate_binary(stack: &Stack) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_atl-warehouse"));
     command.args(["--warehouse", &stack.pg.url("postgres"), "migrate"]).env("RUST_LOG", "warn");
+    command.stderr(Stdio::piped());
     command
 }
 
@@ -70,7 +71,8 @@ fn two_binaries_migrating_a_fresh_server_at_once_both_succeed_and_apply_each_mig
     let idle = format!("warehouse schema at version {newest}: nothing to apply\n");
     assert_eq!(applied_lines.iter().filter(|l| **l == fresh).count(), 1, "{applied_lines:?}");
     assert_eq!(applied_lines.iter().filter(|l| **l == idle).count(), 2, "{applied_lines:?}");
-    let recorded = stack.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM _sqlx_migrations");
+    let recorded =
+        stack.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM raw._sqlx_migrations");
     assert_eq!(recorded, all.join(","));
 }
 
@@ -129,7 +131,7 @@ fn a_column_added_by_a_migration_is_loaded_by_copy_beside_older_months() {
     let url = stack.pg.url("postgres");
     let migrated = rt.block_on(async {
         let mut conn = PgConnection::connect(&url).await.unwrap();
-        apply(&mut conn, &next, "raw.load_log").await
+        apply(&mut conn, &next, "raw", "raw.load_log").await
     });
     assert_eq!(migrated.unwrap().applied, vec![9001]);
 

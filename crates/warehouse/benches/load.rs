@@ -14,7 +14,7 @@
 //! `ATL_BENCH_ROWS` (default 3,000,000), `ATL_BENCH_ROUNDS` (default 3),
 //! `ATL_BENCH_PYTHON` (a Python with `duckdb` and `duckdb-extension-postgres`; xtask
 //! installs them from xtask/requirements-bench.txt), `ATL_BENCH_WAL_LEVELS` (default
-//! `replica,minimal`).
+//! `replica,minimal`), `ATL_BENCH_LOADER_ARGS` (extra flags for the loader, e.g. `--streams 1`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::Write;
@@ -117,6 +117,12 @@ fn bench_level(setup: &Setup, wal_level: &str) {
         ["--warehouse", &url, "--lake", &lake_url, "load", "--kind", "yellow", "--force"]
             .iter()
             .map(|s| s.to_string())
+            .chain(
+                std::env::var("ATL_BENCH_LOADER_ARGS")
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .map(String::from),
+            )
             .collect();
     let loader = env!("CARGO_BIN_EXE_atl-warehouse");
     let conninfo = format!("host=127.0.0.1 port={} user=postgres dbname=postgres", pg.port());
@@ -151,7 +157,7 @@ fn bench_level(setup: &Setup, wal_level: &str) {
     // Untimed: the raw schema and a first load, DuckDB's table, the COPY's table.
     run_timed(loader, &loader_args, &[("RUST_LOG", "warn")]).expect("a first load");
     run_timed(&setup.python, &duckdb_args("prepare"), &[]).expect("DuckDB's table (is duckdb installed?)");
-    pg.psql("postgres", "CREATE TABLE bench_copy (LIKE raw.yellow_tripdata_2023_01)").unwrap();
+    pg.psql("postgres", "CREATE TABLE bench_copy (LIKE raw.yellow_tripdata_shape)").unwrap();
 
     let mut runs: Vec<(Contender, TimedRun)> = Vec::new();
     for round in 0..setup.rounds {
@@ -217,7 +223,7 @@ fn bench_level(setup: &Setup, wal_level: &str) {
 fn binary_copy_file(parquet: &Path, dir: &Path, month: YearMonth, key: &str) -> PathBuf {
     let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(parquet).unwrap()).unwrap();
     let mapping = SchemaMapping::new(TripKind::Yellow, reader.schema(), key).unwrap();
-    let mut encoder = CopyEncoder::new(&Lineage { month: month.first_day(), key: key.to_owned() });
+    let mut encoder = CopyEncoder::new(&Lineage { month: month.first_day(), first_row: 0 });
     let path = dir.join("rows.pgcopy");
     let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
     for batch in reader.with_batch_size(65_536).build().unwrap() {

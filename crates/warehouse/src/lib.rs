@@ -45,11 +45,13 @@ pub struct LoadRequest {
     pub force: bool,
     /// Months loaded at once, each over its own connection.
     pub parallelism: usize,
+    /// COPY streams per month, each over its own connection into a slice of the month.
+    pub streams: usize,
 }
 
 impl LoadRequest {
     pub fn new(kind: TripKind) -> LoadRequest {
-        LoadRequest { kind, months: None, force: false, parallelism: 2 }
+        LoadRequest { kind, months: None, force: false, parallelism: 2, streams: 2 }
     }
 }
 
@@ -121,13 +123,15 @@ pub async fn load(
             }
         }
     }
-    let force = request.force;
+    let (force, streams) = (request.force, request.streams);
     let mut running = futures::stream::iter(work)
         .map(|(file, meta)| {
             progress(LoadEvent::Started(file));
             async move {
                 let outcome = match connect(config).await {
-                    Ok(mut conn) => copy::load_month(&mut conn, lake, file, &meta, force).await,
+                    Ok(mut conn) => {
+                        copy::load_month(&mut conn, config, lake, file, &meta, force, streams).await
+                    }
                     Err(e) => Err(e),
                 };
                 (file, outcome)

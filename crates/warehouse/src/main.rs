@@ -46,6 +46,10 @@ enum Command {
         /// Months loaded at once, each over its own connection (default: warehouse.parallelism).
         #[arg(long)]
         parallelism: Option<usize>,
+        /// COPY streams per month, each over its own connection into a slice of the month
+        /// (the server writes with as many backends).
+        #[arg(long, default_value_t = 2)]
+        streams: usize,
     },
     /// Show the months the warehouse holds: rows, bytes, when, and load speed.
     Status,
@@ -85,13 +89,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         config.lake.url = url;
     }
     match cli.command {
-        Command::Load { kind, months, force, parallelism } => {
+        Command::Load { kind, months, force, parallelism, streams } => {
             let lake = atl_lake::Lake::open(&config.lake).context("opening the lake")?;
             let request = LoadRequest {
                 kind,
                 months,
                 force,
                 parallelism: parallelism.unwrap_or(config.warehouse.parallelism),
+                streams: streams.max(1),
             };
             let report = atl_warehouse::load(&config.warehouse, &lake, &request, log_event)
                 .await

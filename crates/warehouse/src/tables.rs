@@ -59,10 +59,16 @@ impl RawTable {
         format!("raw.\"{}_loading\"", self.partition_name(month))
     }
 
+    /// Part `i` of a month being loaded (a slice of the object's rows), before it is
+    /// attached under the month's new partition.
+    pub fn loading_part(&self, month: YearMonth, i: usize) -> String {
+        format!("raw.\"{}_loading_p{i}\"", self.partition_name(month))
+    }
+
     /// Every column in COPY order: lineage, then the canonical columns.
     pub fn columns(&self) -> Vec<&'static str> {
         let data = canonical_columns(self.kind).expect("checked in new").iter().map(|c| c.name);
-        ["source_month", "source_key", "source_row"].into_iter().chain(data).collect()
+        ["source_month", "source_row"].into_iter().chain(data).collect()
     }
 
     pub fn column_list(&self) -> String {

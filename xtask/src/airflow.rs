@@ -110,7 +110,7 @@ fn install(venv: &Path, requirements: &Path) -> anyhow::Result<()> {
 fn generate_month(out: &Path) -> anyhow::Result<()> {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(workspace_root())
-        .args(["run", "-q", "-p", "atl-core", "--example", "generate", "--"])
+        .args(["run", "-q", "-p", "atl-testdata", "--example", "generate", "--"])
         .args(["--kind", "yellow", "--months", "2024-01", "--rows", "5000", "--out"])
         .arg(out)
         .status()

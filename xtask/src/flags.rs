@@ -45,6 +45,14 @@ pub enum Task {
     /// (at wal_level replica and minimal), the mart build with where its time goes, and `year`
     /// the whole pipeline on 12 generated months served by a local TLC mirror.
     Bench(BenchArgs),
+    /// Bring the warehouse's and the mart's schemas to this checkout's newest migrations
+    /// (`atl-warehouse migrate`, then `atl-mart migrate`), with the servers of the current
+    /// folder's configuration. Every stage does this at start; this is for upgrading ahead.
+    Migrate {
+        /// Use debug builds of the stages.
+        #[arg(long)]
+        debug: bool,
+    },
     /// Check the Airflow DAG with the real Apache Airflow 3 (installed into .tools/airflow
     /// from compose/airflow/requirements.txt): it imports, runs monthly in the right task
     /// order, and `airflow dags test` loads a generated month into a throwaway mart.

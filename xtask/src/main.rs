@@ -5,6 +5,7 @@ mod airflow;
 mod bench;
 mod conformance;
 mod flags;
+mod migrate;
 mod pipeline;
 mod services;
 mod stages;
@@ -39,6 +40,7 @@ fn run(flags: Xtask) -> anyhow::Result<ExitCode> {
         Task::Conformance { folder } => conformance::run(&folder)?,
         Task::Bench(args) => bench::run(&args)?,
         Task::Airflow => airflow::run()?,
+        Task::Migrate { debug } => migrate::run(debug)?,
     }
     Ok(ExitCode::SUCCESS)
 }

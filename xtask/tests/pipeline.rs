@@ -42,7 +42,7 @@ fn two_months_flow_to_the_dashboard_and_a_rerun_does_nothing() {
     let mirror_dir = tempfile::tempdir().unwrap();
     let generate = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(workspace())
-        .args(["run", "-q", "-p", "atl-core", "--example", "generate", "--"])
+        .args(["run", "-q", "-p", "atl-testdata", "--example", "generate", "--"])
         .args(["--kind", "yellow", "--months", "2024-01..2024-02", "--rows", "20000", "--out"])
         .arg(mirror_dir.path())
         .output()

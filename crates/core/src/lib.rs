@@ -9,7 +9,8 @@
 //! - [`AtlConfig`]: `atl.toml` defaults, `ATL__SECTION__KEY` overrides, secrets redacted;
 //! - [`schema`]: the canonical Arrow schema of each kind and [`SchemaMapping`], which maps
 //!   any published era's physical schema onto it;
-//! - [`generate`]: a deterministic generator of TLC-shaped Parquet for tests and benchmarks.
+//! - [`raw`]: where each kind lives in the warehouse ([`RawTable`]: table names, lineage,
+//!   COPY column lists, a month's DDL), derived from [`schema`].
 //!
 //! ```
 //! use atl_core::{TripFile, TripKind, MonthRange};
@@ -22,13 +23,14 @@
 
 pub mod config;
 pub mod error;
-pub mod generate;
 pub mod kind;
 pub mod month;
+pub mod raw;
 pub mod schema;
 
 pub use config::{AtlConfig, DatabaseConfig, LakeConfig, Secret, SourceConfig, VizConfig};
 pub use error::{ConfigError, ParseError, SchemaError};
 pub use kind::{TripFile, TripKind, ZONES_LAKE_KEY, ZONES_SOURCE_PATH};
 pub use month::{MonthRange, YearMonth};
+pub use raw::RawTable;
 pub use schema::{SchemaMapping, canonical_schema};

@@ -36,6 +36,9 @@ pub struct Column {
 pub enum ColumnType {
     Int64,
     Float64,
+    /// An amount in dollars (a Float64): fares, fees, tips, totals. Its own type so that the
+    /// list of money columns (checked for negative values, summed in audits) is this one.
+    Money,
     Timestamp,
     Text,
 }
@@ -44,9 +47,20 @@ impl ColumnType {
     pub fn data_type(self) -> DataType {
         match self {
             ColumnType::Int64 => DataType::Int64,
-            ColumnType::Float64 => DataType::Float64,
+            ColumnType::Float64 | ColumnType::Money => DataType::Float64,
             ColumnType::Timestamp => TIMESTAMP,
             ColumnType::Text => DataType::Utf8,
+        }
+    }
+
+    /// The PostgreSQL type that holds this type's values without loss (the raw tables' type).
+    pub fn sql_type(self) -> &'static str {
+        match self {
+            ColumnType::Int64 => "bigint",
+            ColumnType::Float64 | ColumnType::Money => "double precision",
+            // PostgreSQL's own spelling (format_type), so catalogs compare equal.
+            ColumnType::Timestamp => "timestamp without time zone",
+            ColumnType::Text => "text",
         }
     }
 
@@ -57,7 +71,7 @@ impl ColumnType {
             (_, D::Null) => true,
             (ColumnType::Int64, D::Int8 | D::Int16 | D::Int32 | D::Int64)
             | (ColumnType::Int64, D::UInt8 | D::UInt16 | D::UInt32) => true,
-            (ColumnType::Float64, D::Float16 | D::Float32 | D::Float64) => true,
+            (ColumnType::Float64 | ColumnType::Money, D::Float16 | D::Float32 | D::Float64) => true,
             // Codes and counts: far below 2^53, where int64 → double is exact.
             (ColumnType::Float64, D::Int8 | D::Int16 | D::Int32 | D::Int64)
             | (ColumnType::Float64, D::UInt8 | D::UInt16 | D::UInt32) => true,
@@ -71,11 +85,12 @@ impl ColumnType {
     }
 }
 
-const fn col(name: &'static str, kind: ColumnType, required: bool) -> Column {
+/// A canonical column, for declarations.
+pub const fn col(name: &'static str, kind: ColumnType, required: bool) -> Column {
     Column { name, kind, required }
 }
 
-use ColumnType::{Float64 as F, Int64 as I, Text as T, Timestamp as TS};
+use ColumnType::{Float64 as F, Int64 as I, Money as M, Text as T, Timestamp as TS};
 
 const YELLOW: &[Column] = &[
     col("vendorid", I, true),
@@ -88,16 +103,16 @@ const YELLOW: &[Column] = &[
     col("pulocationid", I, true),
     col("dolocationid", I, true),
     col("payment_type", F, false),
-    col("fare_amount", F, true),
-    col("extra", F, false),
-    col("mta_tax", F, false),
-    col("tip_amount", F, false),
-    col("tolls_amount", F, false),
-    col("improvement_surcharge", F, false),
-    col("total_amount", F, true),
-    col("congestion_surcharge", F, false),
-    col("airport_fee", F, false),
-    col("cbd_congestion_fee", F, false),
+    col("fare_amount", M, true),
+    col("extra", M, false),
+    col("mta_tax", M, false),
+    col("tip_amount", M, false),
+    col("tolls_amount", M, false),
+    col("improvement_surcharge", M, false),
+    col("total_amount", M, true),
+    col("congestion_surcharge", M, false),
+    col("airport_fee", M, false),
+    col("cbd_congestion_fee", M, false),
 ];
 
 const GREEN: &[Column] = &[
@@ -110,18 +125,18 @@ const GREEN: &[Column] = &[
     col("dolocationid", I, true),
     col("passenger_count", F, false),
     col("trip_distance", F, true),
-    col("fare_amount", F, true),
-    col("extra", F, false),
-    col("mta_tax", F, false),
-    col("tip_amount", F, false),
-    col("tolls_amount", F, false),
-    col("ehail_fee", F, false),
-    col("improvement_surcharge", F, false),
-    col("total_amount", F, true),
+    col("fare_amount", M, true),
+    col("extra", M, false),
+    col("mta_tax", M, false),
+    col("tip_amount", M, false),
+    col("tolls_amount", M, false),
+    col("ehail_fee", M, false),
+    col("improvement_surcharge", M, false),
+    col("total_amount", M, true),
     col("payment_type", F, false),
     col("trip_type", F, false),
-    col("congestion_surcharge", F, false),
-    col("cbd_congestion_fee", F, false),
+    col("congestion_surcharge", M, false),
+    col("cbd_congestion_fee", M, false),
 ];
 
 /// The canonical columns of a kind, in table order; `None` for kinds not modelled yet.
@@ -133,12 +148,29 @@ pub fn canonical_columns(kind: TripKind) -> Option<&'static [Column]> {
     }
 }
 
+/// Every money column of the modelled kinds, in declaration order, each once.
+pub fn money_columns() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for kind in TripKind::ALL {
+        for c in canonical_columns(kind).unwrap_or_default() {
+            if c.kind == ColumnType::Money && !names.contains(&c.name) {
+                names.push(c.name);
+            }
+        }
+    }
+    names
+}
+
 /// The canonical Arrow schema of a kind (every column nullable: real files have nulls
 /// even in "required" columns).
 pub fn canonical_schema(kind: TripKind) -> Option<SchemaRef> {
-    let columns = canonical_columns(kind)?;
+    canonical_columns(kind).map(arrow_schema)
+}
+
+/// The Arrow schema of a list of canonical columns.
+pub fn arrow_schema(columns: &[Column]) -> SchemaRef {
     let fields: Vec<Field> = columns.iter().map(|c| Field::new(c.name, c.kind.data_type(), true)).collect();
-    Some(Arc::new(Schema::new(fields)))
+    Arc::new(Schema::new(fields))
 }
 
 /// The column holding the pickup time, which decides the month a trip belongs to.
@@ -146,6 +178,15 @@ pub fn pickup_column(kind: TripKind) -> Option<&'static str> {
     match kind {
         TripKind::Yellow => Some("tpep_pickup_datetime"),
         TripKind::Green => Some("lpep_pickup_datetime"),
+        _ => None,
+    }
+}
+
+/// The column holding the dropoff time.
+pub fn dropoff_column(kind: TripKind) -> Option<&'static str> {
+    match kind {
+        TripKind::Yellow => Some("tpep_dropoff_datetime"),
+        TripKind::Green => Some("lpep_dropoff_datetime"),
         _ => None,
     }
 }
@@ -163,11 +204,22 @@ impl SchemaMapping {
     /// Maps `file` (the schema of the object `source_name`) onto the canonical schema of
     /// `kind`, or says which column cannot be mapped and why.
     pub fn new(kind: TripKind, file: &Schema, source_name: &str) -> Result<SchemaMapping, SchemaError> {
-        let name = source_name.to_owned();
         let columns = canonical_columns(kind).ok_or_else(|| SchemaError::UnsupportedKind {
-            source_name: name.clone(),
+            source_name: source_name.to_owned(),
             kind: kind.to_string(),
         })?;
+        SchemaMapping::onto(kind, columns, file, source_name)
+    }
+
+    /// Maps `file` onto `columns`: the canonical columns of `kind`, or a declaration that
+    /// extends them (a column a newer release adds, see [`crate::raw::RawTable::with_columns`]).
+    pub fn onto(
+        kind: TripKind,
+        columns: &[Column],
+        file: &Schema,
+        source_name: &str,
+    ) -> Result<SchemaMapping, SchemaError> {
+        let name = source_name.to_owned();
         let mut sources: Vec<Option<usize>> = vec![None; columns.len()];
         for (index, field) in file.fields().iter().enumerate() {
             // pandas writes a non-default index as an extra column; it is not trip data.
@@ -208,7 +260,7 @@ impl SchemaMapping {
                 kind: kind.to_string(),
             });
         }
-        let canonical = canonical_schema(kind).expect("kind has columns");
+        let canonical = arrow_schema(columns);
         Ok(SchemaMapping { source_name: name, canonical, sources })
     }
 

@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use atl_core::generate::{TripFileSpec, write_trip_file_to};
 use atl_core::{LakeConfig, Secret, TripFile, TripKind, YearMonth};
 use atl_devservices::{S3Server, TlcMirror};
 use atl_lake::Lake;
+use atl_testdata::{TripFileSpec, write_trip_file_to};
 
 const RSS_LIMIT_MB: f64 = 100.0;
 

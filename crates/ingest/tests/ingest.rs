@@ -10,13 +10,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use atl_core::generate::TripFileSpec;
 use atl_core::{TripFile, TripKind, YearMonth, ZONES_LAKE_KEY, ZONES_SOURCE_PATH};
 use atl_devservices::{Fault, TlcMirror};
 use atl_ingest::{
     IngestError, NoProgress, Outcome, Progress, find_latest, find_latest_from, ingest_months, ingest_zones,
 };
 use atl_lake::object_store::ObjectStoreExt;
+use atl_testdata::TripFileSpec;
 use common::{Backend, Cdn, ROWS, TestLake, yellow};
 
 on_both_backends!(

@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use atl_core::generate::{TripFileSpec, write_trip_file_to, zone_table_csv};
 use atl_core::{LakeConfig, Secret, TripFile, TripKind, ZONES_LAKE_KEY};
 use atl_devservices::S3Server;
 use atl_lake::object_store::{ObjectStoreExt, PutPayload};
 use atl_lake::{InitOutcome, Lake, LakeError, PART_SIZE, PutOutcome, Removal};
+use atl_testdata::{TripFileSpec, write_trip_file_to, zone_table_csv};
 use tempfile::TempDir;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,10 +12,10 @@
 use std::path::Path;
 use std::time::Instant;
 
-use atl_core::generate::{Era, TripFileSpec, write_trip_file_to, zone_table_csv};
 use atl_core::{DatabaseConfig, Secret, TripFile, TripKind, YearMonth};
 use atl_devservices::{PgServer, TimedRun, run_timed};
 use atl_lake::Lake;
+use atl_testdata::{Era, TripFileSpec, write_trip_file_to, zone_table_csv};
 use atl_warehouse::LoadRequest;
 
 const INSERTION_SQL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql/mart/insertion.sql");

@@ -8,6 +8,8 @@ pub enum MartError {
     Connect { url: String, source: sqlx::Error },
     #[error("{what}: {source}")]
     Sql { what: String, source: sqlx::Error },
+    #[error("migrating the mart schema: {}", atl_warehouse::error::migrate_cause(source))]
+    Migrate { source: sqlx::migrate::MigrateError },
     #[error(transparent)]
     Warehouse(#[from] atl_warehouse::WarehouseError),
     #[error(transparent)]

@@ -7,7 +7,8 @@
 //! attached: readers see a whole month or the previous one, never half), refreshes the
 //! month's aggregates and counts every rejected row by reason; finally it checks that
 //! warehouse rows = fact rows + rejected rows, and the same for the sum of total_amount.
-//! `sql/mart/creation.sql` (the model) is applied at every start ([`schema`]); the zone
+//! The model (`sql/mart/migrations`, for psql users `sql/mart/creation.sql`) is brought to
+//! this release's newest migration at every start ([`schema`]); the zone
 //! dimension comes from the lake's `reference/taxi_zone_lookup.csv` ([`zones`]).
 //!
 //! ```no_run
@@ -156,7 +157,7 @@ async fn warehouse_months(
     wh: &mut PgConnection,
     kind: TripKind,
 ) -> Result<Vec<(NaiveDate, i64, DateTime<Utc>)>, MartError> {
-    atl_warehouse::tables::ensure_schema(wh).await?;
+    atl_warehouse::migrate::ensure_schema(wh).await?;
     Ok(atl_warehouse::load_log::all(wh)
         .await?
         .into_iter()
@@ -301,6 +302,11 @@ async fn export_snapshot(
         });
     }
     Ok(snapshot)
+}
+
+/// Brings the mart's model to the newest migration this release knows.
+pub async fn migrate(mart: &DatabaseConfig) -> Result<atl_warehouse::migrate::MigrationReport, MartError> {
+    schema::ensure_schema(&mut connect(mart).await?).await
 }
 
 /// The build log: every month the mart holds.

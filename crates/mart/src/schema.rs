@@ -1,12 +1,19 @@
-//! The mart's SQL: `sql/mart/creation.sql` (the model, applied at every start) and
-//! `sql/mart/insertion.sql` (one month from staging into the model), embedded at build time.
+//! The mart's SQL, embedded at build time: the model as numbered migrations
+//! (`sql/mart/migrations/NNNN_*.sql`, applied at every start by sqlx's migrator, each once;
+//! `sql/mart/creation.sql` runs the same files for psql users) and `sql/mart/insertion.sql`
+//! (one month from staging into the model).
 
-use sqlx::{AssertSqlSafe, PgConnection};
+use sqlx::PgConnection;
+use sqlx::migrate::Migrator;
 
 use crate::error::MartError;
 
-/// The snowflake model, its functions and its static dimension members. Idempotent.
-pub const CREATION_SQL: &str = include_str!("../../../sql/mart/creation.sql");
+/// The snowflake model, its functions and its static dimension members, version by version.
+/// Version 1 is the model of the releases before migrations, which a mart they created is
+/// recognised as (see [`atl_warehouse::migrate::apply`]).
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../sql/mart/migrations");
+/// A table every mart of version 1 or later has.
+const V1_MARKER: &str = "mart.build_log";
 /// Cleans the staged month set by `atl.month` / `atl.service` into the model, in one
 /// transaction (the file holds its own BEGIN and COMMIT).
 pub const INSERTION_SQL: &str = include_str!("../../../sql/mart/insertion.sql");
@@ -16,15 +23,14 @@ pub const STAGING_FDW_SQL: &str = include_str!("../../../sql/mart/staging_fdw.sq
 /// The advisory lock that serialises builds on a mart server: there is one staging table.
 /// insertion.sql takes the same key.
 pub const BUILD_LOCK: i64 = 4_281_421;
-const SCHEMA_LOCK: i64 = 4_281_422;
 
-/// Applies creation.sql.
-pub async fn ensure_schema(conn: &mut PgConnection) -> Result<(), MartError> {
-    // Two builders starting at once would race on CREATE ... IF NOT EXISTS; a multi-statement
-    // simple query is one transaction, so the lock is held until the DDL commits.
-    sqlx::raw_sql(AssertSqlSafe(format!("SELECT pg_advisory_xact_lock({SCHEMA_LOCK});\n{CREATION_SQL}")))
-        .execute(&mut *conn)
+/// Brings the mart's model to the newest migration this release knows.
+pub async fn ensure_schema(
+    conn: &mut PgConnection,
+) -> Result<atl_warehouse::migrate::MigrationReport, MartError> {
+    let report = atl_warehouse::migrate::apply(conn, &MIGRATOR, V1_MARKER)
         .await
-        .map_err(MartError::sql("creating the mart schema (sql/mart/creation.sql)"))?;
-    Ok(())
+        .map_err(|source| MartError::Migrate { source })?;
+    report.log("mart");
+    Ok(report)
 }

@@ -4,6 +4,8 @@
 //! no decoding: the SELECT casts every column to the staging table's type, so the binary
 //! rows are valid on both sides.
 
+use atl_core::raw::{LOAD_LOG, RawTable, month_literal};
+use atl_core::schema::{dropoff_column, pickup_column};
 use atl_core::{TripKind, YearMonth};
 use bytes::BytesMut;
 use futures::StreamExt;
@@ -14,62 +16,69 @@ use crate::error::MartError;
 /// Bytes per COPY message to the mart: the warehouse sends one message per row.
 const CHUNK_BYTES: usize = 1 << 20;
 
-/// The staging table's columns, in COPY order.
-pub const STAGING_COLUMNS: [&str; 24] = [
-    "source_month",
-    "source_row",
-    "vendorid",
-    "pickup_at",
-    "dropoff_at",
-    "passenger_count",
-    "trip_distance",
-    "ratecodeid",
-    "store_and_fwd_flag",
-    "pulocationid",
-    "dolocationid",
-    "payment_type",
-    "fare_amount",
-    "extra",
-    "mta_tax",
-    "tip_amount",
-    "tolls_amount",
-    "improvement_surcharge",
-    "total_amount",
-    "congestion_surcharge",
-    "airport_fee",
-    "cbd_congestion_fee",
-    "ehail_fee",
-    "trip_type",
-];
+/// The staging table, one shape for every modelled kind (`sql/mart/migrations`).
+pub const STAGING_TABLE: &str = "mart.staging_trip";
+/// Raw columns the mart does not stage: the month's object is in raw.load_log.
+pub const NOT_STAGED: [&str; 1] = ["source_key"];
+/// Staging columns that take a kind's own pickup and dropoff columns (`tpep_*`, `lpep_*`).
+pub const PICKUP_AT: &str = "pickup_at";
+pub const DROPOFF_AT: &str = "dropoff_at";
 
-/// The warehouse expression for each staging column: green's lpep_* timestamps are mapped,
-/// columns a kind lacks are typed nulls.
-fn warehouse_expression(kind: TripKind, column: &str) -> Result<&'static str, MartError> {
-    Ok(match (kind, column) {
-        (TripKind::Yellow, "pickup_at") => "tpep_pickup_datetime",
-        (TripKind::Yellow, "dropoff_at") => "tpep_dropoff_datetime",
-        (TripKind::Green, "pickup_at") => "lpep_pickup_datetime",
-        (TripKind::Green, "dropoff_at") => "lpep_dropoff_datetime",
-        (TripKind::Yellow, "ehail_fee" | "trip_type") | (TripKind::Green, "airport_fee") => {
-            "NULL::double precision"
-        }
-        (TripKind::Yellow | TripKind::Green, _) => {
-            STAGING_COLUMNS.iter().find(|c| **c == column).copied().expect("a staging column")
-        }
-        (other, _) => return Err(MartError::UnsupportedKind(other)),
+/// A column of the staging table: its name and PostgreSQL type, as the mart server says.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StagingColumn {
+    pub name: String,
+    pub sql_type: String,
+}
+
+/// The staging table's columns, in order, from the mart's catalog: the table is the mart's
+/// (its migrations declare it), so the transfer asks the mart rather than repeating the list.
+pub async fn staging_columns(mart: &mut PgConnection) -> Result<Vec<StagingColumn>, MartError> {
+    sqlx::query_as(
+        "SELECT attname::text AS name, format_type(atttypid, atttypmod) AS sql_type FROM pg_attribute \
+         WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+    )
+    .bind(STAGING_TABLE)
+    .fetch_all(mart)
+    .await
+    .map_err(MartError::sql(format!("reading the columns of {STAGING_TABLE}")))
+}
+
+/// The warehouse column that feeds `staging` for `kind`: the kind's pickup/dropoff column,
+/// the raw column of the same name, or none (the kind lacks it: a typed NULL).
+pub fn warehouse_source(raw: &RawTable, staging: &str) -> Option<String> {
+    let kind = raw.kind;
+    let mapped = match staging {
+        PICKUP_AT => pickup_column(kind),
+        DROPOFF_AT => dropoff_column(kind),
+        _ => None,
+    };
+    mapped.map(str::to_owned).or_else(|| {
+        raw.columns().into_iter().find(|c| *c == staging && !NOT_STAGED.contains(c)).map(str::to_owned)
     })
 }
 
-/// `SELECT <staging columns> FROM raw.<kind>_tripdata WHERE source_month = DATE '...'`.
-pub fn warehouse_select(kind: TripKind, month: YearMonth) -> Result<String, MartError> {
-    let columns = STAGING_COLUMNS
+/// `SELECT <one expression per staging column> FROM raw.<kind>_tripdata WHERE source_month =
+/// DATE '...'`: every column cast to the staging type, so the binary rows are valid on both
+/// sides whatever lossless type the raw layer uses.
+pub fn warehouse_select(
+    kind: TripKind,
+    month: YearMonth,
+    staging: &[StagingColumn],
+) -> Result<String, MartError> {
+    let raw = RawTable::new(kind).ok_or(MartError::UnsupportedKind(kind))?;
+    let columns: Vec<String> = staging
         .iter()
-        .map(|c| warehouse_expression(kind, c).map(|e| format!("{e} AS {c}")))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|c| match warehouse_source(&raw, &c.name) {
+            Some(source) => format!("\"{source}\"::{} AS \"{}\"", c.sql_type, c.name),
+            None => format!("NULL::{} AS \"{}\"", c.sql_type, c.name),
+        })
+        .collect();
     Ok(format!(
-        "SELECT {} FROM raw.{kind}_tripdata WHERE source_month = DATE '{}'",
+        "SELECT {} FROM {} WHERE source_month = {}",
         columns.join(", "),
-        month.first_day()
+        raw.parent(),
+        month_literal(month)
     ))
 }
 
@@ -81,10 +90,12 @@ pub async fn warehouse_totals(
     kind: TripKind,
     month: YearMonth,
 ) -> Result<(i64, String, Option<String>), MartError> {
+    let raw = RawTable::new(kind).ok_or(MartError::UnsupportedKind(kind))?;
     let sql = format!(
         "SELECT count(*), coalesce(sum(round(total_amount::numeric, 2)), 0)::text, \
-         (SELECT finished_at::text FROM raw.load_log WHERE kind = $2 AND month = $1) \
-         FROM raw.{kind}_tripdata WHERE source_month = $1"
+         (SELECT finished_at::text FROM {LOAD_LOG} WHERE kind = $2 AND month = $1) \
+         FROM {} WHERE source_month = $1",
+        raw.parent()
     );
     sqlx::query_as(AssertSqlSafe(sql))
         .bind(month.first_day())
@@ -106,7 +117,7 @@ pub async fn stage_month(
     month: YearMonth,
 ) -> Result<u64, MartError> {
     let what = |step: &str| format!("{step} {kind} {month}");
-    sqlx::raw_sql("BEGIN; TRUNCATE mart.staging_trip")
+    sqlx::raw_sql(AssertSqlSafe(format!("BEGIN; TRUNCATE {STAGING_TABLE}")))
         .execute(&mut *mart)
         .await
         .map_err(MartError::sql(what("emptying the staging table for")))?;
@@ -127,11 +138,11 @@ async fn copy_month(
     month: YearMonth,
 ) -> Result<u64, MartError> {
     let what = |step: &str| format!("{step} {kind} {month}");
-    let copy_out = format!("COPY ({}) TO STDOUT (FORMAT binary)", warehouse_select(kind, month)?);
-    let copy_in = format!(
-        "COPY mart.staging_trip ({}) FROM STDIN (FORMAT binary, FREEZE true)",
-        STAGING_COLUMNS.join(", ")
-    );
+    let staging = staging_columns(mart).await?;
+    let copy_out = format!("COPY ({}) TO STDOUT (FORMAT binary)", warehouse_select(kind, month, &staging)?);
+    let names: Vec<String> = staging.iter().map(|c| format!("\"{}\"", c.name)).collect();
+    let copy_in =
+        format!("COPY {STAGING_TABLE} ({}) FROM STDIN (FORMAT binary, FREEZE true)", names.join(", "));
     let mut rows = warehouse.copy_out_raw(&copy_out).await.map_err(MartError::sql(what("reading")))?;
     let mut sink =
         mart.copy_in_raw(&copy_in).await.map_err(MartError::sql(what("starting the staging COPY of")))?;

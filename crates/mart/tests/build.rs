@@ -4,11 +4,11 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use atl_core::generate::{Era, TripFileSpec, write_trip_file_to, zone_table_csv};
 use atl_core::{DatabaseConfig, Secret, TripFile, TripKind, YearMonth};
 use atl_devservices::PgServer;
 use atl_lake::Lake;
 use atl_mart::{BuildRequest, ZoneSource};
+use atl_testdata::{Era, TripFileSpec, write_trip_file_to, zone_table_csv};
 use atl_warehouse::LoadRequest;
 
 /// A warehouse server, a different mart server and a file:// lake.
@@ -104,14 +104,16 @@ fn service_id(kind: TripKind) -> i32 {
 /// The cleaning rules of insertion.sql, restated over the warehouse's own columns: each
 /// month's rows per reason (the clean ones under '-').
 fn warehouse_reasons(stack: &Stack, kind: TripKind, month: &str) -> String {
-    let (pickup, dropoff) = match kind {
-        TripKind::Yellow => ("tpep_pickup_datetime", "tpep_dropoff_datetime"),
-        _ => ("lpep_pickup_datetime", "lpep_dropoff_datetime"),
-    };
-    let extra_money = match kind {
-        TripKind::Yellow => "airport_fee",
-        _ => "ehail_fee",
-    };
+    let pickup = atl_core::schema::pickup_column(kind).unwrap();
+    let dropoff = atl_core::schema::dropoff_column(kind).unwrap();
+    // Every money column of the kind, as core declares them.
+    let money: Vec<&str> = atl_core::schema::canonical_columns(kind)
+        .unwrap()
+        .iter()
+        .filter(|c| c.kind == atl_core::schema::ColumnType::Money)
+        .map(|c| c.name)
+        .collect();
+    let money = money.join(", ");
     stack.wh(&format!(
         "SELECT string_agg(reason || '=' || n, ',' ORDER BY reason) FROM ( \
            SELECT reason, count(*) AS n FROM ( \
@@ -125,11 +127,11 @@ fn warehouse_reasons(stack: &Stack, kind: TripKind, month: &str) -> String {
                WHEN trip_distance > 500 THEN 'distance_over_500mi' \
                WHEN fare_amount IS NULL OR total_amount IS NULL THEN 'amount_missing' \
                WHEN fare_amount < 0 OR total_amount < 0 THEN 'amount_negative' \
-               WHEN EXISTS (SELECT 1 FROM unnest(ARRAY[fare_amount, extra, mta_tax, tip_amount, tolls_amount, \
-                      improvement_surcharge, total_amount, congestion_surcharge, cbd_congestion_fee, {extra_money}]) a \
+               WHEN EXISTS (SELECT 1 FROM unnest(ARRAY[{money}]) a \
                       WHERE abs(a) > 10000) THEN 'amount_over_10000' \
                ELSE '-' END AS reason \
-             FROM raw.{kind}_tripdata WHERE source_month = '{month}-01') r GROUP BY reason) c"
+             FROM {raw} WHERE source_month = '{month}-01') r GROUP BY reason) c",
+        raw = atl_core::RawTable::new(kind).unwrap().parent()
     ))
 }
 

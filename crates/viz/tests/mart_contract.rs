@@ -1,4 +1,5 @@
-//! The dashboard's queries against the mart's real schema (`sql/mart/creation.sql`), not
+//! The dashboard's queries against the mart's real schema (`sql/mart/creation.sql`, which
+//! runs every migration of `sql/mart/migrations` the way a psql user does), not
 //! only against the test fixture: a renamed column fails here, not on the live page.
 
 use atl_core::{DatabaseConfig, Secret};
@@ -7,8 +8,12 @@ use atl_viz::{Mart, PageMode, VizError};
 #[test]
 fn every_dashboard_query_runs_on_the_real_mart_schema() {
     let pg = atl_devservices::PgServer::temp().expect("a temp PostgreSQL server");
-    let creation = include_str!("../../../sql/mart/creation.sql");
-    pg.psql("postgres", creation).expect("sql/mart/creation.sql applies");
+    let creation = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql/mart/creation.sql");
+    let out = std::process::Command::new(pg.cluster().install().bin("psql"))
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &pg.url("postgres"), "-f", creation])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "sql/mart/creation.sql: {}", String::from_utf8_lossy(&out.stderr));
     let db = DatabaseConfig { url: Secret::new(pg.url("postgres")), parallelism: 1 };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {

@@ -21,9 +21,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use atl_core::generate::{TripFileSpec, write_trip_file_to};
 use atl_core::{SchemaMapping, TripFile, TripKind, YearMonth};
 use atl_devservices::{PgServer, TimedRun, run_timed};
+use atl_testdata::{TripFileSpec, write_trip_file_to};
 use atl_warehouse::encode::{CopyEncoder, Lineage};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use arrow::array::{Array, AsArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit};
-use atl_core::TripFile;
-use atl_core::schema::{ColumnType, canonical_columns};
+use atl_core::schema::ColumnType;
+use atl_core::{RawTable, TripFile};
 use atl_lake::Lake;
 use futures::TryStreamExt;
 use object_store::ObjectMeta;
@@ -16,7 +16,6 @@ use parquet::arrow::ParquetRecordBatchStreamBuilder;
 use sqlx::{AssertSqlSafe, PgConnection, Row};
 
 use crate::error::WarehouseError;
-use crate::tables::RawTable;
 
 /// One column's figures on both sides.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -65,14 +64,16 @@ pub async fn audit_month(
     file: TripFile,
     meta: &ObjectMeta,
 ) -> Result<MonthAudit, WarehouseError> {
-    let table = RawTable::new(file.kind)?;
-    let columns = canonical_columns(file.kind).expect("checked by RawTable");
+    let table = RawTable::new(file.kind).ok_or(WarehouseError::UnsupportedKind(file.kind))?;
+    let columns = table.data_columns();
     let (lake_rows, lake_figures) = lake_side(lake, meta).await?;
     let mut select = vec!["count(*)::int8".to_owned()];
     for c in columns {
         select.push(format!("count(\"{}\")::int8", c.name));
         select.push(match c.kind {
-            ColumnType::Int64 | ColumnType::Float64 => format!("coalesce(sum(\"{}\")::float8, 0)", c.name),
+            ColumnType::Int64 | ColumnType::Float64 | ColumnType::Money => {
+                format!("coalesce(sum(\"{}\")::float8, 0)", c.name)
+            }
             _ => "0::float8".to_owned(),
         });
         select.push(match c.kind {

@@ -7,6 +7,7 @@
 
 use std::time::Instant;
 
+use atl_core::raw::{RawTable, month_literal};
 use atl_core::{DatabaseConfig, SchemaMapping, TripFile, YearMonth};
 use atl_lake::Lake;
 use bytes::{Bytes, BytesMut};
@@ -23,7 +24,6 @@ use tokio::sync::mpsc;
 use crate::encode::{CopyEncoder, Lineage};
 use crate::error::WarehouseError;
 use crate::load_log::{self, LoadRecord};
-use crate::tables::{RawTable, month_literal};
 
 /// Bytes handed to PostgreSQL per COPY message: large sends keep the server busy.
 const CHUNK_BYTES: usize = 1 << 20;
@@ -60,7 +60,23 @@ pub async fn load_month(
     force: bool,
     streams: usize,
 ) -> Result<MonthOutcome, WarehouseError> {
-    let table = RawTable::new(file.kind)?;
+    let table = RawTable::new(file.kind).ok_or(WarehouseError::UnsupportedKind(file.kind))?;
+    load_month_as(conn, config, lake, &table, file, meta, force, streams).await
+}
+
+/// [`load_month`] with the columns of `table` instead of core's declaration of the kind: a
+/// column that a migration added before core declares it, for instance.
+#[allow(clippy::too_many_arguments)]
+pub async fn load_month_as(
+    conn: &mut PgConnection,
+    config: &DatabaseConfig,
+    lake: &Lake,
+    table: &RawTable,
+    file: TripFile,
+    meta: &ObjectMeta,
+    force: bool,
+    streams: usize,
+) -> Result<MonthOutcome, WarehouseError> {
     let key = meta.location.to_string();
     let mut tx = conn.begin().await.map_err(WarehouseError::sql("starting a transaction"))?;
     // One loader per month at a time; a second waits here, then finds the month loaded.
@@ -83,7 +99,7 @@ pub async fn load_month(
     let mut reader = lake.parquet_reader(meta);
     let metadata =
         ArrowReaderMetadata::load_async(&mut reader, ArrowReaderOptions::new()).await.map_err(read_err)?;
-    let mapping = SchemaMapping::new(file.kind, metadata.schema(), &key)?;
+    let mapping = SchemaMapping::onto(file.kind, table.data_columns(), metadata.schema(), &key)?;
     let slices = slices(metadata.metadata(), streams);
     // The TLC never publishes an empty month: an empty object must not replace a full one.
     if slices.is_empty() {
@@ -93,14 +109,14 @@ pub async fn load_month(
     let source = Source { lake, meta, metadata: &metadata, mapping: &mapping, month: file.month.first_day() };
     let first = async {
         let part = table.loading_part(file.month, 0);
-        sqlx::raw_sql(AssertSqlSafe(part_ddl(&table, file.month, &part, &slices, 0)))
+        sqlx::raw_sql(AssertSqlSafe(part_ddl(table, file.month, &slices, 0)))
             .execute(&mut *tx)
             .await
             .map_err(WarehouseError::sql(format!("creating {part}")))?;
-        stream_copy(&mut tx, &source, slices[0], &copy_sql(&table, &part)).await
+        stream_copy(&mut tx, &source, slices[0], &copy_sql(table, &part)).await
     };
     let others = futures::future::try_join_all(
-        (1..slices.len()).map(|i| copy_part(config, &table, &source, &slices, i)),
+        (1..slices.len()).map(|i| copy_part(config, table, &source, &slices, i)),
     );
     let (first, others) = futures::future::try_join(first, others).await?;
     let mut rows = 0;
@@ -122,9 +138,8 @@ pub async fn load_month(
     let m = month_literal(file.month);
     let mut swap = format!(
         "SET LOCAL client_min_messages = warning;\n\
-         DROP TABLE IF EXISTS {loading};\n\
-         CREATE TABLE {loading} (LIKE {shape} INCLUDING DEFAULTS) PARTITION BY RANGE (source_row);\n",
-        shape = table.shape(),
+         DROP TABLE IF EXISTS {loading};\n{};\n",
+        table.create_loading_sql(file.month)
     );
     for i in 0..slices.len() {
         // The part's CHECKs imply the bounds: no validating scan.
@@ -139,8 +154,9 @@ pub async fn load_month(
     swap += &format!("DROP TABLE IF EXISTS {partition};\nALTER TABLE {loading} RENAME TO \"{name}\";\n");
     for i in 0..slices.len() {
         swap += &format!(
-            "ALTER TABLE {part} RENAME TO \"{name}_p{i}\";\n",
-            part = table.loading_part(file.month, i)
+            "ALTER TABLE {part} RENAME TO \"{final_name}\";\n",
+            part = table.loading_part(file.month, i),
+            final_name = table.part_name(file.month, i)
         );
     }
     swap += &format!(
@@ -220,19 +236,13 @@ fn part_bounds(slices: &[Slice], i: usize) -> (Option<i64>, Option<i64>) {
     (lo, hi)
 }
 
-/// `CREATE TABLE part (...)` with the CHECKs that let it be attached without a scan.
-fn part_ddl(table: &RawTable, month: YearMonth, part: &str, slices: &[Slice], i: usize) -> String {
-    let range = match part_bounds(slices, i) {
-        (Some(lo), Some(hi)) => format!(", CHECK (source_row >= {lo} AND source_row < {hi})"),
-        (Some(lo), None) => format!(", CHECK (source_row >= {lo})"),
-        (None, Some(hi)) => format!(", CHECK (source_row < {hi})"),
-        (None, None) => String::new(),
-    };
+/// The part's DDL, after dropping a part a failed load may have left under its name.
+fn part_ddl(table: &RawTable, month: YearMonth, slices: &[Slice], i: usize) -> String {
+    let (lo, hi) = part_bounds(slices, i);
     format!(
-        "DROP TABLE IF EXISTS {part};\n\
-         CREATE TABLE {part} (LIKE {shape} INCLUDING DEFAULTS, CHECK (source_month = {m}){range})",
-        shape = table.shape(),
-        m = month_literal(month)
+        "DROP TABLE IF EXISTS {};\n{}",
+        table.loading_part(month, i),
+        table.create_part_sql(month, i, lo, hi)
     )
 }
 
@@ -256,7 +266,7 @@ async fn copy_part(
     let mut tx = conn.begin().await.map_err(WarehouseError::sql("starting a transaction"))?;
     sqlx::raw_sql(AssertSqlSafe(format!(
         "SET LOCAL client_min_messages = warning;\n{}",
-        part_ddl(table, month, &part, slices, i)
+        part_ddl(table, month, slices, i)
     )))
     .execute(&mut *tx)
     .await

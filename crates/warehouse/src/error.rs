@@ -10,6 +10,8 @@ pub enum WarehouseError {
     Connect { url: String, source: sqlx::Error },
     #[error("{what}: {source}")]
     Sql { what: String, source: sqlx::Error },
+    #[error("migrating the {server} schema: {}", crate::error::migrate_cause(source))]
+    Migrate { server: &'static str, source: sqlx::migrate::MigrateError },
     #[error(transparent)]
     Lake(#[from] atl_lake::LakeError),
     #[error("reading {key} from the lake: {source}")]
@@ -32,5 +34,23 @@ impl WarehouseError {
     pub(crate) fn sql(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> WarehouseError {
         let what = what.into();
         move |source| WarehouseError::Sql { what, source }
+    }
+}
+
+/// A migration failure in words an operator can act on.
+pub fn migrate_cause(error: &sqlx::migrate::MigrateError) -> String {
+    use sqlx::migrate::MigrateError as E;
+    match error {
+        E::VersionMissing(v) => format!(
+            "the server is at migration {v}, which this binary does not know: it was upgraded by a newer \
+             release; run that release (or a newer one), not this one"
+        ),
+        E::VersionMismatch(v) => {
+            format!(
+                "migration {v} on the server differs from this binary's: the migration file was edited after release"
+            )
+        }
+        E::Dirty(v) => format!("migration {v} failed part-way earlier; fix the cause and rerun it"),
+        other => other.to_string(),
     }
 }

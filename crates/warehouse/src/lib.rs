@@ -24,7 +24,7 @@ pub mod copy;
 pub mod encode;
 pub mod error;
 pub mod load_log;
-pub mod tables;
+pub mod migrate;
 
 use atl_core::{DatabaseConfig, MonthRange, TripFile, TripKind};
 use atl_lake::Lake;
@@ -104,8 +104,8 @@ pub async fn load(
     request: &LoadRequest,
     progress: impl Fn(LoadEvent<'_>),
 ) -> Result<LoadReport, WarehouseError> {
-    tables::RawTable::new(request.kind)?;
-    tables::ensure_schema(&mut connect(config).await?).await?;
+    atl_core::RawTable::new(request.kind).ok_or(WarehouseError::UnsupportedKind(request.kind))?;
+    migrate::ensure_schema(&mut connect(config).await?).await?;
     let in_lake = lake.trip_files(request.kind).await?;
     let mut work = Vec::new();
     let mut report = LoadReport::default();
@@ -146,10 +146,15 @@ pub async fn load(
     Ok(report)
 }
 
+/// Brings the warehouse's schema to the newest migration this release knows.
+pub async fn migrate(config: &DatabaseConfig) -> Result<migrate::MigrationReport, WarehouseError> {
+    migrate::ensure_schema(&mut connect(config).await?).await
+}
+
 /// The load log: every month the warehouse holds.
 pub async fn status(config: &DatabaseConfig) -> Result<Vec<LoadRecord>, WarehouseError> {
     let mut conn = connect(config).await?;
-    tables::ensure_schema(&mut conn).await?;
+    migrate::ensure_schema(&mut conn).await?;
     load_log::all(&mut conn).await
 }
 

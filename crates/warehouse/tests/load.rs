@@ -5,8 +5,8 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use atl_core::generate::Era;
 use atl_core::{TripFile, TripKind, YearMonth};
+use atl_testdata::Era;
 use atl_warehouse::{LoadRequest, WarehouseError};
 use common::{Stack, rt};
 
@@ -119,7 +119,7 @@ fn bad_objects_name_the_object_and_leave_the_warehouse_as_it_was() {
     let path = stack.path_of(TripFile::new(TripKind::Yellow, "2023-01".parse().unwrap()));
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-    let foreign = atl_core::generate::TripFileSpec::new(TripKind::Fhv, "2023-02".parse().unwrap(), 100);
+    let foreign = atl_testdata::TripFileSpec::new(TripKind::Fhv, "2023-02".parse().unwrap(), 100);
     let fhv = stack.put_spec(&foreign);
     common::copy_file(&fhv, &stack.path_of(TripFile::new(TripKind::Yellow, "2023-02".parse().unwrap())));
 

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use atl_core::generate::{TripFileSpec, write_trip_file_to, zone_table_csv};
 use atl_core::{LakeConfig, Secret, SourceConfig, TripFile, TripKind, YearMonth, ZONES_SOURCE_PATH};
 use atl_devservices::{S3Server, TlcMirror};
 use atl_lake::Lake;
+use atl_testdata::{TripFileSpec, write_trip_file_to, zone_table_csv};
 use tempfile::TempDir;
 
 /// Rows per generated month: small files, several row groups.

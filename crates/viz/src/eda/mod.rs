@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use atl_core::schema::money_columns;
 use atl_core::{DatabaseConfig, MonthRange, TripKind, YearMonth};
 use chrono::NaiveDate;
 use sqlx::postgres::{PgConnectOptions, PgRow};
@@ -94,20 +95,6 @@ pub const ANOMALIES: [Anomaly; 9] = [
     },
 ];
 
-/// Money columns of the TLC files; those a table has are checked for negative values.
-const AMOUNT_COLUMNS: [&str; 11] = [
-    "fare_amount",
-    "extra",
-    "mta_tax",
-    "tip_amount",
-    "tolls_amount",
-    "ehail_fee",
-    "improvement_surcharge",
-    "total_amount",
-    "congestion_surcharge",
-    "airport_fee",
-    "cbd_congestion_fee",
-];
 /// Columns the anomaly counts need besides the pickup and dropoff times.
 const REQUIRED_COLUMNS: [&str; 6] =
     ["trip_distance", "vendorid", "ratecodeid", "payment_type", "pulocationid", "dolocationid"];
@@ -275,7 +262,7 @@ impl Queries {
         };
         let (pickup, dropoff) = (time_column("pickup_datetime")?, time_column("dropoff_datetime")?);
         let amounts: Vec<String> =
-            AMOUNT_COLUMNS.iter().filter(|n| has(n)).map(|n| format!("m.{}", quote_ident(n))).collect();
+            money_columns().into_iter().filter(|n| has(n)).map(|n| format!("m.{}", quote_ident(n))).collect();
         if amounts.is_empty() {
             return Err(missing("no money column".into()));
         }
@@ -364,10 +351,9 @@ fn query_error(query: &'static str) -> impl Fn(sqlx::Error) -> VizError {
 /// Profiles the requested months of the warehouse at `db`.
 pub async fn profile(db: &DatabaseConfig, request: &EdaRequest) -> Result<Eda, VizError> {
     let started = Instant::now();
-    let table = match request.kind {
-        TripKind::Yellow | TripKind::Green => format!("{}_tripdata", request.kind),
-        other => return Err(VizError::NoRawTable { kind: other.to_string() }),
-    };
+    let table = atl_core::RawTable::new(request.kind)
+        .ok_or_else(|| VizError::NoRawTable { kind: request.kind.to_string() })?
+        .name();
     let mut conn = connect(db).await?;
     let columns: Vec<(String, String)> = sqlx::query_as(include_str!("../../sql/eda/columns.sql"))
         .bind(&table)

@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use atl_core::generate::{Era, TripFileSpec, write_trip_file_to};
 use atl_core::{DatabaseConfig, Secret, TripFile, TripKind, YearMonth};
 use atl_devservices::PgServer;
 use atl_lake::Lake;
+use atl_testdata::{Era, TripFileSpec, write_trip_file_to};
 
 pub struct Stack {
     pub pg: PgServer,

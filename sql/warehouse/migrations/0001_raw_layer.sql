@@ -2,13 +2,12 @@
 -- partitioned by the month of the file they came from. Idempotent: run at every start.
 --
 -- Columns: the canonical schema of atl-core (the union of every era's columns, lower
--- case, lossless types) after two lineage columns:
---   source_month  the month of the file (the partition key); the lake object the month
---                 was read from is raw.load_log.object_key (one object per month)
+-- case, lossless types) after three lineage columns:
+--   source_month  the month of the file (the partition key)
+--   source_key    the lake object the row was read from
 --   source_row    the row's 0-based position in that object
 -- Partitions are attached by the loader, one per month, in the transaction that fills
--- them; a month is therefore present entirely or not at all. A month's partition is itself
--- partitioned by range of source_row: the loader fills its parts over parallel connections.
+-- them; a month is therefore present entirely or not at all.
 
 CREATE SCHEMA IF NOT EXISTS raw;
 
@@ -28,6 +27,7 @@ CREATE TABLE IF NOT EXISTS raw.load_log (
 
 CREATE TABLE IF NOT EXISTS raw.yellow_tripdata (
     source_month           date             NOT NULL,
+    source_key             text             NOT NULL,
     source_row             bigint           NOT NULL,
     vendorid               bigint,
     tpep_pickup_datetime   timestamp,
@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS raw.yellow_tripdata (
 
 CREATE TABLE IF NOT EXISTS raw.green_tripdata (
     source_month           date             NOT NULL,
+    source_key             text             NOT NULL,
     source_row             bigint           NOT NULL,
     vendorid               bigint,
     lpep_pickup_datetime   timestamp,

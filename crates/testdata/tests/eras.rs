@@ -5,8 +5,8 @@ use std::fs::File;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type, Int64Type, TimestampMicrosecondType};
-use atl_core::generate::{Era, TripFileSpec, write_trip_file_to};
 use atl_core::{SchemaMapping, TripKind, YearMonth};
+use atl_testdata::{Era, TripFileSpec, write_trip_file_to};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 fn read(path: &std::path::Path) -> Vec<RecordBatch> {

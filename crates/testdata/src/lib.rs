@@ -23,8 +23,8 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
-use crate::kind::TripKind;
-use crate::month::YearMonth;
+use atl_core::TripKind;
+use atl_core::YearMonth;
 
 /// The physical schemas the TLC used over the years (named by the first year of each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

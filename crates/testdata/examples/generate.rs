@@ -1,13 +1,13 @@
 //! Writes generated TLC months in the CDN's layout, for mirrors in tests and demos:
 //! `<out>/trip-data/<kind>_tripdata_<YYYY-MM>.parquet` and `<out>/misc/taxi_zone_lookup.csv`.
 //!
-//! `cargo run -p atl-core --example generate -- --kind yellow --months 2024-01..2024-02 --rows 20000 --out mirror`
+//! `cargo run -p atl-testdata --example generate -- --kind yellow --months 2024-01..2024-02 --rows 20000 --out mirror`
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::PathBuf;
 
-use atl_core::generate::{TripFileSpec, write_trip_file_to, zone_table_csv};
 use atl_core::{MonthRange, TripFile, TripKind};
+use atl_testdata::{TripFileSpec, write_trip_file_to, zone_table_csv};
 
 fn main() {
     let mut kind = TripKind::Yellow;

@@ -1,0 +1,5 @@
+// sqlx::migrate! embeds sql/mart/migrations at build time; a new migration file must rebuild
+// the crate.
+fn main() {
+    println!("cargo:rerun-if-changed=../../sql/mart/migrations");
+}

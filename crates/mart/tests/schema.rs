@@ -1,0 +1,124 @@
+//! The mart's hand-written SQL agrees with core's declaration of the trip schemas:
+//! creation.sql runs every migration, the staging table has one column per staged raw column
+//! of the modelled kinds, and staging_fdw.sql (the psql path) stages exactly what the binary
+//! transfer stages.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use atl_core::raw::LINEAGE;
+use atl_core::schema::{dropoff_column, pickup_column};
+use atl_core::{DatabaseConfig, RawTable, Secret, TripFile, TripKind, YearMonth};
+use atl_devservices::PgServer;
+use atl_lake::Lake;
+use atl_mart::transfer::{DROPOFF_AT, NOT_STAGED, PICKUP_AT};
+use atl_testdata::{Era, TripFileSpec, write_trip_file_to};
+
+fn sql_dir() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql/mart"))
+}
+
+fn migrate(mart: &PgServer) {
+    let out = Command::new(env!("CARGO_BIN_EXE_atl-mart"))
+        .args(["--mart", &mart.url("postgres"), "migrate"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn creation_sql_runs_every_migration_in_order() {
+    let creation = std::fs::read_to_string(sql_dir().join("creation.sql")).unwrap();
+    let included: Vec<&str> =
+        creation.lines().filter_map(|l| l.strip_prefix("\\ir migrations/")).map(str::trim).collect();
+    let mut files: Vec<String> = std::fs::read_dir(sql_dir().join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".sql"))
+        .collect();
+    files.sort();
+    assert_eq!(
+        included, files,
+        "sql/mart/creation.sql must \\ir every file of sql/mart/migrations, in order"
+    );
+}
+
+#[test]
+fn the_staging_table_has_a_column_per_staged_raw_column_of_core() {
+    let mart = PgServer::temp().expect("a temp PostgreSQL server");
+    migrate(&mart);
+    let mut expected = BTreeSet::new();
+    for kind in [TripKind::Yellow, TripKind::Green] {
+        let raw = RawTable::new(kind).unwrap();
+        let lineage = LINEAGE.iter().map(|l| (l.name, l.sql_type));
+        let data = raw.data_columns().iter().map(|c| (c.name, c.kind.sql_type()));
+        for (name, ty) in lineage.chain(data).filter(|(n, _)| !NOT_STAGED.contains(n)) {
+            let staged = match Some(name) {
+                n if n == pickup_column(kind) => PICKUP_AT,
+                n if n == dropoff_column(kind) => DROPOFF_AT,
+                _ => name,
+            };
+            expected.insert(format!("{staged} {ty}"));
+        }
+    }
+    let on_server: BTreeSet<String> = mart
+        .psql(
+            "postgres",
+            "SELECT attname || ' ' || format_type(atttypid, atttypmod) FROM pg_attribute \
+             WHERE attrelid = 'mart.staging_trip'::regclass AND attnum > 0 AND NOT attisdropped",
+        )
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(on_server, expected, "sql/mart/migrations' staging_trip and atl-core disagree");
+}
+
+#[test]
+fn staging_fdw_sql_stages_what_the_binary_transfer_stages() {
+    let warehouse = PgServer::temp().expect("a temp PostgreSQL server for the warehouse");
+    let mart = PgServer::temp().expect("a temp PostgreSQL server for the mart");
+    migrate(&mart);
+    let lake_dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open_folder(lake_dir.path()).unwrap();
+    let month: YearMonth = "2024-01".parse().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let wh_db = DatabaseConfig { url: Secret::new(warehouse.url("postgres")), parallelism: 2 };
+    let fingerprint = "SELECT count(*) || ' ' || md5(string_agg(s::text, '|' ORDER BY source_row)) FROM mart.staging_trip s";
+    for kind in [TripKind::Yellow, TripKind::Green] {
+        let spec = TripFileSpec::new(kind, month, 3_000).era(Era::Y2024);
+        write_trip_file_to(&spec, &lake_dir.path().join(TripFile::new(kind, month).lake_key())).unwrap();
+        let report =
+            rt.block_on(atl_warehouse::load(&wh_db, &lake, &atl_warehouse::LoadRequest::new(kind), |_| {}));
+        assert_eq!(report.unwrap().loaded().count(), 1);
+
+        let staged = rt.block_on(async {
+            let mut wh = atl_warehouse::connect(&wh_db).await.unwrap();
+            let mut conn =
+                <sqlx::PgConnection as sqlx::Connection>::connect(&mart.url("postgres")).await.unwrap();
+            atl_mart::transfer::stage_month(&mut wh, &mut conn, kind, month).await
+        });
+        assert_eq!(staged.unwrap(), 3_000);
+        let by_binary = mart.psql("postgres", fingerprint).unwrap();
+
+        let out = Command::new(mart.cluster().install().bin("psql"))
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &mart.url("postgres")])
+            .args(["-v", "wh_host=127.0.0.1", "-v", &format!("wh_port={}", warehouse.port())])
+            .args(["-v", "wh_db=postgres", "-v", "wh_user=postgres", "-v", "wh_password="])
+            .args([
+                "-c",
+                &format!(
+                    "SELECT set_config('atl.month', '{}', false), set_config('atl.service', '{kind}', false)",
+                    month.first_day()
+                ),
+            ])
+            .arg("-f")
+            .arg(sql_dir().join("staging_fdw.sql"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "staging_fdw.sql: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(mart.psql("postgres", fingerprint).unwrap(), by_binary, "{kind}: staging_fdw.sql differs");
+    }
+}

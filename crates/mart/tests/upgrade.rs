@@ -1,0 +1,199 @@
+//! Upgrading in place: a warehouse and a mart that the last release before migrations
+//! (b6d18ef) created and filled, restored from `fixtures/v1` (made by `fixtures/v1/make.sh`
+//! with that release's binaries), are run by this release's binaries: both are recognised as
+//! version 1 and migrated forward, their months keep every row and cent, and new months load
+//! and build beside them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use atl_core::{DatabaseConfig, Secret, TripFile, TripKind};
+use atl_devservices::PgServer;
+use atl_lake::Lake;
+use atl_testdata::{Era, TripFileSpec, write_trip_file_to};
+use atl_warehouse::LoadRequest;
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1")
+}
+
+fn restore(pg: &PgServer, dump: &Path) {
+    let out = Command::new(pg.cluster().install().bin("psql"))
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &pg.url("postgres"), "-f"])
+        .arg(dump)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "restoring {}: {}", dump.display(), String::from_utf8_lossy(&out.stderr));
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+struct V1 {
+    warehouse: PgServer,
+    mart: PgServer,
+    lake: tempfile::TempDir,
+}
+
+impl V1 {
+    fn restore() -> V1 {
+        let warehouse = PgServer::temp().expect("a temp PostgreSQL server for the warehouse");
+        let mart = PgServer::temp().expect("a temp PostgreSQL server for the mart");
+        restore(&warehouse, &fixture().join("warehouse.sql"));
+        restore(&mart, &fixture().join("mart.sql"));
+        let lake = tempfile::tempdir().unwrap();
+        copy_tree(&fixture().join("lake"), lake.path());
+        V1 { warehouse, mart, lake }
+    }
+
+    /// Runs this release's atl-mart on the two servers and the lake.
+    fn mart_cli(&self, args: &[&str]) -> String {
+        let lake = format!("file://{}", self.lake.path().display());
+        let out = Command::new(env!("CARGO_BIN_EXE_atl-mart"))
+            .args(["--warehouse", &self.warehouse.url("postgres"), "--mart", &self.mart.url("postgres")])
+            .args(["--lake", &lake])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "atl-mart {args:?}: {}{}", text(&out.stdout), text(&out.stderr));
+        text(&out.stdout)
+    }
+
+    fn wh_db(&self) -> DatabaseConfig {
+        DatabaseConfig { url: Secret::new(self.warehouse.url("postgres")), parallelism: 2 }
+    }
+
+    fn lake(&self) -> Lake {
+        Lake::open_folder(self.lake.path()).unwrap()
+    }
+
+    /// This release's warehouse loader, as `atl-warehouse load --kind yellow` runs it.
+    fn load_yellow(&self, rt: &tokio::runtime::Runtime) -> (usize, usize, i64) {
+        let report = rt
+            .block_on(atl_warehouse::load(
+                &self.wh_db(),
+                &self.lake(),
+                &LoadRequest::new(TripKind::Yellow),
+                |_| {},
+            ))
+            .unwrap();
+        assert_eq!(report.failures().count(), 0, "{:?}", report.failures().collect::<Vec<_>>());
+        (report.loaded().count(), report.skipped().count(), report.loaded().map(|r| r.rows).sum())
+    }
+
+    fn wh(&self, sql: &str) -> String {
+        self.warehouse.psql("postgres", sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    fn mart_sql(&self, sql: &str) -> String {
+        self.mart.psql("postgres", sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Rows, money and lineage of every warehouse month (the object of a month is in the load
+    /// log, before and after migration 0003 dropped the per-row copy of it).
+    fn warehouse_figures(&self) -> String {
+        self.wh(
+            "SELECT string_agg(format('%s %s %s %s %s', source_month, rows, total, rows_seen, \
+                                      (SELECT string_agg(object_key, ',' ORDER BY object_key) FROM raw.load_log l \
+                                       WHERE l.month = m.source_month)), ';' ORDER BY source_month) \
+             FROM (SELECT source_month, count(*) AS rows, sum(round(total_amount::numeric, 2)) AS total, \
+                          count(DISTINCT source_row) AS rows_seen \
+                   FROM (SELECT source_month, total_amount, source_row FROM raw.yellow_tripdata \
+                         UNION ALL SELECT source_month, total_amount, source_row FROM raw.green_tripdata) t \
+                   GROUP BY source_month) m",
+        )
+    }
+
+    /// Everything the mart holds for `month`, but when and how fast it was built.
+    fn mart_month(&self, month: &str) -> String {
+        self.mart_sql(&format!(
+            "SELECT md5(string_agg(t, '|' ORDER BY t)) FROM ( \
+               SELECT f::text AS t FROM mart.fact_trip f WHERE date_trunc('month', pickup_at) = '{month}-01' \
+               UNION ALL SELECT r::text FROM mart.rejects r WHERE month_id = {id} \
+               UNION ALL SELECT (service_id, month_id, warehouse_rows, fact_rows, rejected_rows, warehouse_total, \
+                                 fact_total, rejected_total)::text FROM mart.build_log WHERE month_id = {id}) x",
+            id = month.replace('-', "")
+        ))
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_v1_warehouse_and_mart_are_upgraded_in_place_and_keep_working() {
+    let v1 = V1::restore();
+    let figures = v1.warehouse_figures();
+    assert_eq!(figures.matches(';').count(), 0, "the fixture holds one month: {figures}");
+    let march = v1.mart_month("2023-03");
+    let loads = v1.wh("SELECT string_agg(format('%s %s %s %s', kind, month, rows, finished_at), ';' ORDER BY kind) FROM raw.load_log");
+
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let migrated = rt.block_on(atl_warehouse::migrate(&v1.wh_db())).unwrap();
+    assert!(migrated.recognised_v1, "{migrated}");
+    let versions = v1.wh("SELECT string_agg(version::text, ',' ORDER BY version) FROM _sqlx_migrations");
+    let all: Vec<String> = atl_warehouse::migrate::MIGRATOR.iter().map(|m| m.version.to_string()).collect();
+    assert_eq!(versions, all.join(","));
+    assert_eq!(v1.wh("SELECT to_regclass('raw.yellow_tripdata_shape') IS NULL"), "t");
+
+    let status = rt.block_on(atl_warehouse::status(&v1.wh_db())).unwrap();
+    let months: Vec<String> =
+        status.iter().map(|r| format!("{} {} {}", r.kind, r.year_month(), r.rows)).collect();
+    assert_eq!(months, ["green 2023-03 1500", "yellow 2023-03 2000"]);
+    let mart_status = v1.mart_cli(&["status"]);
+    assert!(
+        mart_status.contains("yellow 2023-03") && mart_status.contains("green  2023-03"),
+        "{mart_status}"
+    );
+    assert_eq!(
+        v1.mart_sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM _sqlx_migrations"),
+        "1"
+    );
+
+    // Nothing moved: same rows, money and lineage; same mart month; same load log.
+    assert_eq!(v1.warehouse_figures(), figures);
+    assert_eq!(v1.mart_month("2023-03"), march);
+    assert_eq!(
+        v1.wh("SELECT string_agg(format('%s %s %s %s', kind, month, rows, finished_at), ';' ORDER BY kind) FROM raw.load_log"),
+        loads
+    );
+    // The lake was copied here, and a local object's ETag is its inode and mtime: the loader
+    // sees another object and replaces the month, which must neither lose nor double a row.
+    let (replaced, skipped, rows) = v1.load_yellow(&rt);
+    assert_eq!((replaced + skipped, rows), (1, 2_000 * replaced as i64));
+    assert_eq!(v1.warehouse_figures(), figures);
+
+    // A new month loads and builds beside the old one, which is not rebuilt.
+    let april = TripFile::new(TripKind::Yellow, "2023-04".parse().unwrap());
+    let spec = TripFileSpec::new(TripKind::Yellow, april.month, 2_500).era(Era::Y2022);
+    write_trip_file_to(&spec, &v1.lake.path().join(april.lake_key())).unwrap();
+    assert_eq!(v1.load_yellow(&rt), (1, 1, 2_500));
+    assert_eq!(v1.wh("SELECT count(*) FROM raw.yellow_tripdata"), "4500");
+    let built = v1.mart_cli(&["build", "--kind", "yellow"]);
+    assert!(built.contains("yellow 2023-04: 2500 rows"), "{built}");
+    assert!(built.contains(", 0 failed"), "{built}");
+    assert_eq!(v1.mart_month("2023-03"), march, "the v1 month keeps every row and cent");
+    assert_eq!(
+        v1.mart_sql("SELECT count(*) FROM mart.build_log WHERE warehouse_rows <> fact_rows + rejected_rows"),
+        "0"
+    );
+    let audits = rt.block_on(atl_warehouse::audit(&v1.wh_db(), &v1.lake(), TripKind::Yellow, None)).unwrap();
+    assert_eq!(audits.len(), 2);
+    assert!(
+        audits.iter().all(|a| a.mismatches().is_empty()),
+        "{:?}",
+        audits.iter().map(|a| a.mismatches()).collect::<Vec<_>>()
+    );
+}

@@ -1,0 +1,133 @@
+//! The warehouse's schema, as numbered migrations: `sql/warehouse/migrations/NNNN_*.sql`,
+//! embedded at build time and applied by sqlx's migrator at every start of a stage binary
+//! (and by `atl-warehouse migrate`). Each is applied once, in its own transaction, and
+//! recorded in `_sqlx_migrations` on the server.
+//!
+//! Migration 1 is exactly the schema of the releases before migrations existed, which
+//! created it with `CREATE ... IF NOT EXISTS` at every start and recorded nothing. A server
+//! that has that schema but no migrations table is recognised as being at version 1: the
+//! migration is recorded as applied without running it, and the later ones run from there.
+//! [`apply`] serves the mart server the same way, with its own migrations.
+
+use sqlx::PgConnection;
+use sqlx::migrate::{MigrateError, Migrator};
+
+use crate::error::WarehouseError;
+
+/// `sql/warehouse/migrations`, in order.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../sql/warehouse/migrations");
+
+/// A table that only a schema of version 1 or later has: its presence without a migrations
+/// table marks a warehouse created before migrations.
+const V1_MARKER: &str = "raw.load_log";
+
+/// "ATL" in ASCII, shifted: held around the version-1 check and the migrator's run, so two
+/// binaries starting together on a fresh server neither both record version 1 nor race.
+const SCHEMA_LOCK: i64 = 0x0041_544c_0000;
+
+/// What [`apply`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// The schema predated migrations and was recorded as version 1 without running it.
+    pub recognised_v1: bool,
+    /// The versions applied by this call, in order.
+    pub applied: Vec<i64>,
+    /// The version the server is at now.
+    pub version: i64,
+}
+
+/// `schema at version 2: applied 2 (a schema from before migrations, recorded as version 1)`
+impl std::fmt::Display for MigrationReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "schema at version {}: ", self.version)?;
+        if self.applied.is_empty() {
+            f.write_str("nothing to apply")?;
+        } else {
+            let versions: Vec<String> = self.applied.iter().map(i64::to_string).collect();
+            write!(f, "applied {}", versions.join(", "))?;
+        }
+        if self.recognised_v1 {
+            f.write_str(" (a schema from before migrations, recorded as version 1)")?;
+        }
+        Ok(())
+    }
+}
+
+impl MigrationReport {
+    /// Says at info level what changed on `server`, and nothing when nothing did.
+    pub fn log(&self, server: &str) {
+        if self.recognised_v1 {
+            tracing::info!("{server}: a schema created before migrations existed, recorded as version 1");
+        }
+        if !self.applied.is_empty() {
+            tracing::info!(
+                "{server}: applied migrations {:?}; schema at version {}",
+                self.applied,
+                self.version
+            );
+        }
+    }
+}
+
+/// Brings the warehouse's schema to the newest version this binary knows.
+pub async fn ensure_schema(conn: &mut PgConnection) -> Result<MigrationReport, WarehouseError> {
+    let report = apply(conn, &MIGRATOR, V1_MARKER)
+        .await
+        .map_err(|source| WarehouseError::Migrate { server: "warehouse", source })?;
+    report.log("warehouse");
+    Ok(report)
+}
+
+/// Applies `migrator` on `conn`, first recording version 1 as applied when the table
+/// `v1_marker` exists but no migration was ever recorded.
+pub async fn apply(
+    conn: &mut PgConnection,
+    migrator: &Migrator,
+    v1_marker: &str,
+) -> Result<MigrationReport, MigrateError> {
+    sqlx::query("SELECT pg_advisory_lock($1)").bind(SCHEMA_LOCK).execute(&mut *conn).await?;
+    let outcome = apply_locked(conn, migrator, v1_marker).await;
+    // The lock is the session's: release it even when a migration failed.
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)").bind(SCHEMA_LOCK).execute(&mut *conn).await;
+    let report = outcome?;
+    unlocked?;
+    Ok(report)
+}
+
+async fn apply_locked(
+    conn: &mut PgConnection,
+    migrator: &Migrator,
+    v1_marker: &str,
+) -> Result<MigrationReport, MigrateError> {
+    let (tracked, legacy): (bool, bool) = sqlx::query_as(
+        "SELECT to_regclass(current_schema() || '._sqlx_migrations') IS NOT NULL, to_regclass($1) IS NOT NULL",
+    )
+    .bind(v1_marker)
+    .fetch_one(&mut *conn)
+    .await?;
+    let recognised_v1 = !tracked && legacy;
+    if recognised_v1 {
+        migrator.skip(&mut *conn, Some(1)).await?;
+    }
+    let before = applied_versions(conn).await?;
+    migrator.run(&mut *conn).await?;
+    let after = applied_versions(conn).await?;
+    Ok(MigrationReport {
+        recognised_v1,
+        applied: after.iter().copied().filter(|v| !before.contains(v)).collect(),
+        version: after.last().copied().unwrap_or(0),
+    })
+}
+
+async fn applied_versions(conn: &mut PgConnection) -> Result<Vec<i64>, MigrateError> {
+    let exists: bool =
+        sqlx::query_scalar("SELECT to_regclass(current_schema() || '._sqlx_migrations') IS NOT NULL")
+            .fetch_one(&mut *conn)
+            .await?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+        .fetch_all(&mut *conn)
+        .await?)
+}

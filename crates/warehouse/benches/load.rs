@@ -157,7 +157,7 @@ fn bench_level(setup: &Setup, wal_level: &str) {
     // Untimed: the raw schema and a first load, DuckDB's table, the COPY's table.
     run_timed(loader, &loader_args, &[("RUST_LOG", "warn")]).expect("a first load");
     run_timed(&setup.python, &duckdb_args("prepare"), &[]).expect("DuckDB's table (is duckdb installed?)");
-    pg.psql("postgres", "CREATE TABLE bench_copy (LIKE raw.yellow_tripdata_shape)").unwrap();
+    pg.psql("postgres", "CREATE TABLE bench_copy (LIKE raw.yellow_tripdata)").unwrap();
 
     let mut runs: Vec<(Contender, TimedRun)> = Vec::new();
     for round in 0..setup.rounds {

@@ -1,7 +1,7 @@
 //! Maps every Parquet file under a folder of real TLC data onto core's canonical schemas.
 //!
 //! `cargo run -p atl-core --example conformance -- ../shared/data/tlc`
-//! The kind comes from the file or folder name (`yellow…`, `green…`). Exits 1 if any file
+//! The kind comes from the file or folder name (`yellow_…`, `green_…`, `fhv_…`, `fhvhv_…`). Exits 1 if any file
 //! cannot be mapped.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -55,9 +55,10 @@ fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
 
 fn map_file(path: &Path) -> Result<(TripKind, usize, Vec<String>), Box<dyn std::error::Error>> {
     let text = path.to_string_lossy();
-    let kind = [TripKind::Yellow, TripKind::Green]
+    // `fhvhv_...` also starts with "fhv": match the kind and its underscore.
+    let kind = TripKind::ALL
         .into_iter()
-        .find(|k| text.rsplit('/').take(2).any(|part| part.starts_with(k.as_str())))
+        .find(|k| text.rsplit('/').take(2).any(|part| part.starts_with(&format!("{k}_"))))
         .ok_or("cannot tell the kind from the path")?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(path)?)?.build()?;
     let mut mapping: Option<SchemaMapping> = None;

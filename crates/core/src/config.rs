@@ -48,13 +48,43 @@ pub struct SourceConfig {
 pub struct LakeConfig {
     /// `file://path` (relative paths from the current folder) or `s3://bucket`.
     pub url: String,
-    /// S3 endpoint for MinIO and other S3 servers; empty means AWS.
+    /// S3 endpoint for MinIO and other S3 servers; `aws` means AWS S3 in `region` (empty
+    /// is an error: a missing override must not send the keys to AWS).
     pub endpoint: String,
     pub region: String,
     pub access_key: String,
     pub secret_key: Secret,
     /// Allow plain `http://` endpoints (MinIO in a compose stack).
     pub allow_http: bool,
+}
+
+impl LakeConfig {
+    /// Whether the S3 keys are the built-in defaults (the compose stack's MinIO, published
+    /// in this repository): fine on this machine, a leak or a mistake anywhere else.
+    pub fn has_default_keys(&self) -> bool {
+        static DEFAULT_KEYS: std::sync::OnceLock<Option<(String, Secret)>> = std::sync::OnceLock::new();
+        let defaults = DEFAULT_KEYS.get_or_init(|| {
+            #[derive(Deserialize)]
+            struct Defaults {
+                lake: LakeConfig,
+            }
+            let defaults: Option<Defaults> = from_toml(DEFAULTS_TOML);
+            defaults.map(|d| (d.lake.access_key, d.lake.secret_key))
+        });
+        defaults.as_ref().is_some_and(|(key, secret)| {
+            !key.is_empty() && *key == self.access_key && *secret == self.secret_key
+        })
+    }
+}
+
+/// The `[lake]` section of a TOML text, read like the configuration is.
+fn from_toml<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
+    config::Config::builder()
+        .add_source(config::File::from_str(text, config::FileFormat::Toml))
+        .build()
+        .ok()?
+        .try_deserialize()
+        .ok()
 }
 
 /// A PostgreSQL server.

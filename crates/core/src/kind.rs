@@ -32,6 +32,11 @@ impl TripKind {
         }
     }
 
+    /// The for-hire services (fhv, fhvhv), whose files share little with the taxis'.
+    pub fn is_for_hire(self) -> bool {
+        matches!(self, TripKind::Fhv | TripKind::Fhvhv)
+    }
+
     /// `yellow_tripdata_2023-01.parquet`
     pub fn file_name(self, month: YearMonth) -> String {
         format!("{}_tripdata_{month}.parquet", self.as_str())

@@ -11,6 +11,7 @@
 //!   any published era's physical schema onto it;
 //! - [`raw`]: where each kind lives in the warehouse ([`RawTable`]: table names, lineage,
 //!   COPY column lists, a month's DDL), derived from [`schema`].
+//! - [`PickupTally`]: which month a file's rows belong to, by their pickup times;
 //!
 //! ```
 //! use atl_core::{TripFile, TripKind, MonthRange};
@@ -21,16 +22,20 @@
 //! # Ok::<(), atl_core::ParseError>(())
 //! ```
 
+pub mod chain;
 pub mod config;
 pub mod error;
 pub mod kind;
 pub mod month;
+pub mod pickups;
 pub mod raw;
 pub mod schema;
 
+pub use chain::ErrorChain;
 pub use config::{AtlConfig, DatabaseConfig, LakeConfig, Secret, SourceConfig, VizConfig};
 pub use error::{ConfigError, ParseError, SchemaError};
 pub use kind::{TripFile, TripKind, ZONES_LAKE_KEY, ZONES_SOURCE_PATH};
 pub use month::{MonthRange, YearMonth};
+pub use pickups::{PickupTally, WrongMonth};
 pub use raw::RawTable;
 pub use schema::{SchemaMapping, canonical_schema};

@@ -181,6 +181,6 @@ mod tests {
             "{part}"
         );
         assert_eq!(table.columns().len(), 2 + canonical_columns(TripKind::Green).unwrap().len());
-        assert!(RawTable::new(TripKind::Fhvhv).is_none());
+        assert_eq!(RawTable::new(TripKind::Fhvhv).unwrap().parent(), "raw.\"fhvhv_tripdata\"");
     }
 }

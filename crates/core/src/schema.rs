@@ -77,6 +77,9 @@ impl ColumnType {
             | (ColumnType::Float64, D::UInt8 | D::UInt16 | D::UInt32) => true,
             (ColumnType::Timestamp, D::Timestamp(_, None)) => true,
             (ColumnType::Text, D::Utf8 | D::LargeUtf8 | D::Utf8View) => true,
+            // Flags: an integer column is all-null in early for-hire files; its digits are text
+            // without loss.
+            (ColumnType::Text, D::Int8 | D::Int16 | D::Int32 | D::Int64) => true,
             (ColumnType::Text, D::Dictionary(_, v)) => {
                 matches!(v.as_ref(), D::Utf8 | D::LargeUtf8 | D::Utf8View)
             }
@@ -139,12 +142,57 @@ const GREEN: &[Column] = &[
     col("cbd_congestion_fee", M, false),
 ];
 
+/// High-volume for-hire (Uber, Lyft, formerly Juno and Via), from 2019-02: the dictionary of
+/// 2025-03-18. Location IDs were int64, then int32 (2023-02); `wav_match_flag` is an all-null
+/// int32 column in the first files, hence flags as text that also takes integer columns.
+const FHVHV: &[Column] = &[
+    col("hvfhs_license_num", T, true),
+    col("dispatching_base_num", T, true),
+    col("originating_base_num", T, false),
+    col("request_datetime", TS, false),
+    col("on_scene_datetime", TS, false),
+    col("pickup_datetime", TS, true),
+    col("dropoff_datetime", TS, true),
+    col("pulocationid", I, true),
+    col("dolocationid", I, true),
+    col("trip_miles", F, false),
+    col("trip_time", I, false),
+    col("base_passenger_fare", M, false),
+    col("tolls", M, false),
+    col("bcf", M, false),
+    col("sales_tax", M, false),
+    col("congestion_surcharge", M, false),
+    col("airport_fee", M, false),
+    col("tips", M, false),
+    col("driver_pay", M, false),
+    col("shared_request_flag", T, false),
+    col("shared_match_flag", T, false),
+    col("access_a_ride_flag", T, false),
+    col("wav_request_flag", T, false),
+    col("wav_match_flag", T, false),
+    col("cbd_congestion_fee", M, false),
+];
+
+/// Other for-hire vehicles (black car, livery, luxury limousine), from 2015-01. Location IDs
+/// and SR_Flag were doubles in the first files (int32 all-null SR_Flag before 2017-05), int64
+/// from 2023-02; names vary in case (`PUlocationID`, `dropOff_datetime`).
+const FHV: &[Column] = &[
+    col("dispatching_base_num", T, true),
+    col("pickup_datetime", TS, true),
+    col("dropoff_datetime", TS, false),
+    col("pulocationid", F, false),
+    col("dolocationid", F, false),
+    col("sr_flag", F, false),
+    col("affiliated_base_number", T, false),
+];
+
 /// The canonical columns of a kind, in table order; `None` for kinds not modelled yet.
 pub fn canonical_columns(kind: TripKind) -> Option<&'static [Column]> {
     match kind {
         TripKind::Yellow => Some(YELLOW),
         TripKind::Green => Some(GREEN),
-        TripKind::Fhv | TripKind::Fhvhv => None,
+        TripKind::Fhvhv => Some(FHVHV),
+        TripKind::Fhv => Some(FHV),
     }
 }
 
@@ -178,7 +226,7 @@ pub fn pickup_column(kind: TripKind) -> Option<&'static str> {
     match kind {
         TripKind::Yellow => Some("tpep_pickup_datetime"),
         TripKind::Green => Some("lpep_pickup_datetime"),
-        _ => None,
+        TripKind::Fhv | TripKind::Fhvhv => Some("pickup_datetime"),
     }
 }
 
@@ -187,7 +235,7 @@ pub fn dropoff_column(kind: TripKind) -> Option<&'static str> {
     match kind {
         TripKind::Yellow => Some("tpep_dropoff_datetime"),
         TripKind::Green => Some("lpep_dropoff_datetime"),
-        _ => None,
+        TripKind::Fhv | TripKind::Fhvhv => Some("dropoff_datetime"),
     }
 }
 

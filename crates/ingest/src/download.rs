@@ -181,7 +181,8 @@ fn network_error(url: &str, source: reqwest::Error, timeout: Duration) -> Ingest
     if source.is_timeout() {
         IngestError::Stalled { url: url.to_owned(), waited: timeout }
     } else {
-        IngestError::Network { url: url.to_owned(), source }
+        // The error names the URL first; reqwest's own copy of it would say it twice.
+        IngestError::Network { url: url.to_owned(), source: source.without_url() }
     }
 }
 

@@ -59,6 +59,15 @@ pub enum IngestError {
         source: Box<SchemaError>,
     },
 
+    /// Most of the file's pickups fall in another month: the wrong file for this month.
+    /// Not retried; `--allow-other-month` takes it anyway.
+    #[error("{url}: {source} (--allow-other-month takes it anyway)")]
+    WrongMonth {
+        url: String,
+        #[source]
+        source: atl_core::WrongMonth,
+    },
+
     /// `taxi_zone_lookup.csv` is not the zone table.
     #[error("{url}: not the zone table: {reason}")]
     NotZoneTable { url: String, reason: String },

@@ -47,7 +47,13 @@ impl<'a> Run<'a> {
             Err(reason) => Outcome::Failed { reason },
         };
         match &outcome {
-            Outcome::Failed { reason } => tracing::error!(file = target.label, %reason, "failed"),
+            Outcome::Failed { reason } => {
+                tracing::error!(
+                    file = target.label,
+                    reason = atl_core::ErrorChain::new(reason).one_line(),
+                    "failed"
+                )
+            }
             other => tracing::info!(file = target.label, outcome = ?other, "done"),
         }
         self.progress.finished(&target.label, &outcome);

@@ -47,14 +47,37 @@ pub use zones::{ZONES_LABEL, ingest_zones};
 use fetch::{Run, Target};
 use verify::Expect;
 
+/// Whether a file may enter the lake when most of its pickups fall outside its month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MonthCheck {
+    /// Refuse it ([`IngestError::WrongMonth`], naming the month its rows belong to).
+    #[default]
+    Refuse,
+    /// Take it anyway (`--allow-other-month`).
+    Allow,
+}
+
 /// Fetches the `kind` files of `months` into `lake`, `source.concurrency` at a time.
 /// Every month gets an [`Outcome`] in the report; `Err` only when the run cannot start
-/// (HTTP client, staging folder).
+/// (HTTP client, staging folder). A file whose pickups mostly fall outside its month is
+/// refused (see [`ingest_months_checked`]).
 pub async fn ingest_months(
     source: &SourceConfig,
     lake: &Lake,
     kind: TripKind,
     months: MonthRange,
+    progress: &dyn Progress,
+) -> Result<IngestReport, IngestError> {
+    ingest_months_checked(source, lake, kind, months, MonthCheck::Refuse, progress).await
+}
+
+/// [`ingest_months`], with the wrong-month check chosen by `month_check`.
+pub async fn ingest_months_checked(
+    source: &SourceConfig,
+    lake: &Lake,
+    kind: TripKind,
+    months: MonthRange,
+    month_check: MonthCheck,
     progress: &dyn Progress,
 ) -> Result<IngestReport, IngestError> {
     let run = Run::start(source, lake, progress)?;
@@ -68,7 +91,7 @@ pub async fn ingest_months(
                 url: file.source_url(&source.base_url),
                 key: file.lake_key(),
                 file_name: file.file_name(),
-                expect: Expect::Trips(kind),
+                expect: Expect::Trips(kind, (month_check == MonthCheck::Refuse).then_some(month)),
             };
             MonthReport { file, outcome: run.fetch(&target).await }
         })

@@ -9,9 +9,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::Context;
-use atl_core::{AtlConfig, MonthRange, TripKind, YearMonth};
-use atl_ingest::{IngestError, IngestReport, LATEST_PROBE_MONTHS, Outcome, Progress, ZONES_LABEL};
-use atl_lake::Lake;
+use atl_core::{AtlConfig, ErrorChain, MonthRange, TripKind, YearMonth};
+use atl_ingest::{
+    IngestError, IngestReport, LATEST_PROBE_MONTHS, MonthCheck, Outcome, Progress, ZONES_LABEL,
+};
+use atl_lake::{InitOutcome, Lake};
 use clap::Parser;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -70,6 +72,11 @@ struct Cli {
     #[arg(long)]
     require_published: bool,
 
+    /// Take a file even when most of its pickups fall outside its month (by default it is
+    /// refused, naming the month its rows belong to: the wrong file for the month).
+    #[arg(long)]
+    allow_other_month: bool,
+
     /// Months downloaded at once, overriding source.concurrency.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     concurrency: Option<u16>,
@@ -90,7 +97,7 @@ async fn main() -> ExitCode {
     match run(cli, bars).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("atl-ingest: {e:#}");
+            eprintln!("atl-ingest: {}", ErrorChain::new(e.as_ref()));
             ExitCode::FAILURE
         }
     }
@@ -112,8 +119,13 @@ async fn run(cli: Cli, bars: Option<MultiProgress>) -> anyhow::Result<ExitCode> 
         Some(kind) => kind,
         None => source.kind.parse().context("source.kind in the configuration")?,
     };
-    let lake = Lake::open(&config.lake).with_context(|| format!("opening the lake {}", config.lake.url))?;
-    lake.init().await.with_context(|| format!("initialising {}", lake.describe()))?;
+    // The one command besides `atl-lake init` that creates a missing lake folder: the first
+    // download fills a new lake.
+    let lake = Lake::create(&config.lake).with_context(|| format!("opening the lake {}", config.lake.url))?;
+    if lake.init().await.with_context(|| format!("initialising {}", lake.describe()))? == InitOutcome::Created
+    {
+        println!("created the lake {}", lake.describe());
+    }
 
     let progress: Box<dyn Progress> = match bars {
         Some(bars) => Box::new(Bars::new(bars)),
@@ -148,7 +160,9 @@ async fn run(cli: Cli, bars: Option<MultiProgress>) -> anyhow::Result<ExitCode> 
     };
 
     if let Some(months) = months {
-        let report = atl_ingest::ingest_months(source, &lake, kind, months, progress.as_ref()).await?;
+        let check = if cli.allow_other_month { MonthCheck::Allow } else { MonthCheck::Refuse };
+        let report =
+            atl_ingest::ingest_months_checked(source, &lake, kind, months, check, progress.as_ref()).await?;
         print_report(&report, &lake);
         failed |= report.has_failures();
         // The TLC publishes with a lag of about two months: a source that has none of a range
@@ -205,7 +219,7 @@ fn describe(outcome: &Outcome, rows: &str) -> String {
         Outcome::Fetched { bytes, rows: n } => format!("fetched          {}, {n} {rows}", human_size(*bytes)),
         Outcome::AlreadyPresent { bytes } => format!("already present  {}", human_size(*bytes)),
         Outcome::NotPublished { status } => format!("not published    (HTTP {status})"),
-        Outcome::Failed { reason } => format!("FAILED           {reason}"),
+        Outcome::Failed { reason } => format!("FAILED           {}", ErrorChain::new(reason).one_line()),
     }
 }
 

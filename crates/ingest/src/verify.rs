@@ -7,8 +7,11 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use atl_core::TripKind;
+use atl_core::schema::pickup_column;
+use atl_core::{PickupTally, TripKind, YearMonth};
 use atl_lake::{Footer, zone_table_rows};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::IngestError;
 use crate::download::Downloaded;
@@ -26,8 +29,8 @@ pub(crate) struct Verified {
 /// What the file must be.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Expect {
-    /// A Parquet trip file of this kind.
-    Trips(TripKind),
+    /// A Parquet trip file of this kind; with a month, most of its pickups must fall in it.
+    Trips(TripKind, Option<YearMonth>),
     /// `taxi_zone_lookup.csv`.
     ZoneTable,
 }
@@ -52,7 +55,13 @@ pub(crate) fn verify(
         });
     }
     match expect {
-        Expect::Trips(kind) => verify_parquet(&mut file, size, url, got, kind),
+        Expect::Trips(kind, month) => {
+            let verified = verify_parquet(&mut file, size, url, got, kind)?;
+            if let Some(month) = month {
+                check_month(&file, url, kind, month)?;
+            }
+            Ok(verified)
+        }
         Expect::ZoneTable => {
             if size > MAX_ZONE_TABLE {
                 return Err(IngestError::NotZoneTable {
@@ -120,6 +129,40 @@ fn verify_parquet(
         });
     }
     Ok(Verified { rows: footer.rows })
+}
+
+/// Refuses a file whose pickups mostly fall outside `month` (another month's file served
+/// under this month's name): reads the pickup column only.
+fn check_month(file: &File, url: &str, kind: TripKind, month: YearMonth) -> Result<(), IngestError> {
+    let Some(column) = pickup_column(kind) else {
+        return Ok(());
+    };
+    let footer_err = |source| IngestError::Footer { url: url.to_owned(), source };
+    let file = file.try_clone().map_err(|e| IngestError::NotParquet {
+        url: url.to_owned(),
+        reason: format!("reading it back: {e}"),
+    })?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(footer_err)?;
+    // Eras differ in case (tpep_pickup_datetime is stable, but be as lenient as the mapping).
+    let Some(index) = builder.schema().fields().iter().position(|f| f.name().eq_ignore_ascii_case(column))
+    else {
+        return Ok(());
+    };
+    let mask = ProjectionMask::roots(builder.parquet_schema(), [index]);
+    let reader = builder.with_projection(mask).build().map_err(footer_err)?;
+    let mut pickups = PickupTally::default();
+    for batch in reader {
+        let batch = batch.map_err(|e| IngestError::NotParquet {
+            url: url.to_owned(),
+            reason: format!("reading {column}: {e}"),
+        })?;
+        pickups.add(batch.column(0).as_ref());
+    }
+    pickups.check(month).map_err(|source| IngestError::WrongMonth { url: url.to_owned(), source })?;
+    if let Some(remark) = pickups.fragment_remark(month) {
+        tracing::warn!("{url}: {remark}");
+    }
+    Ok(())
 }
 
 /// An HTML or XML document (CloudFront/S3 errors, captive portals), after a BOM and blanks.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use atl_core::{TripFile, TripKind, YearMonth, ZONES_LAKE_KEY};
 use atl_devservices::Fault;
+use atl_testdata::TripFileSpec;
 use common::{Backend, Cdn, ROWS, TestLake, yellow};
 
 on_both_backends!(a_killed_download_leaves_no_object_and_the_rerun_completes);
@@ -137,4 +138,57 @@ async fn unpublished_months_exit_0_and_failures_exit_1() {
     assert_eq!(output.status.code(), Some(1), "{text}");
     assert!(text.contains("1 already present, 1 not published, 1 failed"), "{text}");
     assert!(text.contains("FAILED") && text.contains("HTML/XML error page"), "{text}");
+}
+
+/// A mirror serving 2025-02 under 2023-02's name: the file never enters the lake as 2023-02,
+/// and the message names the month its rows belong to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_of_another_month_is_refused_naming_its_month_unless_allowed() {
+    let mut cdn = Cdn::new();
+    let filed_as = yellow("2023-02");
+    cdn.add_as(filed_as, &TripFileSpec::new(TripKind::Yellow, "2022-11".parse().unwrap(), 3_000));
+    cdn.add(yellow("2023-03"), ROWS);
+    let lake = TestLake::new(Backend::File).await;
+    let (output, text) = run(ingest_command(&cdn, &lake).args(["--months", "2023-02..2023-03"]));
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    let line = text.lines().find(|l| l.contains("FAILED")).unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("2022-11") && line.contains("not 2023-02"), "{line}");
+    assert_eq!(lake.keys().await, vec![yellow("2023-03").lake_key()], "{text}");
+
+    let (output, text) =
+        run(ingest_command(&cdn, &lake).args(["--months", "2023-02", "--allow-other-month"]));
+    assert!(output.status.success(), "{text}");
+    assert!(lake.lake.head(&filed_as.lake_key()).await.unwrap().is_some(), "{text}");
+}
+
+/// The first ingest into a new folder creates it and says so; later runs say nothing of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_creates_a_missing_lake_folder_and_says_so_once() {
+    let mut cdn = Cdn::new();
+    cdn.add(yellow("2023-01"), ROWS);
+    let lake = TestLake::new(Backend::File).await;
+    let fresh = lake.dir.path().join("new/lake");
+    let url = format!("file://{}", fresh.display());
+    let (output, text) =
+        run(ingest_command(&cdn, &lake).env("ATL__LAKE__URL", &url).args(["--months", "2023-01"]));
+    assert!(output.status.success(), "{text}");
+    assert_eq!(text.matches("created the lake").count(), 1, "{text}");
+    assert!(fresh.join(yellow("2023-01").lake_key()).is_file(), "{text}");
+    let (output, text) =
+        run(ingest_command(&cdn, &lake).env("ATL__LAKE__URL", &url).args(["--months", "2023-01"]));
+    assert!(output.status.success() && !text.contains("created"), "{text}");
+}
+
+/// An unreachable source says why (here: refused), not only "error sending request".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_source_names_the_cause() {
+    let cdn = Cdn::new();
+    let lake = TestLake::new(Backend::File).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (output, text) = run(ingest_command(&cdn, &lake)
+        .env("ATL__SOURCE__BASE_URL", format!("http://127.0.0.1:{port}"))
+        .args(["--months", "2023-01"]));
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    let line = text.lines().find(|l| l.contains("FAILED")).unwrap_or_else(|| panic!("{text}"));
+    assert!(line.to_lowercase().contains("refused"), "{line}");
 }

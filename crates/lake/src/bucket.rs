@@ -24,8 +24,8 @@ pub enum InitOutcome {
 
 impl Lake {
     /// Makes the lake ready to receive objects: for S3, creates the bucket when it is
-    /// missing (an existing bucket you own is fine); for a folder, which [`Lake::open`]
-    /// already created, reports whether that happened.
+    /// missing (an existing bucket you own is fine); for a folder, which [`Lake::create`]
+    /// created if it was missing, reports whether that happened.
     pub async fn init(&self) -> Result<InitOutcome, LakeError> {
         match &self.backend {
             Backend::Local { created, root } => {
@@ -56,7 +56,7 @@ async fn create_bucket(target: &S3Target) -> Result<InitOutcome, LakeError> {
     // without_url: the presigned URL carries the access key and a live signature.
     let head_url = bucket.head_bucket(Some(&credentials)).sign(SIGNATURE_LIFETIME);
     let head =
-        client.head(head_url).send().await.map_err(|e| fail(format!("HEAD bucket: {}", e.without_url())))?;
+        client.head(head_url).send().await.map_err(|e| fail(format!("HEAD bucket: {}", http_cause(e))))?;
     match head.status().as_u16() {
         200 => return Ok(InitOutcome::AlreadyPresent),
         404 => {}
@@ -81,7 +81,7 @@ async fn create_bucket(target: &S3Target) -> Result<InitOutcome, LakeError> {
         .body(body)
         .send()
         .await
-        .map_err(|e| fail(format!("PUT bucket: {}", e.without_url())))?;
+        .map_err(|e| fail(format!("PUT bucket: {}", http_cause(e))))?;
     let status = response.status();
     if status.is_success() {
         return Ok(InitOutcome::Created);
@@ -92,6 +92,13 @@ async fn create_bucket(target: &S3Target) -> Result<InitOutcome, LakeError> {
         return Ok(InitOutcome::AlreadyPresent);
     }
     Err(fail(format!("PUT bucket answered HTTP {}: {}", status.as_u16(), s3_error_code(&text))))
+}
+
+/// A request that got no answer, with its cause (DNS, refused, TLS, timeout), never the URL
+/// (a presigned URL carries the access key and a live signature).
+fn http_cause(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    atl_core::ErrorChain::new(&error).one_line()
 }
 
 /// The `<Code>` of an S3 XML error, or the start of the body.

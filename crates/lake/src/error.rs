@@ -11,6 +11,12 @@ pub enum LakeError {
     #[error("lake URL `{url}`: {reason}")]
     Url { url: String, reason: String },
 
+    /// The `file://` lake folder does not exist: a mistyped path, or a lake never created.
+    #[error(
+        "the lake folder {path} does not exist (check lake.url; `atl-lake init` or atl-ingest creates it)"
+    )]
+    NoFolder { path: PathBuf },
+
     /// The local lake folder (or its staging folder) could not be created or resolved.
     #[error("lake folder {path}: {source}")]
     Folder {

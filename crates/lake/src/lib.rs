@@ -9,7 +9,7 @@
 //! `reference/taxi_zone_lookup.csv`.
 //!
 //! - `file://data/lake` (relative to the current folder) or `file:///srv/lake`: a folder,
-//!   created when missing; files staged in [`Lake::staging_dir`] are renamed into place.
+//!   which [`Lake::open`] requires to exist and [`Lake::create`] creates; files staged in [`Lake::staging_dir`] are renamed into place.
 //! - `s3://bucket` with `lake.endpoint`, `lake.region`, keys and `lake.allow_http`: AWS S3 or
 //!   any S3 server (MinIO, moto), addressed path-style; [`Lake::init`] creates the bucket.
 //!
@@ -23,7 +23,7 @@
 //! use atl_lake::Lake;
 //!
 //! let config = AtlConfig::load(None).expect("configuration");
-//! let lake = Lake::open(&config.lake)?;
+//! let lake = Lake::create(&config.lake)?;
 //! lake.init().await?;
 //! for (file, meta) in lake.trip_files(TripKind::Yellow).await? {
 //!     println!("{file}: {} bytes", meta.size);

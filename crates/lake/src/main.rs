@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use atl_core::{AtlConfig, MonthRange, TripKind};
+use atl_core::{AtlConfig, ErrorChain, MonthRange, TripKind};
 use atl_lake::{InitOutcome, Lake, Removal};
 use clap::{Parser, Subcommand};
 
@@ -73,7 +73,7 @@ async fn main() -> ExitCode {
     match run(Cli::parse()).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("atl-lake: {e:#}");
+            eprintln!("atl-lake: {}", ErrorChain::new(e.as_ref()));
             ExitCode::FAILURE
         }
     }
@@ -84,7 +84,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(url) = cli.lake {
         config.lake.url = url;
     }
-    let lake = Lake::open(&config.lake).with_context(|| format!("opening the lake {}", config.lake.url))?;
+    // Only `init` may create a missing folder: elsewhere a mistyped path is an error, not an
+    // empty lake.
+    // The lake's errors name the folder or bucket.
+    let lake = match cli.command {
+        Command::Init => Lake::create(&config.lake),
+        _ => Lake::open(&config.lake),
+    }?;
     match cli.command {
         Command::Init => {
             let outcome = lake.init().await.with_context(|| format!("initialising {}", lake.describe()))?;
@@ -128,7 +134,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Ok(rows) => println!("ok       {} ({rows} rows, {})", check.key, human_size(check.size)),
                     Err(e) => {
                         corrupt += 1;
-                        println!("CORRUPT  {}: {e}", check.key);
+                        println!("CORRUPT  {}: {}", check.key, ErrorChain::new(e).one_line());
                     }
                 }
             }

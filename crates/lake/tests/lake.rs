@@ -51,7 +51,7 @@ impl TestLake {
                 (config, Some(s3))
             }
         };
-        let lake = Lake::open(&config).unwrap();
+        let lake = Lake::create(&config).unwrap();
         assert_eq!(lake.init().await.unwrap(), InitOutcome::Created);
         TestLake { lake, config, dir, _s3: s3 }
     }
@@ -327,13 +327,53 @@ fn run(command: &mut Command) -> (bool, String) {
 async fn a_folder_lake_is_created_relative_to_the_current_folder_once() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("nested/lake");
-    let lake = Lake::open_folder(&root).unwrap();
+    let lake = Lake::create_folder(&root).unwrap();
     assert_eq!(lake.init().await.unwrap(), InitOutcome::Created);
     assert!(root.is_dir());
     let again = Lake::open_folder(&root).unwrap();
     assert_eq!(again.init().await.unwrap(), InitOutcome::AlreadyPresent);
     assert_eq!(again.staging_dir(), root.canonicalize().unwrap().join(".staging"));
     assert_eq!(again.local_root(), Some(root.canonicalize().unwrap().as_path()));
+}
+
+/// A scheduled job with a typo in lake.url must fail, not report an empty lake every month.
+#[test]
+fn a_missing_lake_folder_is_an_error_that_names_it_and_only_init_creates_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("lakee");
+    let url = format!("file://{}", typo.display());
+    let config = LakeConfig {
+        url: url.clone(),
+        endpoint: String::new(),
+        region: String::new(),
+        access_key: String::new(),
+        secret_key: Secret::default(),
+        allow_http: false,
+    };
+    let err = Lake::open(&config).unwrap_err();
+    assert!(matches!(&err, LakeError::NoFolder { path } if *path == typo), "{err}");
+    assert!(!typo.exists());
+    let atl_lake = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_atl-lake"));
+        command.current_dir(dir.path()).env("ATL__LAKE__URL", &url).env("RUST_LOG", "warn");
+        command
+    };
+    for args in [&["ls"][..], &["verify"], &["verify", "--kind", "green"], &["rm", "yellow/x.parquet"]] {
+        let output = atl_lake().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "atl-lake {args:?}: {stderr}");
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.contains(&typo.display().to_string()) && stderr.contains("does not exist"),
+            "atl-lake {args:?}: {stderr}"
+        );
+        assert!(!typo.exists(), "atl-lake {args:?} created the folder");
+    }
+    let (ok, text) = run(atl_lake().arg("init"));
+    assert!(ok && text.contains("created"), "{text}");
+    assert!(typo.is_dir());
+    let (ok, text) = run(atl_lake().arg("ls"));
+    assert!(ok && text.contains("no objects"), "{text}");
 }
 
 #[test]
@@ -351,6 +391,65 @@ fn bad_lake_urls_are_named() {
     config.url = "s3://bucket/with/prefix".to_owned();
     assert!(matches!(Lake::open(&config), Err(LakeError::Url { .. })));
     config.url = "s3://rawnyc".to_owned();
+    // An empty endpoint is an error (a missing override), not a silent AWS.
+    let err = Lake::open(&config).unwrap_err();
+    assert!(
+        matches!(&err, LakeError::Url { .. }) && err.to_string().contains("lake.endpoint is empty"),
+        "{err}"
+    );
+    config.endpoint = "aws".to_owned();
     let lake = Lake::open(&config).unwrap();
     assert_eq!(lake.describe(), "s3://rawnyc at https://s3.us-east-1.amazonaws.com");
+    config.region = "eu-west-3".to_owned();
+    assert_eq!(Lake::open(&config).unwrap().describe(), "s3://rawnyc at https://s3.eu-west-3.amazonaws.com");
+}
+
+/// S3 that cannot be reached: every cause once, one per line, down to the refusal.
+#[test]
+fn an_unreachable_s3_endpoint_names_each_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let output = Command::new(env!("CARGO_BIN_EXE_atl-lake"))
+        .current_dir(dir.path())
+        .env("ATL__LAKE__URL", "s3://rawnyc")
+        .env("ATL__LAKE__ENDPOINT", format!("http://127.0.0.1:{port}"))
+        .env("ATL__LAKE__ALLOW_HTTP", "true")
+        .env("RUST_LOG", "error")
+        .args(["ls", "--kind", "yellow"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.lines().next().unwrap_or_default().contains("s3://rawnyc"), "{stderr}");
+    assert_eq!(stderr.matches("refused").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("error sending request").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("Error performing list request").count(), 1, "{stderr}");
+}
+
+/// The built-in S3 keys are the compose stack's, published in this repository: sent anywhere
+/// but this machine, they are a mistake worth a warning (once).
+#[test]
+fn the_built_in_keys_against_a_remote_endpoint_warn_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let ls = |endpoint: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_atl-lake"));
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("ATL")) {
+            command.env_remove(key);
+        }
+        let output = command
+            .current_dir(dir.path())
+            .env("ATL__LAKE__URL", "s3://rawnyc")
+            .env("ATL__LAKE__ENDPOINT", endpoint)
+            .env("RUST_LOG", "warn")
+            .arg("ls")
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let stderr = ls("http://atl-test.invalid:9000");
+    assert_eq!(stderr.matches("built-in defaults").count(), 1, "{stderr}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let stderr = ls(&format!("http://127.0.0.1:{port}"));
+    assert!(!stderr.contains("built-in defaults"), "{stderr}");
 }

@@ -53,3 +53,20 @@ pub async fn find(
     .await
     .map_err(MartError::sql("reading mart.build_log"))
 }
+
+/// The reasons a month's rows were rejected, with their counts, most frequent first.
+pub async fn reject_reasons(
+    conn: &mut PgConnection,
+    service: &str,
+    month: NaiveDate,
+) -> Result<Vec<(String, i64)>, MartError> {
+    sqlx::query_as(
+        "SELECT r.reason, r.rows FROM mart.rejects r JOIN mart.dim_service s USING (service_id) \
+         WHERE s.name = $1 AND r.month_id = to_char($2::date, 'YYYYMM')::int ORDER BY r.rows DESC, r.reason",
+    )
+    .bind(service)
+    .bind(month)
+    .fetch_all(conn)
+    .await
+    .map_err(MartError::sql("reading mart.rejects"))
+}

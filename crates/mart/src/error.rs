@@ -25,6 +25,16 @@ pub enum MartError {
     )]
     Transfer { kind: TripKind, month: YearMonth, warehouse_rows: i64, staged_rows: u64 },
     #[error(
+        "{kind} {month}: all {rows} rows were rejected ({}), so the mart holds no trip of it{}",
+        reasons.iter().map(|(r, n)| format!("{r}: {n}")).collect::<Vec<_>>().join(", "),
+        if reasons.first().is_some_and(|(r, _)| r == "pickup_outside_month") {
+            "; the warehouse month holds another month's file (atl-warehouse load refuses it without --allow-other-month)"
+        } else {
+            ""
+        }
+    )]
+    AllRejected { kind: TripKind, month: YearMonth, rows: i64, reasons: Vec<(String, i64)> },
+    #[error(
         "{kind} {month}: the mart does not account for the warehouse month: warehouse {warehouse_rows} rows / {warehouse_total}, \
          mart {fact_rows} fact + {rejected_rows} rejected rows / {fact_total} + {rejected_total}"
     )]

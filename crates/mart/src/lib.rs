@@ -110,6 +110,9 @@ pub async fn build(
     let mut conn = connect(mart).await?;
     schema::ensure_schema(&mut conn).await?;
     let mut wh = atl_warehouse::connect(warehouse).await?;
+    // Held by `conn` until this run ends: a concurrent run waits here, then finds the months
+    // built instead of building them again, and cannot restage the zones under ours.
+    lock(&mut conn, RUN_LOCK, "waiting for another atl-mart build run to finish").await?;
     lock_builds(&mut conn).await?;
     let zones = zones::stage_zones(&mut conn, lake).await?;
     if zones == ZoneSource::Missing {
@@ -120,7 +123,9 @@ pub async fn build(
     }
     let loaded = warehouse_months(&mut wh, kind).await?;
     let built = build_log::all(&mut conn).await?;
-    drop(conn);
+    // Each month takes the build lock on its own session (insertion.sql takes it again).
+    unlock_builds(&mut conn).await?;
+    drop(wh);
 
     let mut report = BuildReport { zones, months: Vec::new() };
     let work: Vec<YearMonth> = match request.months {
@@ -134,6 +139,8 @@ pub async fn build(
                         && b.warehouse_rows == *rows
                         // The same load, not a comparison of two servers' clocks.
                         && b.warehouse_loaded_at == Some(*finished_at)
+                        // A month whose rows were all rejected failed: try it again.
+                        && b.fact_rows > 0
                 })
             })
             .map(|(month, _, _)| YearMonth::of(*month))
@@ -149,6 +156,7 @@ pub async fn build(
         progress(BuildEvent::Finished(kind, month, &outcome));
         report.months.push((month, outcome));
     }
+    drop(conn);
     Ok(report)
 }
 
@@ -166,12 +174,24 @@ async fn warehouse_months(
         .collect())
 }
 
+/// Serialises whole `build` runs (a session lock, next to [`schema::BUILD_LOCK`]).
+const RUN_LOCK: i64 = 4_281_420;
+
 async fn lock_builds(mart: &mut PgConnection) -> Result<(), MartError> {
-    sqlx::query("SELECT pg_advisory_lock($1)")
+    lock(mart, schema::BUILD_LOCK, "waiting for other mart builds to finish").await
+}
+
+async fn unlock_builds(mart: &mut PgConnection) -> Result<(), MartError> {
+    sqlx::query("SELECT pg_advisory_unlock($1)")
         .bind(schema::BUILD_LOCK)
         .execute(mart)
         .await
-        .map_err(MartError::sql("waiting for other mart builds to finish"))?;
+        .map_err(MartError::sql("releasing the build lock"))?;
+    Ok(())
+}
+
+async fn lock(mart: &mut PgConnection, key: i64, what: &'static str) -> Result<(), MartError> {
+    sqlx::query("SELECT pg_advisory_lock($1)").bind(key).execute(mart).await.map_err(MartError::sql(what))?;
     Ok(())
 }
 
@@ -275,6 +295,11 @@ pub async fn build_month(
             fact_total: record.fact_total,
             rejected_total: record.rejected_total,
         });
+    }
+    // Accounted for, but nothing kept: not a success (typically another month's file).
+    if record.fact_rows == 0 && record.warehouse_rows > 0 {
+        let reasons = build_log::reject_reasons(&mut conn, kind.as_str(), month.first_day()).await?;
+        return Err(MartError::AllRejected { kind, month, rows: record.warehouse_rows, reasons });
     }
     Ok(MonthBuild { record, transfer_seconds })
 }

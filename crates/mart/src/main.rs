@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use atl_core::{AtlConfig, MonthRange, TripKind};
+use atl_core::{AtlConfig, ErrorChain, MonthRange, TripKind};
 use atl_mart::{BuildEvent, BuildRequest, ZoneSource};
+use atl_warehouse::render_cause;
 use clap::{Parser, Subcommand};
 
 /// Build the data mart (PostgreSQL server #2) from the warehouse (server #1).
@@ -62,7 +63,7 @@ async fn main() -> ExitCode {
     match run(Cli::parse()).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("atl-mart: {}", ErrorChain::new(e.as_ref()).with_render(render_cause));
             ExitCode::FAILURE
         }
     }
@@ -81,7 +82,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     match cli.command {
         Command::Build { kind, months } => {
-            let lake = atl_lake::Lake::open(&config.lake).context("opening the lake")?;
+            // The lake's errors name the folder or bucket.
+            let lake = atl_lake::Lake::open(&config.lake)?;
             let request = BuildRequest { kind, months };
             let report = atl_mart::build(&config.warehouse, &config.mart, &lake, &request, log_event)
                 .await
@@ -112,7 +114,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             for (month, error) in report.failures() {
-                println!("  failed {kind} {month}: {error}");
+                println!("  failed {kind} {month}: {}", one_line(error));
             }
             Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
@@ -156,6 +158,11 @@ fn log_event(event: BuildEvent<'_>) {
             b.record.rejected_rows,
             b.record.seconds
         ),
-        BuildEvent::Finished(kind, month, Err(e)) => tracing::error!("{kind} {month}: {e}"),
+        BuildEvent::Finished(kind, month, Err(e)) => tracing::error!("{kind} {month}: {}", one_line(e)),
     }
+}
+
+/// A month's error on one line, each cause once.
+fn one_line(error: &atl_mart::MartError) -> String {
+    ErrorChain::new(error).with_render(render_cause).one_line()
 }

@@ -364,3 +364,100 @@ fn kill_9_mid_build_keeps_the_previous_month_and_the_rerun_completes() {
     assert_eq!(stack.mart_sql(month_rows), "1500000");
     assert_accounted(&stack, TripKind::Yellow, "2023-05");
 }
+
+/// `atl-mart build --kind yellow` against this stack, as a scheduler runs it.
+fn mart_command(stack: &Stack, lake_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_atl-mart"));
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("ATL")) {
+        command.env_remove(key);
+    }
+    command
+        .current_dir(stack.lake_dir.path())
+        .args(["--warehouse", &stack.warehouse.url("postgres"), "--mart", &stack.mart.url("postgres")])
+        .args(["--lake", lake_url, "build", "--kind", "yellow"])
+        .env("RUST_LOG", "warn,sqlx=error");
+    command
+}
+
+fn output_text(output: &std::process::Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn two_builds_at_once_build_each_month_once() {
+    let stack = Stack::start(true);
+    stack.put_month(TripKind::Yellow, "2023-04", Era::Y2022, 2_000);
+    stack.put_month(TripKind::Yellow, "2023-05", Era::Y2022, 2_000);
+    stack.load(TripKind::Yellow);
+    let lake_url = format!("file://{}", stack.lake_dir.path().display());
+    // Both runs start while another holds the build lock, so they do overlap.
+    let holder = stack.rt.block_on(async {
+        use sqlx::Connection;
+        let mut holder = sqlx::PgConnection::connect(&stack.mart.url("postgres")).await.unwrap();
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(atl_mart::schema::BUILD_LOCK)
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        holder
+    });
+    let first = mart_command(&stack, &lake_url).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let second = mart_command(&stack, &lake_url).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted";
+    while stack.mart_sql(waiting) != "2" {
+        assert!(Instant::now() < deadline, "the two builds never both waited for the lock");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(holder);
+    let outputs = [first.wait_with_output().unwrap(), second.wait_with_output().unwrap()];
+    let texts: Vec<String> = outputs.iter().map(output_text).collect();
+    assert!(outputs.iter().all(|o| o.status.success()), "{texts:?}");
+    let built: Vec<bool> = texts.iter().map(|t| t.contains("mart: 2 yellow months built")).collect();
+    let idle: Vec<bool> = texts.iter().map(|t| t.contains("mart: 0 yellow months built")).collect();
+    assert!(built[0] != built[1] && idle[0] != idle[1] && built[0] == idle[1], "{texts:?}");
+    assert_accounted(&stack, TripKind::Yellow, "2023-04");
+    assert_accounted(&stack, TripKind::Yellow, "2023-05");
+}
+
+#[test]
+fn a_month_whose_rows_are_all_rejected_fails_the_build_naming_the_reason() {
+    let stack = Stack::start(true);
+    stack.put_month(TripKind::Yellow, "2023-06", Era::Y2022, 1_000);
+    // Another month's file, forced into the warehouse as 2023-07.
+    let wrong = TripFileSpec::new(TripKind::Yellow, "2021-03".parse().unwrap(), 1_500);
+    let filed_as = TripFile::new(TripKind::Yellow, "2023-07".parse().unwrap());
+    write_trip_file_to(&wrong, &stack.lake_dir.path().join(filed_as.lake_key())).unwrap();
+    let mut request = LoadRequest::new(TripKind::Yellow);
+    request.allow_other_month = true;
+    let report =
+        stack.rt.block_on(atl_warehouse::load(&stack.wh_db(), &stack.lake, &request, |_| {})).unwrap();
+    assert_eq!(report.loaded().count(), 2);
+
+    let lake_url = format!("file://{}", stack.lake_dir.path().display());
+    for run in 0..2 {
+        let output = mart_command(&stack, &lake_url).output().unwrap();
+        let text = output_text(&output);
+        assert_eq!(output.status.code(), Some(1), "run {run}: {text}");
+        let line =
+            text.lines().find(|l| l.contains("failed yellow 2023-07")).unwrap_or_else(|| panic!("{text}"));
+        assert!(
+            line.contains("all 1500 rows were rejected") && line.contains("pickup_outside_month"),
+            "{line}"
+        );
+    }
+    assert_accounted(&stack, TripKind::Yellow, "2023-06");
+
+    let typo = stack.lake_dir.path().join("typo");
+    let output = mart_command(&stack, &format!("file://{}", typo.display())).output().unwrap();
+    let text = output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.lines().next().unwrap_or_default().contains("does not exist"), "{text}");
+    assert!(!typo.exists());
+}

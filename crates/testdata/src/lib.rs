@@ -23,6 +23,8 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
+mod for_hire;
+
 use atl_core::TripKind;
 use atl_core::YearMonth;
 
@@ -91,10 +93,13 @@ impl TripFileSpec {
 
     /// The physical Arrow schema a file of this spec has.
     pub fn physical_schema(&self) -> SchemaRef {
-        let fields: Vec<Field> = physical_columns(self.kind, self.era)
-            .into_iter()
-            .map(|(name, _, t)| Field::new(name, t, true))
-            .collect();
+        let fields: Vec<Field> = if self.kind.is_for_hire() {
+            let columns = for_hire::physical_columns(self.kind, self.month).into_iter();
+            columns.map(|(name, t)| Field::new(name, t, true)).collect()
+        } else {
+            let columns = physical_columns(self.kind, self.era).into_iter();
+            columns.map(|(name, _, t)| Field::new(name, t, true)).collect()
+        };
         Arc::new(Schema::new(fields))
     }
 }
@@ -131,7 +136,12 @@ pub fn write_trip_file<W: Write + Send>(spec: &TripFileSpec, out: W) -> Result<G
     while written < spec.rows {
         let n = spec.row_group_rows.min(spec.rows - written);
         let trips: Vec<Trip> = (0..n).map(|_| Trip::random(&mut rng, spec)).collect();
-        writer.write(&batch(spec, &schema, &trips)?)?;
+        let batch = if spec.kind.is_for_hire() {
+            for_hire::batch(&mut rng, spec.kind, spec.month, &schema, &trips)?
+        } else {
+            batch(spec, &schema, &trips)?
+        };
+        writer.write(&batch)?;
         writer.flush()?;
         written += n;
         row_groups += 1;
@@ -277,16 +287,7 @@ fn physical_columns(kind: TripKind, era: Era) -> Vec<(&'static str, Col, DataTyp
                 cols.push(("congestion_surcharge", Col::Congestion, F64));
             }
         }
-        // For-hire files share little with taxi files; tests use them as "a file of
-        // another kind".
-        TripKind::Fhv | TripKind::Fhvhv => cols.extend([
-            ("dispatching_base_num", Col::StoreFwd, Utf8),
-            ("pickup_datetime", Col::Pickup, ts.clone()),
-            ("dropOff_datetime", Col::Dropoff, ts),
-            ("PUlocationID", Col::PuZone, F64),
-            ("DOlocationID", Col::DoZone, F64),
-            ("SR_Flag", Col::Ehail, Null),
-        ]),
+        TripKind::Fhv | TripKind::Fhvhv => unreachable!("for-hire columns come from for_hire.rs"),
     }
     if since(Era::Y2025) && matches!(kind, TripKind::Yellow | TripKind::Green) {
         cols.push(("cbd_congestion_fee", Col::CbdFee, DataType::Float64));
@@ -308,12 +309,12 @@ fn money(names: &[&'static str]) -> Vec<(&'static str, Col, DataType)> {
 fn batch(spec: &TripFileSpec, schema: &SchemaRef, trips: &[Trip]) -> Result<RecordBatch, GenerateError> {
     let columns = physical_columns(spec.kind, spec.era)
         .into_iter()
-        .map(|(_, col, data_type)| column(spec.kind, col, &data_type, trips))
+        .map(|(_, col, data_type)| column(col, &data_type, trips))
         .collect::<Result<Vec<ArrayRef>, _>>()?;
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
-fn column(kind: TripKind, col: Col, data_type: &DataType, trips: &[Trip]) -> Result<ArrayRef, GenerateError> {
+fn column(col: Col, data_type: &DataType, trips: &[Trip]) -> Result<ArrayRef, GenerateError> {
     let ints =
         |f: fn(&Trip) -> Option<i64>| Arc::new(trips.iter().map(f).collect::<Int64Array>()) as ArrayRef;
     let floats =
@@ -327,9 +328,6 @@ fn column(kind: TripKind, col: Col, data_type: &DataType, trips: &[Trip]) -> Res
         Col::Passengers => ints(|t| t.passengers),
         Col::Distance => floats(|t| Some(t.distance)),
         Col::RateCode => ints(|t| t.rate_code),
-        Col::StoreFwd if matches!(kind, TripKind::Fhv | TripKind::Fhvhv) => {
-            Arc::new(trips.iter().map(|_| Some("B00013")).collect::<StringArray>())
-        }
         Col::StoreFwd => Arc::new(trips.iter().map(|t| t.store_fwd).collect::<StringArray>()),
         Col::PuZone => ints(|t| Some(t.pu_zone)),
         Col::DoZone => ints(|t| Some(t.do_zone)),

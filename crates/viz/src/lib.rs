@@ -112,6 +112,15 @@ pub async fn write_dashboard(
     let mart = Mart::connect_lazy(db)?;
     let dashboard = render(&mart, period, PageMode::File).await?;
     mart.pool().close().await;
+    // Rasterising and writing files block: not on the async runtime's threads.
+    let out_dir = out_dir.to_owned();
+    tokio::task::spawn_blocking(move || write_files(dashboard, &out_dir))
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
+/// The files of [`write_dashboard`] (blocking).
+fn write_files(dashboard: Dashboard, out_dir: &Path) -> Result<WrittenDashboard, VizError> {
     let write = |path: PathBuf, bytes: &[u8]| -> Result<PathBuf, VizError> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)

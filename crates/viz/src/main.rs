@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use atl_core::{AtlConfig, MonthRange, Secret, TripKind};
+use atl_core::{AtlConfig, ErrorChain, MonthRange, Secret, TripKind};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -75,9 +75,10 @@ enum Command {
     GrantReadonly {
         #[arg(long, default_value = atl_viz::role::DEFAULT_ROLE)]
         role: String,
-        /// The role's password.
-        #[arg(long, env = "ATL_VIZ_PASSWORD", hide_env_values = true)]
-        password: String,
+        /// A file holding the role's password (its first line). Without it, the password is
+        /// read from ATL_VIZ_PASSWORD; never from a flag, which `ps` would show.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
     },
 }
 
@@ -91,7 +92,7 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("atl-viz: {e:#}");
+            eprintln!("atl-viz: {}", ErrorChain::new(e.as_ref()).with_render(render_cause));
             ExitCode::FAILURE
         }
     }
@@ -161,8 +162,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     })
                     .await?;
             }
-            Command::GrantReadonly { role, password } => {
-                atl_viz::grant_readonly(&config.mart, &role, &Secret::new(password)).await?;
+            Command::GrantReadonly { role, password_file } => {
+                let password = role_password(password_file.as_deref())?;
+                atl_viz::grant_readonly(&config.mart, &role, &password).await?;
                 eprintln!(
                     "role {role} can now read schema mart of {}; serve with ATL__MART__URL=postgres://{role}:<password>@<host>:<port>/<db>",
                     config.mart.url
@@ -171,4 +173,45 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// The read-only role's password: the first line of `file`, else ATL_VIZ_PASSWORD.
+fn role_password(file: Option<&std::path::Path>) -> anyhow::Result<Secret> {
+    let password = match file {
+        Some(file) => std::fs::read_to_string(file)
+            .with_context(|| format!("reading the password file {}", file.display()))?
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+        None => std::env::var("ATL_VIZ_PASSWORD").unwrap_or_default(),
+    };
+    anyhow::ensure!(!password.is_empty(), "no password: set ATL_VIZ_PASSWORD or pass --password-file FILE");
+    Ok(Secret::new(password))
+}
+
+/// A PostgreSQL error by its message, detail and hint, without sqlx's "at line N" (a line of
+/// PostgreSQL's C source, not of the user's SQL); sqlx's "error returned from database"
+/// wrapper is left out.
+fn render_cause(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    // sqlx gives its database error as the source of `sqlx::Error::Database`, boxed.
+    let pg = error.downcast_ref::<sqlx::postgres::PgDatabaseError>().or_else(|| {
+        error
+            .downcast_ref::<Box<dyn sqlx::error::DatabaseError>>()
+            .and_then(|e| e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
+    });
+    if let Some(pg) = pg {
+        let mut text = pg.message().to_owned();
+        if let Some(detail) = pg.detail() {
+            text.push_str(&format!(" (detail: {detail})"));
+        }
+        if let Some(hint) = pg.hint() {
+            text.push_str(&format!(" (hint: {hint})"));
+        }
+        return Some(text);
+    }
+    if let Some(sqlx::Error::Database(_)) = error.downcast_ref::<sqlx::Error>() {
+        return Some(String::new());
+    }
+    None
 }

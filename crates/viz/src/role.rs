@@ -2,7 +2,10 @@
 //! else, so a bug in the dashboard (or a hostile request) cannot change the mart.
 
 use atl_core::{DatabaseConfig, Secret};
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use std::str::FromStr;
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgConnection};
 
 use crate::error::VizError;
 
@@ -15,8 +18,12 @@ pub const DEFAULT_ROLE: &str = "atl_viz";
 pub async fn grant_readonly(db: &DatabaseConfig, role: &str, password: &Secret) -> Result<(), VizError> {
     let url = db.url.to_string();
     let fail = |source| VizError::Grant { role: role.to_owned(), source };
+    // The script holds the password (quoted by the server): sqlx must not log its statements.
+    let options = PgConnectOptions::from_str(db.url.expose())
+        .map_err(|e| VizError::from_query("connect", &url, e))?
+        .disable_statement_logging();
     let mut conn =
-        PgConnection::connect(db.url.expose()).await.map_err(|e| VizError::from_query("connect", &url, e))?;
+        PgConnection::connect_with(&options).await.map_err(|e| VizError::from_query("connect", &url, e))?;
     let (script,): (String,) = sqlx::query_as(include_str!("../sql/readonly_role.sql"))
         .bind(role)
         .bind(password.expose())

@@ -16,6 +16,7 @@ use parquet::arrow::ParquetRecordBatchStreamBuilder;
 use sqlx::{AssertSqlSafe, PgConnection, Row};
 
 use crate::error::WarehouseError;
+use crate::load_log::LoadRecord;
 
 /// One column's figures on both sides.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -35,12 +36,33 @@ pub struct MonthAudit {
     pub warehouse_rows: i64,
     /// (column, lake, warehouse)
     pub columns: Vec<(String, ColumnFigures, ColumnFigures)>,
+    /// The object the month was loaded from, when it is no longer in the lake (nothing
+    /// could be compared: the warehouse holds rows the lake cannot vouch for).
+    pub missing_object: Option<String>,
 }
 
 impl MonthAudit {
+    /// The audit of a loaded month whose lake object is gone.
+    pub fn object_gone(file: TripFile, record: &LoadRecord) -> MonthAudit {
+        MonthAudit {
+            file,
+            lake_rows: 0,
+            warehouse_rows: record.rows,
+            columns: Vec::new(),
+            missing_object: Some(record.object_key.clone()),
+        }
+    }
+
     /// Human-readable differences; empty when the warehouse holds exactly the lake's rows.
     pub fn mismatches(&self) -> Vec<String> {
         let mut out = Vec::new();
+        if let Some(key) = &self.missing_object {
+            out.push(format!(
+                "{}: loaded ({} rows) from {key}, which is no longer in the lake",
+                self.file, self.warehouse_rows
+            ));
+            return out;
+        }
         if self.lake_rows != self.warehouse_rows {
             out.push(format!(
                 "{}: {} rows in the lake, {} in the warehouse",
@@ -103,7 +125,7 @@ pub async fn audit_month(
             (c.name.to_owned(), lake_figures.get(c.name).cloned().unwrap_or_default(), wh)
         })
         .collect();
-    Ok(MonthAudit { file, lake_rows, warehouse_rows, columns: audited })
+    Ok(MonthAudit { file, lake_rows, warehouse_rows, columns: audited, missing_object: None })
 }
 
 /// Figures from the object's physical columns, keyed by lower-case name.

@@ -8,7 +8,8 @@
 use std::time::Instant;
 
 use atl_core::raw::{RawTable, month_literal};
-use atl_core::{DatabaseConfig, SchemaMapping, TripFile, YearMonth};
+use atl_core::schema::pickup_column;
+use atl_core::{DatabaseConfig, PickupTally, SchemaMapping, TripFile, TripKind, YearMonth};
 use atl_lake::Lake;
 use bytes::{Bytes, BytesMut};
 use chrono::{NaiveDate, Utc};
@@ -42,7 +43,9 @@ pub enum MonthOutcome {
 }
 
 /// Loads `file` (the lake object `meta`) into its partition, replacing it; skips it when the
-/// load log shows the same object was loaded, unless `force`.
+/// load log shows the same object was loaded, unless `force`. A file whose pickups mostly
+/// fall outside its month is refused ([`WarehouseError::WrongMonth`]) unless
+/// `allow_other_month`.
 ///
 /// The month is copied by up to `streams` COPY streams at once, each into its own part of
 /// the month (a slice of the object's rows, `source_row` in `[lo, hi)`), so that the server
@@ -50,7 +53,9 @@ pub enum MonthOutcome {
 /// others on their own connections, each committed as a table nobody reads (attached to
 /// nothing). `conn`'s transaction then attaches every part under the month's new partition
 /// and swaps it in, so readers see the whole month or none of it. A load that fails after a
-/// part committed leaves that part unattached; the next load of the month drops it.
+/// part committed drops that part (under the month's lock); should even that fail, the part
+/// stays unattached, invisible, and the next load of the month drops it.
+#[allow(clippy::too_many_arguments)]
 pub async fn load_month(
     conn: &mut PgConnection,
     config: &DatabaseConfig,
@@ -59,9 +64,10 @@ pub async fn load_month(
     meta: &ObjectMeta,
     force: bool,
     streams: usize,
+    allow_other_month: bool,
 ) -> Result<MonthOutcome, WarehouseError> {
     let table = RawTable::new(file.kind).ok_or(WarehouseError::UnsupportedKind(file.kind))?;
-    load_month_as(conn, config, lake, &table, file, meta, force, streams).await
+    load_month_as(conn, config, lake, &table, file, meta, force, streams, allow_other_month).await
 }
 
 /// [`load_month`] with the columns of `table` instead of core's declaration of the kind: a
@@ -76,13 +82,53 @@ pub async fn load_month_as(
     meta: &ObjectMeta,
     force: bool,
     streams: usize,
+    allow_other_month: bool,
+) -> Result<MonthOutcome, WarehouseError> {
+    let outcome =
+        load_in_transaction(conn, config, lake, table, file, meta, force, streams, allow_other_month).await;
+    if outcome.is_err() {
+        drop_committed_parts(config, table, file, streams).await;
+    }
+    outcome
+}
+
+/// Parts 1.. of `file`'s month left by a load that failed after they committed: dropped under
+/// the month's lock, so never while another loader of the month uses them. Best effort.
+async fn drop_committed_parts(config: &DatabaseConfig, table: &RawTable, file: TripFile, streams: usize) {
+    let Ok(mut conn) = crate::connect(config).await else { return };
+    let drops: String = (1..streams.max(1))
+        .map(|i| format!("DROP TABLE IF EXISTS {};\n", table.loading_part(file.month, i)))
+        .collect();
+    let (class, object) = month_lock(file);
+    let sql = format!(
+        "BEGIN;\nSET LOCAL client_min_messages = warning;\nSELECT pg_advisory_xact_lock({class}, {object});\n{drops}COMMIT;"
+    );
+    let _ = sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut conn).await;
+}
+
+/// The advisory lock of one kind and month: one loader at a time.
+fn month_lock(file: TripFile) -> (i32, i32) {
+    (0x41544c + file.kind as i32, file.month.year() * 100 + file.month.month() as i32)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn load_in_transaction(
+    conn: &mut PgConnection,
+    config: &DatabaseConfig,
+    lake: &Lake,
+    table: &RawTable,
+    file: TripFile,
+    meta: &ObjectMeta,
+    force: bool,
+    streams: usize,
+    allow_other_month: bool,
 ) -> Result<MonthOutcome, WarehouseError> {
     let key = meta.location.to_string();
     let mut tx = conn.begin().await.map_err(WarehouseError::sql("starting a transaction"))?;
     // One loader per month at a time; a second waits here, then finds the month loaded.
     sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
-        .bind(0x41544c + file.kind as i32)
-        .bind(file.month.year() * 100 + file.month.month() as i32)
+        .bind(month_lock(file).0)
+        .bind(month_lock(file).1)
         .execute(&mut *tx)
         .await
         .map_err(WarehouseError::sql("waiting for the month's lock"))?;
@@ -106,7 +152,14 @@ pub async fn load_month_as(
         return Err(WarehouseError::Empty { key });
     }
 
-    let source = Source { lake, meta, metadata: &metadata, mapping: &mapping, month: file.month.first_day() };
+    let source = Source {
+        lake,
+        meta,
+        metadata: &metadata,
+        mapping: &mapping,
+        kind: file.kind,
+        month: file.month.first_day(),
+    };
     let first = async {
         let part = table.loading_part(file.month, 0);
         sqlx::raw_sql(AssertSqlSafe(part_ddl(table, file.month, &slices, 0)))
@@ -120,8 +173,9 @@ pub async fn load_month_as(
     );
     let (first, others) = futures::future::try_join(first, others).await?;
     let mut rows = 0;
-    let mut total_amount_sum = 0.0;
-    for (slice, (copied, sum)) in slices.iter().zip(std::iter::once(first).chain(others)) {
+    let mut total_amount_sum: Option<f64> = None;
+    let mut pickups = PickupTally::default();
+    for (slice, (copied, sum, tally)) in slices.iter().zip(std::iter::once(first).chain(others)) {
         if copied as i64 != slice.1 - slice.0 {
             return Err(WarehouseError::Stream {
                 key,
@@ -129,7 +183,15 @@ pub async fn load_month_as(
             });
         }
         rows += copied;
-        total_amount_sum += sum;
+        total_amount_sum = sum.map(|s| s + total_amount_sum.unwrap_or(0.0));
+        pickups.merge(tally);
+    }
+    // Nor may another month's file: the transaction is dropped, the month stays as it was.
+    if !allow_other_month && let Err(source) = pickups.check(file.month) {
+        return Err(WarehouseError::WrongMonth { key, source });
+    }
+    if let Some(remark) = pickups.fragment_remark(file.month) {
+        tracing::warn!("{key}: {remark}");
     }
 
     let partition = table.partition(file.month);
@@ -175,7 +237,7 @@ pub async fn load_month_as(
         object_size: meta.size as i64,
         etag: meta.e_tag.clone(),
         rows: rows as i64,
-        total_amount_sum: Some(total_amount_sum),
+        total_amount_sum,
         started_at,
         finished_at: Utc::now(),
         rows_per_sec: rows as f64 / seconds.max(1e-9),
@@ -191,6 +253,7 @@ struct Source<'a> {
     meta: &'a ObjectMeta,
     metadata: &'a ArrowReaderMetadata,
     mapping: &'a SchemaMapping,
+    kind: TripKind,
     month: NaiveDate,
 }
 
@@ -259,7 +322,7 @@ async fn copy_part(
     source: &Source<'_>,
     slices: &[Slice],
     i: usize,
-) -> Result<(u64, f64), WarehouseError> {
+) -> Result<(u64, Option<f64>, PickupTally), WarehouseError> {
     let month = YearMonth::of(source.month);
     let part = table.loading_part(month, i);
     let mut conn = crate::connect(config).await?;
@@ -276,13 +339,14 @@ async fn copy_part(
     Ok(copied)
 }
 
-/// Streams the slice's rows into `copy_sql`; returns the rows written and their total_amount sum.
+/// Streams the slice's rows into `copy_sql`; returns the rows written, their total_amount sum
+/// (none for the for-hire kinds, which have no total) and their pickups per month.
 async fn stream_copy(
     conn: &mut PgConnection,
     source: &Source<'_>,
     (lo, hi): Slice,
     copy_sql: &str,
-) -> Result<(u64, f64), WarehouseError> {
+) -> Result<(u64, Option<f64>, PickupTally), WarehouseError> {
     let key = source.meta.location.to_string();
     let read_err = |source| WarehouseError::Read { key: key.clone(), source };
     let (groups, selection) = row_selection(source.metadata.metadata(), lo, hi);
@@ -301,8 +365,15 @@ async fn stream_copy(
     // stream, instead of a fresh allocation per chunk that the allocator may keep afterwards.
     let (chunks, mut received) = mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
     let (recycle, recycled) = mpsc::channel::<BytesMut>(CHUNKS_IN_FLIGHT + 1);
-    let producer =
-        tokio::spawn(encode_stream(stream, source.mapping.clone(), lineage, key.clone(), chunks, recycled));
+    let producer = tokio::spawn(encode_stream(
+        stream,
+        source.mapping.clone(),
+        lineage,
+        key.clone(),
+        chunks,
+        recycled,
+        source.kind,
+    ));
     let mut copy =
         conn.copy_in_raw(copy_sql).await.map_err(WarehouseError::sql(format!("starting COPY of {key}")))?;
     let mut send_error = None;
@@ -324,10 +395,10 @@ async fn stream_copy(
         return Err(WarehouseError::Sql { what: format!("sending rows of {key}"), source: e });
     }
     match produced {
-        Ok(sum) => {
+        Ok((sum, pickups)) => {
             let rows =
                 copy.finish().await.map_err(WarehouseError::sql(format!("finishing COPY of {key}")))?;
-            Ok((rows, sum))
+            Ok((rows, sum, pickups))
         }
         Err(e) => {
             // The transaction is rolled back by the caller's drop; abort tells the server now.
@@ -360,7 +431,8 @@ fn row_selection(metadata: &ParquetMetaData, lo: i64, hi: i64) -> (Vec<usize>, R
     (groups, RowSelection::from(selectors))
 }
 
-/// Reads, maps and encodes every batch, sending ~1 MB chunks; returns the total_amount sum.
+/// Reads, maps and encodes every batch, sending ~1 MB chunks; returns the total_amount sum
+/// and the pickups per month.
 async fn encode_stream(
     mut stream: parquet::arrow::async_reader::ParquetRecordBatchStream<atl_lake::ParquetObject>,
     mapping: SchemaMapping,
@@ -368,15 +440,23 @@ async fn encode_stream(
     key: String,
     chunks: mpsc::Sender<Bytes>,
     mut recycled: mpsc::Receiver<BytesMut>,
-) -> Result<f64, WarehouseError> {
+    kind: TripKind,
+) -> Result<(Option<f64>, PickupTally), WarehouseError> {
     let mut encoder = CopyEncoder::new(&lineage);
     let mut total_amount = 0.0;
-    let total_index = mapping.canonical().index_of("total_amount").expect("every taxi kind has total_amount");
+    let mut pickups = PickupTally::default();
+    let total_index = mapping.canonical().index_of("total_amount").ok();
+    let pickup_index = pickup_column(kind).and_then(|c| mapping.canonical().index_of(c).ok());
     while let Some(batch) =
         stream.try_next().await.map_err(|source| WarehouseError::Read { key: key.clone(), source })?
     {
         let batch = mapping.apply(&batch)?;
-        total_amount += sum_f64(batch.column(total_index));
+        if let Some(index) = total_index {
+            total_amount += sum_f64(batch.column(index));
+        }
+        if let Some(i) = pickup_index {
+            pickups.add(batch.column(i).as_ref());
+        }
         encoder.encode(&batch).map_err(|source| WarehouseError::Encode { key: key.clone(), source })?;
         if encoder.pending() >= CHUNK_BYTES {
             let fresh = recycled.try_recv().unwrap_or_else(|_| BytesMut::with_capacity(2 * CHUNK_BYTES));
@@ -388,7 +468,7 @@ async fn encode_stream(
     if chunks.send(encoder.finish()).await.is_err() {
         return Err(WarehouseError::Stream { key, reason: "the COPY side stopped".into() });
     }
-    Ok(total_amount)
+    Ok((total_index.map(|_| total_amount), pickups))
 }
 
 fn sum_f64(array: &arrow::array::ArrayRef) -> f64 {

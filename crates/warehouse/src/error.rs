@@ -24,6 +24,10 @@ pub enum WarehouseError {
     NotInLake { kind: TripKind, month: YearMonth },
     #[error("the warehouse has no raw table for {0} trips yet (yellow and green are modelled)")]
     UnsupportedKind(TripKind),
+    #[error(
+        "{key}: {source}; the month in the warehouse was left as it was (--allow-other-month loads it anyway)"
+    )]
+    WrongMonth { key: String, source: atl_core::WrongMonth },
     #[error("{key} holds no rows; the month in the warehouse was left as it was")]
     Empty { key: String },
     #[error("loading {key}: the COPY stream ended early: {reason}")]
@@ -31,6 +35,26 @@ pub enum WarehouseError {
 }
 
 impl WarehouseError {
+    /// Whether the server or the connection failed (refused, closed mid-COPY, TLS...), as
+    /// opposed to a statement the server refused or a bad object.
+    pub fn is_connection_error(&self) -> bool {
+        match self {
+            WarehouseError::Connect { .. } => true,
+            WarehouseError::Sql { source, .. } => is_connection_error(source),
+            _ => false,
+        }
+    }
+
+    /// Names the server in a connection error raised mid-statement (e.g. `Broken pipe`).
+    pub(crate) fn on_server(self, url: &str) -> WarehouseError {
+        match self {
+            WarehouseError::Sql { what, source } if is_connection_error(&source) => {
+                WarehouseError::Sql { what: format!("{what} (the connection to {url} failed)"), source }
+            }
+            other => other,
+        }
+    }
+
     pub(crate) fn sql(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> WarehouseError {
         let what = what.into();
         move |source| WarehouseError::Sql { what, source }
@@ -53,4 +77,42 @@ pub fn migrate_cause(error: &sqlx::migrate::MigrateError) -> String {
         E::Dirty(v) => format!("migration {v} failed part-way earlier; fix the cause and rerun it"),
         other => other.to_string(),
     }
+}
+
+/// Whether a sqlx error is the connection failing rather than a statement being refused.
+pub fn is_connection_error(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::PoolClosed => true,
+        // Class 08 (connection exception) and 57P (the server shut the session down:
+        // pg_terminate_backend, a restart).
+        sqlx::Error::Database(e) => e.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
+}
+
+/// Renders a cause of an error chain (see [`atl_core::ErrorChain::with_render`]): a
+/// PostgreSQL error by its message, detail and hint, without the driver's "at line N" (a
+/// line of PostgreSQL's own C source, not of the user's SQL).
+pub fn render_cause(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    // sqlx gives its database error as the source of `sqlx::Error::Database`, boxed.
+    let pg = error.downcast_ref::<sqlx::postgres::PgDatabaseError>().or_else(|| {
+        error
+            .downcast_ref::<Box<dyn sqlx::error::DatabaseError>>()
+            .and_then(|e| e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
+    });
+    if let Some(pg) = pg {
+        let mut text = pg.message().to_owned();
+        if let Some(detail) = pg.detail() {
+            text.push_str(&format!(" (detail: {detail})"));
+        }
+        if let Some(hint) = pg.hint() {
+            text.push_str(&format!(" (hint: {hint})"));
+        }
+        return Some(text);
+    }
+    // "error returned from database: <the PostgreSQL error>": the next line says it better.
+    if let Some(sqlx::Error::Database(_)) = error.downcast_ref::<sqlx::Error>() {
+        return Some(String::new());
+    }
+    None
 }

@@ -32,7 +32,7 @@ use futures::StreamExt;
 use sqlx::{Connection, PgConnection};
 
 pub use copy::MonthOutcome;
-pub use error::WarehouseError;
+pub use error::{WarehouseError, render_cause};
 pub use load_log::LoadRecord;
 
 /// Which months to load.
@@ -47,11 +47,13 @@ pub struct LoadRequest {
     pub parallelism: usize,
     /// COPY streams per month, each over its own connection into a slice of the month.
     pub streams: usize,
+    /// Load a file even when most of its pickups fall outside its month.
+    pub allow_other_month: bool,
 }
 
 impl LoadRequest {
     pub fn new(kind: TripKind) -> LoadRequest {
-        LoadRequest { kind, months: None, force: false, parallelism: 2, streams: 2 }
+        LoadRequest { kind, months: None, force: false, parallelism: 2, streams: 2, allow_other_month: false }
     }
 }
 
@@ -123,17 +125,28 @@ pub async fn load(
             }
         }
     }
-    let (force, streams) = (request.force, request.streams);
+    let (force, streams, allow_other_month) = (request.force, request.streams, request.allow_other_month);
     let mut running = futures::stream::iter(work)
         .map(|(file, meta)| {
             progress(LoadEvent::Started(file));
             async move {
                 let outcome = match connect(config).await {
                     Ok(mut conn) => {
-                        copy::load_month(&mut conn, config, lake, file, &meta, force, streams).await
+                        copy::load_month(
+                            &mut conn,
+                            config,
+                            lake,
+                            file,
+                            &meta,
+                            force,
+                            streams,
+                            allow_other_month,
+                        )
+                        .await
                     }
                     Err(e) => Err(e),
-                };
+                }
+                .map_err(|e| e.on_server(&config.url.to_string()));
                 (file, outcome)
             }
         })
@@ -159,6 +172,8 @@ pub async fn status(config: &DatabaseConfig) -> Result<Vec<LoadRecord>, Warehous
 }
 
 /// Compares every loaded month of `kind` (within `months`, if given) with its lake object.
+/// A loaded month whose object is no longer in the lake is audited too: as a difference
+/// ([`audit::MonthAudit::missing_object`]), not skipped.
 pub async fn audit(
     config: &DatabaseConfig,
     lake: &Lake,
@@ -167,13 +182,17 @@ pub async fn audit(
 ) -> Result<Vec<audit::MonthAudit>, WarehouseError> {
     let mut conn = connect(config).await?;
     let loaded = load_log::all(&mut conn).await?;
+    let in_lake = lake.trip_files(kind).await?;
     let mut audits = Vec::new();
-    for (file, meta) in lake.trip_files(kind).await? {
-        let wanted = months.is_none_or(|r| r.contains(file.month));
-        let is_loaded = loaded.iter().any(|r| r.kind == kind.as_str() && r.year_month() == file.month);
-        if wanted && is_loaded {
-            audits.push(audit::audit_month(&mut conn, lake, file, &meta).await?);
+    for record in loaded.iter().filter(|r| r.kind == kind.as_str()) {
+        let file = TripFile::new(kind, record.year_month());
+        if !months.is_none_or(|r| r.contains(file.month)) {
+            continue;
         }
+        audits.push(match in_lake.iter().find(|(f, _)| *f == file) {
+            Some((_, meta)) => audit::audit_month(&mut conn, lake, file, meta).await?,
+            None => audit::MonthAudit::object_gone(file, record),
+        });
     }
     Ok(audits)
 }

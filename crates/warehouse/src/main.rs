@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use atl_core::{AtlConfig, MonthRange, TripKind};
-use atl_warehouse::{LoadEvent, LoadRequest, MonthOutcome};
+use atl_core::{AtlConfig, ErrorChain, MonthRange, TripKind};
+use atl_warehouse::{LoadEvent, LoadRequest, MonthOutcome, WarehouseError, render_cause};
 use clap::{Parser, Subcommand};
 
 /// Load raw TLC trip months from the data lake into the PostgreSQL warehouse (server #1).
@@ -50,6 +50,10 @@ enum Command {
         /// (the server writes with as many backends).
         #[arg(long, default_value_t = 2)]
         streams: usize,
+        /// Load a file even when most of its pickups fall outside its month (by default it is
+        /// refused, naming the month its rows belong to).
+        #[arg(long)]
+        allow_other_month: bool,
     },
     /// Show the months the warehouse holds: rows, bytes, when, and load speed.
     Status,
@@ -74,7 +78,7 @@ async fn main() -> ExitCode {
     match run(Cli::parse()).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("atl-warehouse: {}", ErrorChain::new(e.as_ref()).with_render(render_cause));
             ExitCode::FAILURE
         }
     }
@@ -94,14 +98,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         config.lake.url = url;
     }
     match cli.command {
-        Command::Load { kind, months, force, parallelism, streams } => {
-            let lake = atl_lake::Lake::open(&config.lake).context("opening the lake")?;
+        Command::Load { kind, months, force, parallelism, streams, allow_other_month } => {
+            // The lake's errors name the folder or bucket.
+            let lake = atl_lake::Lake::open(&config.lake)?;
             let request = LoadRequest {
                 kind,
                 months,
                 force,
                 parallelism: parallelism.unwrap_or(config.warehouse.parallelism),
                 streams: streams.max(1),
+                allow_other_month,
             };
             let report = atl_warehouse::load(&config.warehouse, &lake, &request, log_event)
                 .await
@@ -119,15 +125,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "warehouse: {loaded} months loaded ({rows} rows), {skipped} already loaded, {failed} failed"
             );
             for (file, error) in report.failures() {
-                println!("  failed {file}: {error}");
+                println!("  failed {file}: {}", one_line(error));
             }
             Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
         Command::Audit { kind, months } => {
-            let lake = atl_lake::Lake::open(&config.lake).context("opening the lake")?;
+            let lake = atl_lake::Lake::open(&config.lake)?;
             let audits =
-                atl_warehouse::audit(&config.warehouse, &lake, kind, months).await.context("auditing")?;
+                atl_warehouse::audit(&config.warehouse, &lake, kind, months).await.with_context(|| {
+                    format!("auditing {kind} months of {} against {}", config.warehouse.url, lake.describe())
+                })?;
             let mut bad = 0;
+            let mut first_difference = None;
             for audit in &audits {
                 let mismatches = audit.mismatches();
                 if mismatches.is_empty() {
@@ -141,10 +150,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 for m in &mismatches {
                     println!("DIFF {m}");
                 }
+                if first_difference.is_none() {
+                    first_difference = mismatches.first().cloned();
+                }
                 bad += !mismatches.is_empty() as usize;
             }
             println!("{} months audited, {bad} differ", audits.len());
-            Ok(if bad > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            if audits.is_empty() {
+                println!(
+                    "the warehouse holds no {kind} month{}",
+                    months.map(|m| format!(" in {m}")).unwrap_or_default()
+                );
+            }
+            if let Some(difference) = first_difference {
+                eprintln!(
+                    "atl-warehouse: audit: {bad} of {} months differ from the lake: {difference}",
+                    audits.len()
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
             let report = atl_warehouse::migrate(&config.warehouse)
@@ -194,6 +219,11 @@ fn log_event(event: LoadEvent<'_>) {
         LoadEvent::Finished(file, Ok(MonthOutcome::AlreadyLoaded(_))) => {
             tracing::info!("{file} already loaded")
         }
-        LoadEvent::Finished(file, Err(e)) => tracing::error!("{file} failed: {e}"),
+        LoadEvent::Finished(file, Err(e)) => tracing::error!("{file} failed: {}", one_line(e)),
     }
+}
+
+/// A month's error on one line, each cause once.
+fn one_line(error: &WarehouseError) -> String {
+    ErrorChain::new(error).with_render(render_cause).one_line()
 }

@@ -249,3 +249,197 @@ fn kill_9_mid_copy_keeps_the_previous_month_and_the_rerun_loads_once() {
         "1500000"
     );
 }
+
+/// `atl-warehouse` run as a scheduler would, on this stack's server and lake.
+fn warehouse_command(stack: &Stack, lake_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_atl-warehouse"));
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("ATL")) {
+        command.env_remove(key);
+    }
+    command
+        .current_dir(stack.lake_dir.path())
+        .args(["--warehouse", &stack.pg.url("postgres"), "--lake", lake_url])
+        .env("RUST_LOG", "warn");
+    command
+}
+
+fn output_text(output: &std::process::Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn audit_counts_a_loaded_month_whose_object_is_gone_as_a_difference() {
+    let stack = Stack::start();
+    stack.put_month(TripKind::Yellow, "2022-09", Era::Y2022, 1_200);
+    let gone = stack.put_month(TripKind::Yellow, "2022-10", Era::Y2022, 1_300);
+    let rt = rt();
+    let report = rt
+        .block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(TripKind::Yellow), |_| {}))
+        .unwrap();
+    assert_eq!(report.loaded().count(), 2);
+    std::fs::remove_file(&gone).unwrap();
+
+    let audits = rt.block_on(atl_warehouse::audit(&stack.db(), &stack.lake, TripKind::Yellow, None)).unwrap();
+    assert_eq!(audits.len(), 2);
+    let missing = audits.iter().find(|a| a.file.month == "2022-10".parse().unwrap()).unwrap();
+    assert_eq!(missing.missing_object.as_deref(), Some("yellow/2022/yellow_tripdata_2022-10.parquet"));
+    assert_eq!(missing.mismatches().len(), 1);
+
+    let output =
+        warehouse_command(&stack, &stack.lake_url()).args(["audit", "--kind", "yellow"]).output().unwrap();
+    let text = output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    let diff = text.lines().find(|l| l.starts_with("DIFF")).unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        diff.contains("2022-10") && diff.contains("yellow/2022/yellow_tripdata_2022-10.parquet"),
+        "{diff}"
+    );
+    assert!(text.contains("2 months audited, 1 differ"), "{text}");
+    // Only the month asked for: the one still in the lake audits clean.
+    let output = warehouse_command(&stack, &stack.lake_url())
+        .args(["audit", "--kind", "yellow", "--months", "2022-09"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", output_text(&output));
+}
+
+#[test]
+fn a_file_of_another_month_is_refused_naming_its_month_unless_allowed() {
+    let stack = Stack::start();
+    let filed_as = TripFile::new(TripKind::Yellow, "2023-02".parse().unwrap());
+    // Loaded first from the right file: the wrong one must leave it as it was.
+    stack.put_month(TripKind::Yellow, "2023-02", Era::Y2022, 1_000);
+    let rt = rt();
+    rt.block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(TripKind::Yellow), |_| {})).unwrap();
+    let wrong = atl_testdata::TripFileSpec::new(TripKind::Yellow, "2024-07".parse().unwrap(), 2_500);
+    atl_testdata::write_trip_file_to(&wrong, &stack.path_of(filed_as)).unwrap();
+
+    let report = rt
+        .block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(TripKind::Yellow), |_| {}))
+        .unwrap();
+    let failures: Vec<&WarehouseError> = report.failures().map(|(_, e)| e).collect();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    match failures[0] {
+        WarehouseError::WrongMonth { key, source } => {
+            assert_eq!(key, "yellow/2023/yellow_tripdata_2023-02.parquet");
+            assert_eq!(source.belongs_to, "2024-07".parse().unwrap());
+        }
+        other => panic!("{other}"),
+    }
+    assert_eq!(stack.count("raw.yellow_tripdata"), 1_000);
+
+    let output =
+        warehouse_command(&stack, &stack.lake_url()).args(["load", "--kind", "yellow"]).output().unwrap();
+    let text = output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("belong to 2024-07, not 2023-02"), "{text}");
+
+    let output = warehouse_command(&stack, &stack.lake_url())
+        .args(["load", "--kind", "yellow", "--allow-other-month"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", output_text(&output));
+    assert_eq!(stack.count("raw.yellow_tripdata"), 2_500);
+}
+
+#[test]
+fn a_missing_lake_folder_fails_load_and_audit_naming_it() {
+    let stack = Stack::start();
+    let typo = stack.lake_dir.path().join("no/such/lake");
+    let url = format!("file://{}", typo.display());
+    for args in [&["load", "--kind", "green"][..], &["audit", "--kind", "green"]] {
+        let output = warehouse_command(&stack, &url).args(args).output().unwrap();
+        let text = output_text(&output);
+        assert_eq!(output.status.code(), Some(1), "{text}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(first.contains(&typo.display().to_string()) && first.contains("does not exist"), "{text}");
+        assert!(!typo.exists(), "atl-warehouse {args:?} created the folder");
+    }
+}
+
+#[test]
+fn errors_say_each_cause_once_name_the_server_and_no_driver_line_numbers() {
+    let stack = Stack::start();
+    let status = |warehouse_url: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_atl-warehouse"));
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("ATL")) {
+            command.env_remove(key);
+        }
+        let output = command
+            .current_dir(stack.lake_dir.path())
+            .args(["--warehouse", warehouse_url, "status"])
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{}", output_text(&output));
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    // Nothing listens there: the refusal is said once, under the server's (redacted) URL.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let stderr = status(&format!("postgres://atl:hunter2@127.0.0.1:{port}/warehouse"));
+    assert_eq!(stderr.matches("refused").count(), 1, "{stderr}");
+    assert!(stderr.contains(&format!("127.0.0.1:{port}")) && !stderr.contains("hunter2"), "{stderr}");
+    assert!(stderr.lines().all(|l| l.len() < 300), "{stderr}");
+    // PostgreSQL's own message, once, without the line of PostgreSQL's C source sqlx appends.
+    let stderr = status(&stack.pg.url("nosuchdb"));
+    assert_eq!(stderr.matches("database \"nosuchdb\" does not exist").count(), 1, "{stderr}");
+    assert!(!stderr.contains(" at line "), "{stderr}");
+}
+
+#[test]
+fn a_connection_killed_mid_copy_names_the_server() {
+    let stack = Stack::start();
+    stack.put_month(TripKind::Yellow, "2023-05", Era::Y2022, 1_500_000);
+    let rt = rt();
+    let db = stack.db();
+    let lake = stack.lake.clone();
+    let loading = std::thread::spawn(move || {
+        rt.block_on(atl_warehouse::load(&db, &lake, &LoadRequest::new(TripKind::Yellow), |_| {})).unwrap()
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let copying = stack.sql("SELECT coalesce(sum(tuples_processed), 0) FROM pg_stat_progress_copy");
+        if copying.parse::<i64>().unwrap() > 50_000 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the COPY never started");
+        assert!(!loading.is_finished(), "the load finished before its connection could be killed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    stack.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_progress_copy");
+    let report = loading.join().unwrap();
+    let failures: Vec<String> = report
+        .failures()
+        .map(|(_, e)| atl_core::ErrorChain::new(e).with_render(atl_warehouse::render_cause).one_line())
+        .collect();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    let server = stack.db().url.to_string();
+    assert!(failures[0].contains(&server), "{} does not name {server}", failures[0]);
+    assert!(report.failures().all(|(_, e)| e.is_connection_error()), "{failures:?}");
+    assert_eq!(stack.sql("SELECT count(*) FROM raw.load_log"), "0");
+}
+
+#[test]
+fn a_fragment_of_a_month_is_loaded_with_a_remark() {
+    let stack = Stack::start();
+    // 8 trips: 8 of February's 28 days at most.
+    stack.put_month(TripKind::Yellow, "2023-02", Era::Y2022, 8);
+    let output =
+        warehouse_command(&stack, &stack.lake_url()).args(["load", "--kind", "yellow"]).output().unwrap();
+    let text = output_text(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains("yellow_tripdata_2023-02.parquet") && text.contains("a fragment of the month?"),
+        "{text}"
+    );
+    stack.put_month(TripKind::Yellow, "2023-03", Era::Y2022, 3_000);
+    let output =
+        warehouse_command(&stack, &stack.lake_url()).args(["load", "--kind", "yellow"]).output().unwrap();
+    assert!(!output_text(&output).contains("fragment"), "{}", output_text(&output));
+}

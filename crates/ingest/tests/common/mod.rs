@@ -120,7 +120,7 @@ impl TestLake {
                 (config, Some(s3))
             }
         };
-        let lake = Lake::open(&config).expect("open the lake");
+        let lake = Lake::create(&config).expect("open the lake");
         lake.init().await.expect("init the lake");
         TestLake { lake, config, dir, s3 }
     }

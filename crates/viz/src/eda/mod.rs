@@ -695,13 +695,19 @@ pub async fn write_eda(
     out_dir: &Path,
 ) -> Result<WrittenEda, VizError> {
     let eda = profile(db, request).await?;
-    let report = render(eda)?;
-    std::fs::create_dir_all(out_dir)
-        .map_err(|source| VizError::Write { path: out_dir.to_owned(), source })?;
-    let index = out_dir.join("index.html");
-    std::fs::write(&index, report.html.as_bytes())
-        .map_err(|source| VizError::Write { path: index.clone(), source })?;
-    Ok(WrittenEda { index, report })
+    let out_dir = out_dir.to_owned();
+    // Rendering the charts and writing the page block: not on the async runtime's threads.
+    tokio::task::spawn_blocking(move || {
+        let report = render(eda)?;
+        std::fs::create_dir_all(&out_dir)
+            .map_err(|source| VizError::Write { path: out_dir.clone(), source })?;
+        let index = out_dir.join("index.html");
+        std::fs::write(&index, report.html.as_bytes())
+            .map_err(|source| VizError::Write { path: index.clone(), source })?;
+        Ok(WrittenEda { index, report })
+    })
+    .await
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
 #[cfg(test)]

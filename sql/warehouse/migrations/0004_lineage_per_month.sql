@@ -10,3 +10,5 @@
 -- their single table; both kinds of partition live side by side under the parent.
 ALTER TABLE raw.yellow_tripdata DROP COLUMN source_key;
 ALTER TABLE raw.green_tripdata DROP COLUMN source_key;
+ALTER TABLE raw.fhvhv_tripdata DROP COLUMN source_key;
+ALTER TABLE raw.fhv_tripdata DROP COLUMN source_key;

@@ -1,0 +1,180 @@
+//! Which month a trip file's rows belong to, by their pickup times.
+//!
+//! Real TLC files hold a few trips dated outside their month (clock errors, trips started
+//! the night before), but a file whose rows are mostly from another month is the wrong file:
+//! a mirror serving 2025-02 as 2023-02, a mis-named upload. [`PickupTally`] counts the pickups
+//! of a file per month as its batches go by, and [`PickupTally::check`] refuses the file when
+//! fewer than half of them fall inside the month it claims to be.
+
+use std::collections::BTreeMap;
+
+use arrow::array::{Array, AsArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Int64Type, TimeUnit};
+use chrono::{DateTime, Datelike};
+
+use crate::YearMonth;
+
+/// Pickups counted per month.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PickupTally {
+    per_month: BTreeMap<YearMonth, u64>,
+    /// Per month, the days (bit `day - 1`) with at least one pickup.
+    days: BTreeMap<YearMonth, u32>,
+    /// Rows without a pickup time (or one outside chrono's range).
+    undated: u64,
+}
+
+/// A file whose rows mostly belong to another month than the one it is filed under.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "its rows belong to {belongs_to}, not {month}: {inside} of {dated} pickups fall in {month}, \
+     {in_other} in {belongs_to} (the wrong file for {month}?)"
+)]
+pub struct WrongMonth {
+    /// The month the file is filed under.
+    pub month: YearMonth,
+    /// The month most of its pickups fall in.
+    pub belongs_to: YearMonth,
+    /// Pickups inside `month`.
+    pub inside: u64,
+    /// Pickups inside `belongs_to`.
+    pub in_other: u64,
+    /// Rows with a pickup time.
+    pub dated: u64,
+}
+
+impl PickupTally {
+    /// Counts the pickups of `array`, a timestamp column of any unit (other types count as
+    /// undated rows).
+    pub fn add(&mut self, array: &dyn Array) {
+        let micros = match array.data_type() {
+            DataType::Timestamp(_, _) => cast(array, &DataType::Timestamp(TimeUnit::Microsecond, None))
+                .and_then(|a| cast(&a, &DataType::Int64)),
+            _ => {
+                self.undated += array.len() as u64;
+                return;
+            }
+        };
+        let Ok(micros) = micros else {
+            self.undated += array.len() as u64;
+            return;
+        };
+        for value in micros.as_primitive::<Int64Type>().iter() {
+            match value.and_then(DateTime::from_timestamp_micros) {
+                Some(t) => {
+                    let date = t.date_naive();
+                    if let Some(month) = YearMonth::new(date.year(), date.month()) {
+                        *self.per_month.entry(month).or_default() += 1;
+                        *self.days.entry(month).or_default() |= 1 << (date.day() - 1);
+                    } else {
+                        self.undated += 1;
+                    }
+                }
+                None => self.undated += 1,
+            }
+        }
+    }
+
+    /// Adds the counts of `other` (another slice of the same file).
+    pub fn merge(&mut self, other: PickupTally) {
+        for (month, n) in other.per_month {
+            *self.per_month.entry(month).or_default() += n;
+        }
+        for (month, days) in other.days {
+            *self.days.entry(month).or_default() |= days;
+        }
+        self.undated += other.undated;
+    }
+
+    /// Rows with a pickup time.
+    pub fn dated(&self) -> u64 {
+        self.per_month.values().sum()
+    }
+
+    /// Rows whose pickup falls in `month`.
+    pub fn inside(&self, month: YearMonth) -> u64 {
+        self.per_month.get(&month).copied().unwrap_or(0)
+    }
+
+    /// The days of `month` with at least one pickup.
+    pub fn days_covered(&self, month: YearMonth) -> u32 {
+        self.days.get(&month).map_or(0, |bits| bits.count_ones())
+    }
+
+    /// A remark when the pickups of `month` cover less than half of its days: a fragment of
+    /// the month (a sample, a cut file) rather than the month the TLC publishes.
+    pub fn fragment_remark(&self, month: YearMonth) -> Option<String> {
+        let covered = self.days_covered(month);
+        (self.inside(month) > 0 && covered * 2 < month.days()).then(|| {
+            format!(
+                "its {} pickups in {month} fall on only {covered} of its {} days: a fragment of the month?",
+                self.inside(month),
+                month.days()
+            )
+        })
+    }
+
+    /// The month holding the most pickups, with their count.
+    pub fn busiest(&self) -> Option<(YearMonth, u64)> {
+        self.per_month.iter().max_by_key(|(m, n)| (**n, std::cmp::Reverse(**m))).map(|(m, n)| (*m, *n))
+    }
+
+    /// `Ok` when at least half of the dated rows fall in `month` (a file without any dated
+    /// row is left to the other checks).
+    pub fn check(&self, month: YearMonth) -> Result<(), WrongMonth> {
+        let dated = self.dated();
+        let inside = self.inside(month);
+        if dated == 0 || inside * 2 >= dated {
+            return Ok(());
+        }
+        let (belongs_to, in_other) = self.busiest().expect("dated > 0");
+        Err(WrongMonth { month, belongs_to, inside, in_other, dated })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{TimestampMicrosecondArray, TimestampNanosecondArray};
+
+    use super::*;
+
+    fn micros(date: &str) -> i64 {
+        chrono::NaiveDateTime::parse_from_str(date, "%Y-%m-%d %H:%M").unwrap().and_utc().timestamp_micros()
+    }
+
+    #[test]
+    fn a_file_mostly_from_another_month_is_named_with_that_month() {
+        let mut tally = PickupTally::default();
+        let rows: Vec<Option<i64>> = (0..10)
+            .map(|i| Some(micros(if i < 3 { "2023-02-10 12:00" } else { "2025-02-03 08:30" })))
+            .chain([None])
+            .collect();
+        tally.add(&TimestampMicrosecondArray::from(rows));
+        let feb23: YearMonth = "2023-02".parse().unwrap();
+        let err = tally.check(feb23).unwrap_err();
+        assert_eq!(err.belongs_to, "2025-02".parse().unwrap());
+        assert_eq!((err.inside, err.in_other, err.dated), (3, 7, 10));
+        assert!(err.to_string().starts_with("its rows belong to 2025-02, not 2023-02"), "{err}");
+        assert!(tally.check("2025-02".parse().unwrap()).is_ok());
+        let remark = tally.fragment_remark("2025-02".parse().unwrap()).unwrap();
+        assert!(remark.contains("only 1 of its 28 days"), "{remark}");
+    }
+
+    #[test]
+    fn stray_trips_and_any_unit_are_fine() {
+        let mut tally = PickupTally::default();
+        let ns = |d: &str| micros(d) * 1000;
+        let array = Arc::new(TimestampNanosecondArray::from(vec![
+            ns("2023-01-31 23:50"),
+            ns("2023-02-01 00:10"),
+            ns("2023-02-14 00:10"),
+        ]));
+        tally.add(array.as_ref());
+        assert!(tally.check("2023-02".parse().unwrap()).is_ok());
+        assert_eq!(tally.days_covered("2023-02".parse().unwrap()), 2);
+        assert!(PickupTally::default().check("2023-02".parse().unwrap()).is_ok());
+    }
+}

@@ -1,0 +1,80 @@
+//! The for-hire services in the warehouse: generated high-volume FHV and FHV months of every
+//! physical era load into `raw.fhvhv_tripdata` / `raw.fhv_tripdata` with every column equal
+//! to the Parquet (audit), and keep the real files' oddities as they are.
+
+mod common;
+
+use atl_core::TripKind;
+use atl_testdata::TripFileSpec;
+use atl_warehouse::LoadRequest;
+use common::{Stack, rt};
+
+const ROWS: usize = 4_000;
+
+fn load_and_audit(stack: &Stack, kind: TripKind, months: &[&str]) {
+    for month in months {
+        let spec = TripFileSpec::new(kind, month.parse().unwrap(), ROWS).row_group_rows(1_500);
+        stack.put_spec(&spec);
+    }
+    let rt = rt();
+    let report =
+        rt.block_on(atl_warehouse::load(&stack.db(), &stack.lake, &LoadRequest::new(kind), |_| {})).unwrap();
+    let failures: Vec<String> = report.failures().map(|(f, e)| format!("{f}: {e}")).collect();
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(report.loaded().count(), months.len());
+    assert!(report.loaded().all(|r| r.rows == ROWS as i64 && r.total_amount_sum.is_none()));
+    let table = atl_core::RawTable::new(kind).unwrap().parent();
+    assert_eq!(stack.count(&table), (ROWS * months.len()) as i64);
+
+    let audits = rt.block_on(atl_warehouse::audit(&stack.db(), &stack.lake, kind, None)).unwrap();
+    assert_eq!(audits.len(), months.len());
+    for audit in &audits {
+        assert!(audit.mismatches().is_empty(), "{:?}", audit.mismatches());
+        assert_eq!(audit.columns.len(), atl_core::schema::canonical_columns(kind).unwrap().len());
+    }
+}
+
+#[test]
+fn high_volume_months_of_every_era_load_column_for_column() {
+    let stack = Stack::start();
+    // int64 zones and an all-null int32 wav_match_flag; int64; int32 zones; cbd_congestion_fee.
+    load_and_audit(&stack, TripKind::Fhvhv, &["2019-03", "2022-01", "2023-06", "2025-02"]);
+    // Lyft rows keep their missing originating base and on-scene time; the 2022 flag is ' '.
+    let lyft = stack.sql(
+        "SELECT count(*) FILTER (WHERE originating_base_num IS NULL AND on_scene_datetime IS NULL), count(*) \
+         FROM raw.fhvhv_tripdata WHERE hvfhs_license_num = 'HV0005'",
+    );
+    let (without, all) = lyft.split_once('|').unwrap();
+    assert_eq!(without, all, "every Lyft row lacks originating base and on-scene time");
+    assert!(all.parse::<i64>().unwrap() > 0);
+    assert_eq!(
+        stack.sql("SELECT count(DISTINCT access_a_ride_flag) FROM raw.fhvhv_tripdata WHERE source_month = '2022-01-01'"),
+        "1"
+    );
+    assert_eq!(
+        stack.sql("SELECT count(wav_match_flag) FROM raw.fhvhv_tripdata WHERE source_month = '2019-03-01'"),
+        "0"
+    );
+    let odd = stack.sql(
+        "SELECT count(*) FILTER (WHERE request_datetime > pickup_datetime) > 0, \
+                count(*) FILTER (WHERE driver_pay < 0) > 0, count(*) FILTER (WHERE trip_time = 0) > 0, \
+                count(cbd_congestion_fee) FILTER (WHERE source_month < '2025-01-01') \
+         FROM raw.fhvhv_tripdata",
+    );
+    assert_eq!(odd, "t|t|t|0");
+}
+
+#[test]
+fn fhv_months_of_every_era_load_column_for_column() {
+    let stack = Stack::start();
+    // double zones and all-null int32 SR_Flag; double SR_Flag; int64 both.
+    load_and_audit(&stack, TripKind::Fhv, &["2016-06", "2019-03", "2023-06"]);
+    assert_eq!(
+        stack.sql("SELECT count(sr_flag) FROM raw.fhv_tripdata WHERE source_month = '2016-06-01'"),
+        "0"
+    );
+    assert_eq!(
+        stack.sql("SELECT count(sr_flag) > 0 FROM raw.fhv_tripdata WHERE source_month = '2023-06-01'"),
+        "t"
+    );
+}

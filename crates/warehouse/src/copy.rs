@@ -87,6 +87,9 @@ pub async fn load_month_as(
     let outcome =
         load_in_transaction(conn, config, lake, table, file, meta, force, streams, allow_other_month).await;
     if outcome.is_err() {
+        // The dropped transaction's ROLLBACK is only sent with the connection's next query:
+        // until then it holds the month's lock, which the cleanup waits for.
+        let _ = sqlx::raw_sql("SELECT 1").execute(&mut *conn).await;
         drop_committed_parts(config, table, file, streams).await;
     }
     outcome

@@ -39,12 +39,12 @@ pub enum Task {
     /// `ATL__SOURCE__BASE_URL=http://127.0.0.1:8000 cargo xtask pipeline --months 2023-01..2023-02`.
     /// A second run finds everything done and does nothing.
     Pipeline(PipelineArgs),
-    /// Check the stages against real TLC files: lay every file of a CDN-shaped folder into a
-    /// temp lake, load it into a throwaway PostgreSQL server and audit every column against
-    /// the Parquet. CI runs it on `../shared/data/tlc`.
-    /// Run the benchmarks (all, or one stage: ingest, warehouse, mart, viz). Each generates its data and
-    /// prints its rows/s or MB/s next to the physical limit measured in the same run.
-    Bench { stage: Option<String> },
+    /// Run the benchmarks (all, or one: ingest, warehouse, mart, viz, year). Each generates its
+    /// data and prints its figures next to the references measured in the same run: the
+    /// warehouse load next to DuckDB's postgres extension and the server's own binary COPY
+    /// (at wal_level replica and minimal), the mart build with where its time goes, and `year`
+    /// the whole pipeline on 12 generated months served by a local TLC mirror.
+    Bench(BenchArgs),
     /// Bring the warehouse's and the mart's schemas to this checkout's newest migrations
     /// (`atl-warehouse migrate`, then `atl-mart migrate`), with the servers of the current
     /// folder's configuration. Every stage does this at start; this is for upgrading ahead.
@@ -57,6 +57,9 @@ pub enum Task {
     /// from compose/airflow/requirements.txt): it imports, runs monthly in the right task
     /// order, and `airflow dags test` loads a generated month into a throwaway mart.
     Airflow,
+    /// Check the stages against real TLC files: lay every file of a CDN-shaped folder into a
+    /// temp lake, load it into a throwaway PostgreSQL server and audit every column against
+    /// the Parquet. CI runs it on `../shared/data/tlc`.
     Conformance {
         /// Folder with `trip-data/` (and optionally `samples/<kind>_<YYYY-MM>_head/`).
         folder: std::path::PathBuf,
@@ -100,4 +103,16 @@ pub struct TestArgs {
     /// Extra arguments for `cargo test`.
     #[arg(last = true)]
     pub cargo_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// ingest, warehouse, mart, viz or year (default: every stage, not year).
+    pub stage: Option<String>,
+    /// Rows of each generated month (default: 3,000,000).
+    #[arg(long)]
+    pub rows: Option<usize>,
+    /// Alternated rounds; medians are reported (default: 3).
+    #[arg(long)]
+    pub rounds: Option<usize>,
 }

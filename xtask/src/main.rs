@@ -38,7 +38,7 @@ fn run(flags: Xtask) -> anyhow::Result<ExitCode> {
         Task::Test(args) => return test::run(&args),
         Task::Pipeline(args) => pipeline::run(&args)?,
         Task::Conformance { folder } => conformance::run(&folder)?,
-        Task::Bench { stage } => bench::run(stage.as_deref())?,
+        Task::Bench(args) => bench::run(&args)?,
         Task::Airflow => airflow::run()?,
         Task::Migrate { debug } => migrate::run(debug)?,
     }

@@ -12,14 +12,22 @@ use crate::services;
 use crate::stages::{self, Profile};
 
 pub fn run(args: &PipelineArgs) -> anyhow::Result<()> {
+    run_with(args, &[])
+}
+
+/// [`run`], with extra environment for every stage (e.g. `ATL__SOURCE__BASE_URL`).
+pub fn run_with(args: &PipelineArgs, extra_env: &[(String, String)]) -> anyhow::Result<()> {
     let root = args.root.clone().unwrap_or_else(crate::workspace_root);
     std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
     let urls = services::up(&root, &args.ports)?;
     let profile = if args.debug { Profile::Debug } else { Profile::Release };
     stages::build(profile)?;
     // The stages talk to the servers just started, whatever atl.toml says about servers.
-    let env =
-        vec![("ATL__WAREHOUSE__URL".to_owned(), urls.warehouse), ("ATL__MART__URL".to_owned(), urls.mart)];
+    let mut env = extra_env.to_vec();
+    env.extend([
+        ("ATL__WAREHOUSE__URL".to_owned(), urls.warehouse),
+        ("ATL__MART__URL".to_owned(), urls.mart),
+    ]);
     let kind = args.kind.as_str();
     let mut ingest = vec!["--zones", "--kind", kind];
     match (&args.months, args.latest) {

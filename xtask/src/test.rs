@@ -14,7 +14,7 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
     let venv = root.join(".tools/venv");
     let moto_server = venv.join("bin/moto_server");
     if !moto_server.is_file() {
-        install_test_tools(&venv, &root.join("xtask/requirements-test.txt"))?;
+        install_requirements(&venv, &root.join("xtask/requirements-test.txt"))?;
     }
 
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -44,7 +44,7 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Creates the virtualenv if needed and installs the pinned requirements into it.
-fn install_test_tools(venv: &Path, requirements: &Path) -> anyhow::Result<()> {
+pub fn install_requirements(venv: &Path, requirements: &Path) -> anyhow::Result<()> {
     if !venv.join("bin/python").is_file() {
         eprintln!("creating {}", venv.display());
         let status = Command::new("python3")

@@ -76,6 +76,17 @@ impl PickupTally {
         }
     }
 
+    /// Adds the counts of `other` (another slice of the same file).
+    pub fn merge(&mut self, other: PickupTally) {
+        for (month, n) in other.per_month {
+            *self.per_month.entry(month).or_default() += n;
+        }
+        for (month, days) in other.days {
+            *self.days.entry(month).or_default() |= days;
+        }
+        self.undated += other.undated;
+    }
+
     /// Rows with a pickup time.
     pub fn dated(&self) -> u64 {
         self.per_month.values().sum()

@@ -28,10 +28,10 @@ pub struct LineageColumn {
 }
 
 /// The lineage columns, first in every raw table: the month of the file (the partition
-/// key), the lake object and the row's 0-based position in it.
-pub const LINEAGE: [LineageColumn; 3] = [
+/// key) and the row's 0-based position in the month's lake object, which `raw.load_log`
+/// names once per month (`object_key`).
+pub const LINEAGE: [LineageColumn; 2] = [
     LineageColumn { name: "source_month", sql_type: "date" },
-    LineageColumn { name: "source_key", sql_type: "text" },
     LineageColumn { name: "source_row", sql_type: "bigint" },
 ];
 
@@ -84,12 +84,23 @@ impl RawTable {
         format!("{RAW_SCHEMA}.{}", quote_ident(&format!("{}_loading", self.partition_name(month))))
     }
 
+    /// Part `i` of a month being loaded (a slice of the object's rows, filled by its own
+    /// connection), before it is attached under the month's new partition.
+    pub fn loading_part(&self, month: YearMonth, i: usize) -> String {
+        format!("{RAW_SCHEMA}.\"{}_loading_p{i}\"", self.partition_name(month))
+    }
+
+    /// Part `i`'s name once its month is in place: `yellow_tripdata_2023_01_p0`, unquoted.
+    pub fn part_name(&self, month: YearMonth, i: usize) -> String {
+        format!("{}_p{i}", self.partition_name(month))
+    }
+
     /// Every column in table (and COPY) order: lineage, then the canonical columns.
     pub fn columns(&self) -> Vec<&str> {
         LINEAGE.iter().map(|l| l.name).chain(self.columns.iter().map(|c| c.name)).collect()
     }
 
-    /// `"source_month", "source_key", ...`: the COPY column list.
+    /// `"source_month", "source_row", ...`: the COPY column list.
     pub fn column_list(&self) -> String {
         self.columns().iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
     }
@@ -100,22 +111,44 @@ impl RawTable {
         lineage.chain(self.columns.iter().map(|c| (c.name, c.kind.sql_type()))).collect()
     }
 
-    /// `CREATE TABLE <loading> (...)` for `month`: the parent's columns, lineage NOT NULL, and
-    /// the partition constraint as a CHECK, so ATTACH need not scan the month to prove it.
-    pub fn create_loading_sql(&self, month: YearMonth) -> String {
-        let columns: Vec<String> = self
-            .sql_columns()
+    /// The parent's columns with their types, lineage NOT NULL, as DDL.
+    fn column_ddl(&self) -> String {
+        self.sql_columns()
             .into_iter()
             .enumerate()
             .map(|(i, (name, ty))| {
                 let not_null = if i < LINEAGE.len() { " NOT NULL" } else { "" };
                 format!("{} {ty}{not_null}", quote_ident(name))
             })
-            .collect();
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// `CREATE TABLE <loading> (...) PARTITION BY RANGE (source_row)` for `month`: the
+    /// month's partition, whose parts ([`RawTable::create_part_sql`]) are slices of the
+    /// object's rows that the loader fills over parallel connections.
+    pub fn create_loading_sql(&self, month: YearMonth) -> String {
         format!(
-            "CREATE TABLE {} ({}, CHECK (source_month = {}))",
+            "CREATE TABLE {} ({}) PARTITION BY RANGE (source_row)",
             self.loading(month),
-            columns.join(", "),
+            self.column_ddl()
+        )
+    }
+
+    /// `CREATE TABLE <part i> (...)` for `month` and the rows `[lo, hi)` (`None`: unbounded):
+    /// the parent's columns, and as CHECKs the month's partition constraint and the part's
+    /// bounds, so that neither ATTACH scans the rows to prove them.
+    pub fn create_part_sql(&self, month: YearMonth, i: usize, lo: Option<i64>, hi: Option<i64>) -> String {
+        let range = match (lo, hi) {
+            (Some(lo), Some(hi)) => format!(", CHECK (source_row >= {lo} AND source_row < {hi})"),
+            (Some(lo), None) => format!(", CHECK (source_row >= {lo})"),
+            (None, Some(hi)) => format!(", CHECK (source_row < {hi})"),
+            (None, None) => String::new(),
+        };
+        format!(
+            "CREATE TABLE {} ({}, CHECK (source_month = {}){range})",
+            self.loading_part(month, i),
+            self.column_ddl(),
             month_literal(month)
         )
     }
@@ -145,8 +178,14 @@ mod tests {
         assert!(ddl.starts_with("CREATE TABLE raw.\"green_tripdata_2024_01_loading\" ("), "{ddl}");
         assert!(ddl.contains("\"source_month\" date NOT NULL"), "{ddl}");
         assert!(ddl.contains("\"ehail_fee\" double precision,"), "{ddl}");
-        assert!(ddl.ends_with("CHECK (source_month = DATE '2024-01-01'))"), "{ddl}");
-        assert_eq!(table.columns().len(), 3 + canonical_columns(TripKind::Green).unwrap().len());
+        assert!(ddl.ends_with(") PARTITION BY RANGE (source_row)"), "{ddl}");
+        let part = table.create_part_sql(month, 1, Some(10), None);
+        assert!(part.starts_with("CREATE TABLE raw.\"green_tripdata_2024_01_loading_p1\" ("), "{part}");
+        assert!(
+            part.ends_with("CHECK (source_month = DATE '2024-01-01'), CHECK (source_row >= 10))"),
+            "{part}"
+        );
+        assert_eq!(table.columns().len(), 2 + canonical_columns(TripKind::Green).unwrap().len());
         assert_eq!(RawTable::new(TripKind::Fhvhv).unwrap().parent(), "raw.\"fhvhv_tripdata\"");
     }
 }

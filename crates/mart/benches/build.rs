@@ -1,54 +1,30 @@
-//! The mart build of a generated 3,000,000-row month (warehouse server → mart server, cleaning,
-//! partition swap, aggregates) next to the limit: a same-server `INSERT INTO <fact> SELECT` of
-//! the same staged rows (the clean ones, with the same conversions, into a table shaped and
-//! constrained like the fact). Prints both rates, the transfer's, their ratio and whether the
-//! bar of issue 5 (0.6) is met; then, for reference only, the same rows by a parallel
-//! `CREATE TABLE AS` (the technique the build itself uses for its clean rows).
+//! `cargo xtask bench mart`: `atl-mart build` of a generated month as a process a user waits
+//! for (wall time spawn→exit, peak RSS), on a month the warehouse holds, with where the time
+//! goes: the mart server logs every statement's duration (`log_min_duration_statement = 0`),
+//! which splits the build into the transfer (the staging COPY), insertion.sql and the rest;
+//! then insertion.sql is run again by hand with psql on the same staged rows, statement by
+//! statement, for the duration of each step (cleaning, constraint validation, attach,
+//! aggregates).
 //!
-//! `cargo bench -p atl-mart` (ATL_BENCH_ROWS overrides the row count).
+//! `ATL_BENCH_ROWS` (default 3,000,000), `ATL_BENCH_ROUNDS` (default 3).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::path::Path;
 use std::time::Instant;
 
 use atl_core::{DatabaseConfig, Secret, TripFile, TripKind, YearMonth};
-use atl_devservices::PgServer;
+use atl_devservices::{PgServer, TimedRun, run_timed};
 use atl_lake::Lake;
-use atl_mart::BuildRequest;
 use atl_testdata::{Era, TripFileSpec, write_trip_file_to, zone_table_csv};
 use atl_warehouse::LoadRequest;
 
-const LIMIT_SQL: &str = "
-CREATE TABLE mart.bench_fact (LIKE mart.fact_trip INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
-INSERT INTO mart.bench_fact (
-    service_id, pickup_at, dropoff_at, pickup_date_id, pickup_hour, pu_zone_id, do_zone_id,
-    vendor_id, payment_type_id, rate_code_id, passenger_count, store_and_fwd, trip_type,
-    duration_sec, trip_distance, fare_amount, extra, mta_tax, tip_amount, tolls_amount,
-    improvement_surcharge, congestion_surcharge, airport_fee, cbd_congestion_fee, ehail_fee,
-    total_amount, source_month, source_row)
-SELECT 1, pickup_at, dropoff_at,
-       (extract(year FROM pickup_at) * 10000 + extract(month FROM pickup_at) * 100 + extract(day FROM pickup_at))::int,
-       extract(hour FROM pickup_at)::smallint, pulocationid::int, dolocationid::int,
-       coalesce(vendorid::int, -1), coalesce(payment_type::int, -1), coalesce(ratecodeid::int, -1),
-       passenger_count::smallint, store_and_fwd_flag = 'Y', trip_type::smallint,
-       round(extract(epoch FROM dropoff_at - pickup_at))::int,
-       round(trip_distance::numeric, 2), round(fare_amount::numeric, 2), round(extra::numeric, 2),
-       round(mta_tax::numeric, 2), round(tip_amount::numeric, 2), round(tolls_amount::numeric, 2),
-       round(improvement_surcharge::numeric, 2), round(congestion_surcharge::numeric, 2),
-       round(airport_fee::numeric, 2), round(cbd_congestion_fee::numeric, 2), round(ehail_fee::numeric, 2),
-       round(total_amount::numeric, 2), source_month, source_row
-FROM mart.staging_trip
-WHERE pickup_at >= source_month AND pickup_at < source_month + interval '1 month'
-  AND dropoff_at > pickup_at AND dropoff_at <= pickup_at + interval '24 hours'
-  AND pulocationid BETWEEN 1 AND 265 AND dolocationid BETWEEN 1 AND 265
-  AND trip_distance > 0 AND trip_distance <= 500
-  AND fare_amount BETWEEN 0 AND 10000 AND total_amount BETWEEN 0 AND 10000
-  AND greatest(abs(extra), abs(mta_tax), abs(tip_amount), abs(tolls_amount), abs(improvement_surcharge),
-               abs(congestion_surcharge), abs(airport_fee), abs(cbd_congestion_fee), abs(ehail_fee)) <= 10000
-  AND (passenger_count IS NULL OR passenger_count IN (0, 1, 2, 3, 4, 5, 6, 7, 8, 9));
-";
+const INSERTION_SQL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql/mart/insertion.sql");
 
 fn main() {
-    let rows: usize = std::env::var("ATL_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(3_000_000);
+    let env_usize =
+        |name: &str, default: usize| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let rows = env_usize("ATL_BENCH_ROWS", 3_000_000);
+    let rounds = env_usize("ATL_BENCH_ROUNDS", 3).max(1);
     let month: YearMonth = "2023-03".parse().unwrap();
     let warehouse = PgServer::temp().expect("a temp PostgreSQL server for the warehouse");
     let mart = PgServer::temp().expect("a temp PostgreSQL server for the mart");
@@ -68,71 +44,150 @@ fn main() {
         rt.block_on(atl_warehouse::load(&db(&warehouse), &lake, &LoadRequest::new(TripKind::Yellow), |_| {}));
     assert_eq!(load.unwrap().loaded().count(), 1);
     eprintln!("generated and loaded {rows} rows in {:.1} s", clock.elapsed().as_secs_f64());
+    mart.psql("postgres", "ALTER SYSTEM SET log_min_duration_statement = 0").unwrap();
+    mart.psql("postgres", "SELECT pg_reload_conf()").unwrap();
 
-    let clock = Instant::now();
-    let report = rt
-        .block_on(atl_mart::build(
-            &db(&warehouse),
-            &db(&mart),
-            &lake,
-            &BuildRequest::new(TripKind::Yellow),
-            |_| {},
-        ))
+    let args: Vec<String> = [
+        "--warehouse",
+        &warehouse.url("postgres"),
+        "--mart",
+        &mart.url("postgres"),
+        "--lake",
+        &format!("file://{}", lake_dir.path().display()),
+        "build",
+        "--kind",
+        "yellow",
+        "--months",
+        &month.to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let log = mart.cluster().log_path();
+    let mut runs: Vec<TimedRun> = Vec::new();
+    let mut last_round_log = Vec::new();
+    for round in 0..rounds {
+        mart.psql("postgres", "CHECKPOINT").unwrap();
+        warehouse.psql("postgres", "CHECKPOINT").unwrap();
+        let log_start = log_len(&log);
+        let run = run_timed(env!("CARGO_BIN_EXE_atl-mart"), &args, &[("RUST_LOG", "warn")])
+            .expect("atl-mart build");
+        eprintln!(
+            "  round {} atl-mart build {:6.2} s = {:8.0} rows/s  {:6.1} MB  (load average {})",
+            round + 1,
+            run.seconds,
+            rows as f64 / run.seconds,
+            run.peak_rss_mb(),
+            load_average()
+        );
+        runs.push(run);
+        last_round_log = statement_durations(&log, log_start);
+    }
+    let built: String = mart
+        .psql(
+            "postgres",
+            "SELECT warehouse_rows || ' ' || fact_rows || ' ' || rejected_rows || ' ' || warehouse_total \
+             FROM mart.build_log",
+        )
         .unwrap();
-    let build_seconds = clock.elapsed().as_secs_f64();
-    let built = report.built().next().expect("the month was built");
-    let r = &built.record;
-    assert_eq!(r.warehouse_rows as usize, rows);
+    let built: Vec<&str> = built.split(' ').collect();
+    assert_eq!(built[0].parse::<usize>().unwrap(), rows);
 
-    // The limit: the staging table still holds the month.
-    let clock = Instant::now();
-    mart.psql("postgres", LIMIT_SQL).unwrap();
-    let limit_seconds = clock.elapsed().as_secs_f64();
-    let limit_rows: f64 =
-        mart.psql("postgres", "SELECT count(*) FROM mart.bench_fact").unwrap().parse().unwrap();
-    assert_eq!(limit_rows as i64, r.fact_rows);
-
-    // For reference: the limit's query as a parallel CREATE TABLE AS, as insertion.sql runs it.
-    let clock = Instant::now();
-    mart.psql("postgres", &reference_ctas_sql()).unwrap();
-    let ctas_seconds = clock.elapsed().as_secs_f64();
-
-    let build_rate = rows as f64 / build_seconds;
-    let transfer_rate = rows as f64 / built.transfer_seconds;
-    let limit_rate = rows as f64 / limit_seconds;
-    let ratio = build_rate / limit_rate;
+    let mut seconds: Vec<f64> = runs.iter().map(|r| r.seconds).collect();
+    seconds.sort_by(f64::total_cmp);
+    let median = seconds[seconds.len() / 2];
+    let mut rss: Vec<f64> = runs.iter().map(TimedRun::peak_rss_mb).collect();
+    rss.sort_by(f64::total_cmp);
     println!(
-        "mart build     {rows} rows in {build_seconds:6.2} s = {build_rate:8.0} rows/s (everything: transfer, cleaning, swap, aggregates)"
+        "mart build: {rows} rows (fact {}, rejected {}), {rounds} rounds, median {median:.2} s = {:.0} rows/s, peak RSS {:.1} MB (load average {})",
+        built[1],
+        built[2],
+        rows as f64 / median,
+        rss[rss.len() / 2],
+        load_average()
     );
-    println!(
-        "  transfer     {rows} rows in {:6.2} s = {transfer_rate:8.0} rows/s (warehouse server -> mart staging, binary COPY)",
-        built.transfer_seconds
-    );
-    println!(
-        "limit          {rows} rows in {limit_seconds:6.2} s = {limit_rate:8.0} rows/s (same-server INSERT INTO fact-shaped table SELECT staged rows)"
-    );
-    println!("ratio          {ratio:.2} = mart build / limit");
-    if ratio >= BAR {
-        println!("bar            MET: {ratio:.2} >= {BAR}");
-    } else {
-        println!("bar            NOT MET: {ratio:.2} < {BAR}");
+    let last = runs.last().unwrap().seconds;
+    println!("  the last round ({last:.2} s), by the mart server's log:");
+    let mut logged = 0.0;
+    for (ms, statement) in &last_round_log {
+        if *ms >= 50.0 {
+            println!("    {:>8.2} s  {}", ms / 1000.0, shorten(statement));
+        }
+        logged += ms / 1000.0;
     }
     println!(
-        "reference      parallel CREATE TABLE AS of the same rows: {:.0} rows/s ({ctas_seconds:.2} s; not the limit)",
-        rows as f64 / ctas_seconds
+        "    {:>8.2} s  everything else (connections, the warehouse side's count, the client)",
+        last - logged
     );
+
+    // insertion.sql again, by hand, on the rows still staged: each statement's duration.
+    let log_start = log_len(&log);
+    let psql = mart.cluster().install().bin("psql");
+    let clock = Instant::now();
+    let status = std::process::Command::new(psql)
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &mart.port().to_string()])
+        .args(["-U", "postgres", "-d", "postgres", "-c"])
+        .arg(format!(
+            "SELECT set_config('atl.month', '{}', false), set_config('atl.service', 'yellow', false), \
+             set_config('atl.warehouse_total', '{}', false)",
+            month.first_day(),
+            built[3]
+        ))
+        .arg("-f")
+        .arg(INSERTION_SQL)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let by_hand = clock.elapsed().as_secs_f64();
+    println!("  insertion.sql by hand with psql ({by_hand:.2} s), statements of 50 ms or more:");
+    for (ms, statement) in statement_durations(&log, log_start) {
+        if ms >= 50.0 {
+            println!("    {:>8.2} s  {}", ms / 1000.0, shorten(&statement));
+        }
+    }
 }
 
-/// The bar of issue 5: the build at no less than 0.6 of the limit.
-const BAR: f64 = 0.6;
+fn log_len(log: &Path) -> usize {
+    std::fs::read(log).map(|b| b.len()).unwrap_or(0)
+}
 
-fn reference_ctas_sql() -> String {
-    let columns_start =
-        LIMIT_SQL.find("INSERT INTO mart.bench_fact (").unwrap() + "INSERT INTO mart.bench_fact ".len();
-    let select_start = LIMIT_SQL.find("SELECT 1, pickup_at").unwrap();
-    format!(
-        "BEGIN; SET LOCAL parallel_tuple_cost = 0.01; CREATE TABLE mart.bench_ctas {} AS {} COMMIT;",
-        LIMIT_SQL[columns_start..select_start].trim(),
-        &LIMIT_SQL[select_start..]
-    )
+/// `(milliseconds, statement)` of each `duration:` entry the server logged after `start`.
+fn statement_durations(log: &Path, start: usize) -> Vec<(f64, String)> {
+    let text = std::fs::read(log).unwrap_or_default();
+    let text = String::from_utf8_lossy(&text[start.min(text.len())..]).into_owned();
+    let mut entries = Vec::new();
+    let mut current: Option<(f64, String)> = None;
+    for line in text.lines() {
+        if let Some(rest) = line.split_once("LOG:  duration: ").map(|(_, r)| r) {
+            entries.extend(current.take());
+            let (ms, statement) = rest.split_once(" ms").unwrap_or((rest, ""));
+            let statement = statement.split_once("statement: ").map(|(_, s)| s).unwrap_or(statement);
+            current = Some((ms.trim().parse().unwrap_or(0.0), statement.to_owned()));
+        } else if line.starts_with("20") && line.contains(" UTC [") {
+            entries.extend(current.take());
+        } else if let Some((_, statement)) = current.as_mut() {
+            statement.push('\n');
+            statement.push_str(line);
+        }
+    }
+    entries.extend(current);
+    entries
+}
+
+/// The statement's first line of SQL (comments skipped), cut to fit a line.
+fn shorten(statement: &str) -> String {
+    let line = statement
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("--"))
+        .unwrap_or("")
+        .to_owned();
+    if line.chars().count() > 90 { line.chars().take(87).collect::<String>() + "..." } else { line }
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }

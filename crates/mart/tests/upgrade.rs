@@ -100,14 +100,17 @@ impl V1 {
         self.mart.psql("postgres", sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
-    /// Rows, money and lineage of every warehouse month.
+    /// Rows, money and lineage of every warehouse month (the object of a month is in the load
+    /// log, before and after migration 0003 dropped the per-row copy of it).
     fn warehouse_figures(&self) -> String {
         self.wh(
-            "SELECT string_agg(format('%s %s %s %s %s', source_month, rows, total, rows_seen, keys), ';' ORDER BY source_month) \
+            "SELECT string_agg(format('%s %s %s %s %s', source_month, rows, total, rows_seen, \
+                                      (SELECT string_agg(object_key, ',' ORDER BY object_key) FROM raw.load_log l \
+                                       WHERE l.month = m.source_month)), ';' ORDER BY source_month) \
              FROM (SELECT source_month, count(*) AS rows, sum(round(total_amount::numeric, 2)) AS total, \
-                          count(DISTINCT source_row) AS rows_seen, string_agg(DISTINCT source_key, ',') AS keys \
-                   FROM (SELECT source_month, total_amount, source_row, source_key FROM raw.yellow_tripdata \
-                         UNION ALL SELECT source_month, total_amount, source_row, source_key FROM raw.green_tripdata) t \
+                          count(DISTINCT source_row) AS rows_seen \
+                   FROM (SELECT source_month, total_amount, source_row FROM raw.yellow_tripdata \
+                         UNION ALL SELECT source_month, total_amount, source_row FROM raw.green_tripdata) t \
                    GROUP BY source_month) m",
         )
     }

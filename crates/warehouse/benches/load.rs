@@ -1,119 +1,229 @@
-//! `cargo xtask bench warehouse`: the loader's rows/s next to the physical limit measured
-//! on the same server in the same run — a server-side `COPY ... FROM '<file>' (FORMAT
-//! binary)` of the same rows — and the loader's peak RSS.
+//! `cargo xtask bench warehouse`: the loader next to its peer and the server's own limit, in
+//! one run, on one server per `wal_level`, as processes a user waits for:
 //!
-//! Rows: `ATL_BENCH_ROWS` (default 3,000,000), one generated yellow month.
+//! - `atl-warehouse load --kind yellow --force` (the release binary) from a `file://` lake;
+//! - DuckDB's postgres extension: `INSERT INTO pg.<table> SELECT * FROM read_parquet(...)`
+//!   into an existing table of the file's shape (Python, `ATL_BENCH_PYTHON`);
+//! - the server-side `COPY <table> FROM '<file>' (FORMAT binary)` of the same rows into an
+//!   existing table shaped like the raw table (psql as the process).
+//!
+//! Each contender runs once per round, the order rotating between rounds; every figure is
+//! wall time spawn→exit and the process's peak RSS (GNU time). A checkpoint runs (untimed)
+//! before each contender, so none pays for another's dirty pages. Medians are printed.
+//!
+//! `ATL_BENCH_ROWS` (default 3,000,000), `ATL_BENCH_ROUNDS` (default 3),
+//! `ATL_BENCH_PYTHON` (a Python with `duckdb` and `duckdb-extension-postgres`; xtask
+//! installs them from xtask/requirements-bench.txt), `ATL_BENCH_WAL_LEVELS` (default
+//! `replica,minimal`), `ATL_BENCH_LOADER_ARGS` (extra flags for the loader, e.g. `--streams 1`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::Write;
-use std::process::Command;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use atl_core::{DatabaseConfig, SchemaMapping, Secret, TripFile, TripKind, YearMonth};
-use atl_devservices::PgServer;
-use atl_lake::Lake;
+use atl_core::{SchemaMapping, TripFile, TripKind, YearMonth};
+use atl_devservices::{PgServer, TimedRun, run_timed};
 use atl_testdata::{TripFileSpec, write_trip_file_to};
 use atl_warehouse::encode::{CopyEncoder, Lineage};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+const DUCKDB_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../xtask/bench/duckdb_load.py");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Contender {
+    Loader,
+    DuckDb,
+    Copy,
+}
+
+const CONTENDERS: [Contender; 3] = [Contender::Loader, Contender::DuckDb, Contender::Copy];
+
+impl Contender {
+    fn label(self) -> &'static str {
+        match self {
+            Contender::Loader => "atl-warehouse load --force",
+            Contender::DuckDb => "DuckDB INSERT … read_parquet",
+            Contender::Copy => "server COPY FROM file (binary)",
+        }
+    }
+}
+
+struct Setup {
+    rows: usize,
+    rounds: usize,
+    python: String,
+    work: PathBuf,
+    lake_dir: PathBuf,
+    parquet: PathBuf,
+    key: String,
+    month: YearMonth,
+}
+
 fn main() {
-    let rows: usize = std::env::var("ATL_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(3_000_000);
-    let pg = PgServer::temp().expect("a temp PostgreSQL server");
-    let db = DatabaseConfig { url: Secret::new(pg.url("postgres")), parallelism: 1 };
-    let work = tempfile::tempdir().unwrap();
-    let lake = Lake::create_folder(&work.path().join("lake")).unwrap();
+    let env_usize =
+        |name: &str, default: usize| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let rows = env_usize("ATL_BENCH_ROWS", 3_000_000);
+    let rounds = env_usize("ATL_BENCH_ROUNDS", 3).max(1);
+    let python = std::env::var("ATL_BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
+    let wal_levels = std::env::var("ATL_BENCH_WAL_LEVELS").unwrap_or_else(|_| "replica,minimal".into());
+
+    let work = tempfile::Builder::new().prefix("atl-bench-wh-").tempdir().unwrap();
+    // The server runs as another user (postgres) when we are root: it reads the COPY file.
+    make_traversable(work.path());
     let month: YearMonth = "2023-01".parse().unwrap();
     let file = TripFile::new(TripKind::Yellow, month);
-    let parquet_path = work.path().join("lake").join(file.lake_key());
+    let lake_dir = work.path().join("lake");
+    let parquet = lake_dir.join(file.lake_key());
     let clock = Instant::now();
-    write_trip_file_to(&TripFileSpec::new(TripKind::Yellow, month, rows), &parquet_path).unwrap();
-    let size = std::fs::metadata(&parquet_path).unwrap().len();
+    write_trip_file_to(&TripFileSpec::new(TripKind::Yellow, month, rows), &parquet).unwrap();
+    let size = std::fs::metadata(&parquet).unwrap().len();
     eprintln!(
         "generated {rows} rows ({:.1} MB Parquet) in {:.1} s",
         size as f64 / 1e6,
         clock.elapsed().as_secs_f64()
     );
-
-    // The loader, as users run it: the `atl-warehouse` binary, its peak RSS read from /proc.
-    let clock = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_atl-warehouse"))
-        .args([
-            "--warehouse",
-            db.url.expose(),
-            "--lake",
-            &format!("file://{}", work.path().join("lake").display()),
-        ])
-        .args(["load", "--kind", "yellow"])
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .unwrap();
-    let mut peak_kb = 0;
-    let status = loop {
-        peak_kb = peak_kb.max(peak_rss_kb(child.id()));
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
+    let setup = Setup {
+        rows,
+        rounds,
+        python,
+        work: work.path().to_owned(),
+        lake_dir,
+        parquet,
+        key: file.lake_key(),
+        month,
     };
-    let loader_secs = clock.elapsed().as_secs_f64();
-    assert!(status.success());
-    let peak_mb = peak_kb as f64 / 1024.0;
-    let loaded: i64 =
-        pg.psql("postgres", "SELECT count(*) FROM raw.yellow_tripdata").unwrap().parse().unwrap();
-    assert_eq!(loaded, rows as i64);
-    let _ = &lake;
 
-    // The limit: the same rows as a binary COPY file the server reads itself.
-    let copy_path = binary_copy_file(&parquet_path, work.path(), month, &file.lake_key());
-    pg.psql("postgres", "CREATE TABLE bench_existing (LIKE raw.yellow_tripdata)").unwrap();
-    let clock = Instant::now();
-    pg.psql("postgres", &format!("COPY bench_existing FROM '{}' (FORMAT binary)", copy_path.display()))
-        .unwrap();
-    let limit_secs = clock.elapsed().as_secs_f64();
-    // The same, into a table created in the same transaction with FREEZE (the loader's path).
-    let clock = Instant::now();
-    pg.psql(
-        "postgres",
-        &format!(
-            "BEGIN; CREATE TABLE bench_fresh (LIKE raw.yellow_tripdata); \
-             COPY bench_fresh FROM '{}' (FORMAT binary, FREEZE); COMMIT;",
-            copy_path.display()
-        ),
-    )
-    .unwrap();
-    let fresh_secs = clock.elapsed().as_secs_f64();
-    let copied: i64 = pg.psql("postgres", "SELECT count(*) FROM bench_existing").unwrap().parse().unwrap();
-    assert_eq!(copied, rows as i64);
+    println!(
+        "warehouse load: {rows} rows (one generated yellow month, {:.1} MB Parquet), {rounds} alternated rounds, medians",
+        size as f64 / 1e6
+    );
+    for level in wal_levels.split(',').map(str::trim).filter(|l| !l.is_empty()) {
+        bench_level(&setup, level);
+    }
+}
 
-    let rate = |secs: f64| rows as f64 / secs;
-    println!("warehouse load, {rows} rows (one yellow month, {:.1} MB Parquet):", size as f64 / 1e6);
+fn bench_level(setup: &Setup, wal_level: &str) {
+    let pg = PgServer::temp().expect("a temp PostgreSQL server");
+    if wal_level != "minimal" {
+        pg.psql("postgres", &format!("ALTER SYSTEM SET wal_level = '{wal_level}'")).unwrap();
+        pg.psql("postgres", "ALTER SYSTEM SET max_wal_senders = 10").unwrap();
+        pg.cluster().stop().unwrap();
+        pg.cluster().ensure_running().unwrap();
+    }
+    assert_eq!(pg.psql("postgres", "SHOW wal_level").unwrap(), wal_level);
+    let url = pg.url("postgres");
+    let lake_url = format!("file://{}", setup.lake_dir.display());
+    let loader_args: Vec<String> =
+        ["--warehouse", &url, "--lake", &lake_url, "load", "--kind", "yellow", "--force"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(
+                std::env::var("ATL_BENCH_LOADER_ARGS")
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .map(String::from),
+            )
+            .collect();
+    let loader = env!("CARGO_BIN_EXE_atl-warehouse");
+    let conninfo = format!("host=127.0.0.1 port={} user=postgres dbname=postgres", pg.port());
+    let duckdb_args = |mode: &str| -> Vec<String> {
+        vec![
+            DUCKDB_SCRIPT.into(),
+            mode.into(),
+            conninfo.clone(),
+            "bench_duckdb".into(),
+            setup.parquet.display().to_string(),
+        ]
+    };
+    let psql = pg.cluster().install().bin("psql");
+    let copy_file = binary_copy_file(&setup.parquet, &setup.work, setup.month, &setup.key);
+    let copy_args: Vec<String> = vec![
+        "-X".into(),
+        "-q".into(),
+        "-v".into(),
+        "ON_ERROR_STOP=1".into(),
+        "-h".into(),
+        "127.0.0.1".into(),
+        "-p".into(),
+        pg.port().to_string(),
+        "-U".into(),
+        "postgres".into(),
+        "-d".into(),
+        "postgres".into(),
+        "-c".into(),
+        format!("COPY bench_copy FROM '{}' (FORMAT binary)", copy_file.display()),
+    ];
+
+    // Untimed: the raw schema and a first load, DuckDB's table, the COPY's table.
+    run_timed(loader, &loader_args, &[("RUST_LOG", "warn")]).expect("a first load");
+    run_timed(&setup.python, &duckdb_args("prepare"), &[]).expect("DuckDB's table (is duckdb installed?)");
+    pg.psql("postgres", "CREATE TABLE bench_copy (LIKE raw.yellow_tripdata)").unwrap();
+
+    let mut runs: Vec<(Contender, TimedRun)> = Vec::new();
+    for round in 0..setup.rounds {
+        for i in 0..CONTENDERS.len() {
+            let contender = CONTENDERS[(i + round) % CONTENDERS.len()];
+            match contender {
+                Contender::DuckDb => pg.psql("postgres", "TRUNCATE bench_duckdb").unwrap(),
+                Contender::Copy => pg.psql("postgres", "TRUNCATE bench_copy").unwrap(),
+                Contender::Loader => String::new(),
+            };
+            pg.psql("postgres", "CHECKPOINT").unwrap();
+            let run = match contender {
+                Contender::Loader => run_timed(loader, &loader_args, &[("RUST_LOG", "warn")]),
+                Contender::DuckDb => run_timed(&setup.python, &duckdb_args("load"), &[]),
+                Contender::Copy => run_timed(&psql, &copy_args, &[]),
+            }
+            .unwrap_or_else(|e| panic!("{}: {e}", contender.label()));
+            let table = match contender {
+                Contender::Loader => "raw.yellow_tripdata",
+                Contender::DuckDb => "bench_duckdb",
+                Contender::Copy => "bench_copy",
+            };
+            let count: usize =
+                pg.psql("postgres", &format!("SELECT count(*) FROM {table}")).unwrap().parse().unwrap();
+            assert_eq!(count, setup.rows, "{} left {count} rows", contender.label());
+            eprintln!(
+                "  [{wal_level}] round {} {:<32} {:6.2} s  {:6.1} MB",
+                round + 1,
+                contender.label(),
+                run.seconds,
+                run.peak_rss_mb()
+            );
+            runs.push((contender, run));
+        }
+    }
+
+    let median = |c: Contender, f: fn(&TimedRun) -> f64| {
+        let mut v: Vec<f64> = runs.iter().filter(|(k, _)| *k == c).map(|(_, r)| f(r)).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let secs = |c| median(c, |r| r.seconds);
+    let rate = |c| setup.rows as f64 / secs(c);
+    println!("wal_level={wal_level}  (load average {})", load_average());
     println!(
-        "  atl-warehouse load (lake → COPY FREEZE)     {:>12.0} rows/s  {loader_secs:>6.2} s",
-        rate(loader_secs)
+        "  {:<32} {:>10} {:>8} {:>9} {:>9} {:>10}",
+        "contender", "rows/s", "median s", "/ DuckDB", "/ COPY", "peak RSS"
     );
-    println!(
-        "  limit: server COPY FROM file, existing table {:>11.0} rows/s  {limit_secs:>6.2} s",
-        rate(limit_secs)
-    );
-    println!(
-        "  server COPY FROM file, new table + FREEZE   {:>12.0} rows/s  {fresh_secs:>6.2} s",
-        rate(fresh_secs)
-    );
-    println!("  ratio loader / limit                        {:>12.2}", limit_secs / loader_secs);
-    println!("  ratio loader / new-table FREEZE COPY         {:>11.2}", fresh_secs / loader_secs);
-    println!("  loader peak RSS (atl-warehouse process)                             {peak_mb:>12.1} MB");
+    for c in CONTENDERS {
+        println!(
+            "  {:<32} {:>10.0} {:>8.2} {:>8.2}× {:>8.2}× {:>7.1} MB",
+            c.label(),
+            rate(c),
+            secs(c),
+            rate(c) / rate(Contender::DuckDb),
+            rate(c) / rate(Contender::Copy),
+            median(c, TimedRun::peak_rss_mb)
+        );
+    }
 }
 
 /// Encodes the Parquet file with the loader's own encoder into a file the server can read.
-fn binary_copy_file(
-    parquet: &std::path::Path,
-    dir: &std::path::Path,
-    month: YearMonth,
-    key: &str,
-) -> std::path::PathBuf {
+fn binary_copy_file(parquet: &Path, dir: &Path, month: YearMonth, key: &str) -> PathBuf {
     let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(parquet).unwrap()).unwrap();
     let mapping = SchemaMapping::new(TripKind::Yellow, reader.schema(), key).unwrap();
-    let mut encoder = CopyEncoder::new(&Lineage { month: month.first_day(), key: key.to_owned() });
+    let mut encoder = CopyEncoder::new(&Lineage { month: month.first_day(), first_row: 0 });
     let path = dir.join("rows.pgcopy");
     let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
     for batch in reader.with_batch_size(65_536).build().unwrap() {
@@ -122,20 +232,18 @@ fn binary_copy_file(
     }
     out.write_all(&encoder.finish()).unwrap();
     out.flush().unwrap();
-    // The server runs as another user (postgres) when we are root.
-    for p in [dir, path.as_path()] {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    make_traversable(&path);
     path
 }
 
-/// VmHWM of a running process (0 once it has exited).
-fn peak_rss_kb(pid: u32) -> u64 {
-    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else { return 0 };
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+fn make_traversable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// The 1-, 5- and 15-minute load averages: the machine may be shared.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }

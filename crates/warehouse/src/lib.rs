@@ -45,13 +45,15 @@ pub struct LoadRequest {
     pub force: bool,
     /// Months loaded at once, each over its own connection.
     pub parallelism: usize,
+    /// COPY streams per month, each over its own connection into a slice of the month.
+    pub streams: usize,
     /// Load a file even when most of its pickups fall outside its month.
     pub allow_other_month: bool,
 }
 
 impl LoadRequest {
     pub fn new(kind: TripKind) -> LoadRequest {
-        LoadRequest { kind, months: None, force: false, parallelism: 2, allow_other_month: false }
+        LoadRequest { kind, months: None, force: false, parallelism: 2, streams: 2, allow_other_month: false }
     }
 }
 
@@ -123,14 +125,24 @@ pub async fn load(
             }
         }
     }
-    let (force, allow_other_month) = (request.force, request.allow_other_month);
+    let (force, streams, allow_other_month) = (request.force, request.streams, request.allow_other_month);
     let mut running = futures::stream::iter(work)
         .map(|(file, meta)| {
             progress(LoadEvent::Started(file));
             async move {
                 let outcome = match connect(config).await {
                     Ok(mut conn) => {
-                        copy::load_month(&mut conn, lake, file, &meta, force, allow_other_month).await
+                        copy::load_month(
+                            &mut conn,
+                            config,
+                            lake,
+                            file,
+                            &meta,
+                            force,
+                            streams,
+                            allow_other_month,
+                        )
+                        .await
                     }
                     Err(e) => Err(e),
                 }

@@ -46,6 +46,10 @@ enum Command {
         /// Months loaded at once, each over its own connection (default: warehouse.parallelism).
         #[arg(long)]
         parallelism: Option<usize>,
+        /// COPY streams per month, each over its own connection into a slice of the month
+        /// (the server writes with as many backends).
+        #[arg(long, default_value_t = 2)]
+        streams: usize,
         /// Load a file even when most of its pickups fall outside its month (by default it is
         /// refused, naming the month its rows belong to).
         #[arg(long)]
@@ -94,7 +98,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         config.lake.url = url;
     }
     match cli.command {
-        Command::Load { kind, months, force, parallelism, allow_other_month } => {
+        Command::Load { kind, months, force, parallelism, streams, allow_other_month } => {
             // The lake's errors name the folder or bucket.
             let lake = atl_lake::Lake::open(&config.lake)?;
             let request = LoadRequest {
@@ -102,6 +106,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 months,
                 force,
                 parallelism: parallelism.unwrap_or(config.warehouse.parallelism),
+                streams: streams.max(1),
                 allow_other_month,
             };
             let report = atl_warehouse::load(&config.warehouse, &lake, &request, log_event)

@@ -54,7 +54,8 @@ fn every_era_loads_with_the_lakes_counts_and_sums() {
     assert!((sum - logged).abs() < 1e-6 * sum.abs(), "{sum} vs {logged}");
     assert_eq!(
         stack.sql(
-            "SELECT min(source_row), max(source_row), count(DISTINCT source_row), min(source_key) \
+            "SELECT min(source_row), max(source_row), count(DISTINCT source_row), \
+             (SELECT object_key FROM raw.load_log WHERE kind = 'green' AND month = '2019-07-01') \
              FROM raw.green_tripdata WHERE source_month = '2019-07-01'"
         ),
         "0|3999|4000|green/2019/green_tripdata_2019-07.parquet"

@@ -153,7 +153,18 @@ fn a_column_added_by_a_migration_is_loaded_by_copy_beside_older_months() {
             .find(|(f, _)| *f == file)
             .unwrap();
         let mut conn = PgConnection::connect(&url).await.unwrap();
-        atl_warehouse::copy::load_month_as(&mut conn, &stack.lake, &table, file, &meta, false, false).await
+        atl_warehouse::copy::load_month_as(
+            &mut conn,
+            &stack.db(),
+            &stack.lake,
+            &table,
+            file,
+            &meta,
+            false,
+            2,
+            false,
+        )
+        .await
     });
     assert!(matches!(outcome.unwrap(), MonthOutcome::Loaded(r) if r.rows == 3_000));
 

@@ -30,13 +30,15 @@ pub struct UnsupportedType {
     pub data_type: DataType,
 }
 
-/// Values written before each row's data columns: where the row came from.
+/// Values written before each row's data columns: where the row came from. The object
+/// itself is recorded once per month, in `raw.load_log`.
 #[derive(Debug, Clone)]
 pub struct Lineage {
     /// The month of the source file, written as a `date`.
     pub month: NaiveDate,
-    /// The lake key of the source object.
-    pub key: String,
+    /// The 0-based position in the object of the first row encoded (a COPY stream may
+    /// carry a slice of the object).
+    pub first_row: i64,
 }
 
 /// Writes a binary COPY stream into a growing buffer that the caller drains in chunks.
@@ -44,7 +46,6 @@ pub struct Lineage {
 pub struct CopyEncoder {
     buf: BytesMut,
     month_days: i32,
-    key: Vec<u8>,
     next_row: i64,
 }
 
@@ -56,13 +57,13 @@ impl CopyEncoder {
     pub fn new(lineage: &Lineage) -> CopyEncoder {
         let month_days =
             (lineage.month - NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid")).num_days() as i32;
-        let mut buf = BytesMut::with_capacity(8 << 20);
+        let mut buf = BytesMut::with_capacity(2 << 20);
         buf.put_slice(HEADER);
-        CopyEncoder { buf, month_days, key: lineage.key.as_bytes().to_vec(), next_row: 0 }
+        CopyEncoder { buf, month_days, next_row: lineage.first_row }
     }
 
-    /// Rows encoded so far.
-    pub fn rows(&self) -> i64 {
+    /// The position of the next row to encode.
+    pub fn next_row(&self) -> i64 {
         self.next_row
     }
 
@@ -85,18 +86,16 @@ impl CopyEncoder {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let fields = (writers.len() + 3) as i16;
-        // Lineage (4+4 + 4+key + 4+8) plus the data columns at their widest (4+8 each,
-        // strings ~ a few bytes): reserving once per batch keeps the row loop branch-free.
-        let row_size = 2 + 24 + self.key.len() + writers.len() * 14;
+        let fields = (writers.len() + 2) as i16;
+        // Lineage (4+4 + 4+8) plus the data columns at their widest (4+8 each, strings ~ a
+        // few bytes): reserving once per batch keeps the row loop branch-free.
+        let row_size = 2 + 20 + writers.len() * 14;
         self.buf.reserve(row_size * batch.num_rows());
         for row in 0..batch.num_rows() {
             let buf = &mut self.buf;
             buf.put_i16(fields);
             buf.put_i32(4);
             buf.put_i32(self.month_days);
-            buf.put_i32(self.key.len() as i32);
-            buf.put_slice(&self.key);
             buf.put_i32(8);
             buf.put_i64(self.next_row);
             for writer in &writers {
@@ -110,6 +109,12 @@ impl CopyEncoder {
     /// Takes everything encoded so far, leaving the buffer empty.
     pub fn take(&mut self) -> Bytes {
         self.buf.split().freeze()
+    }
+
+    /// Takes everything encoded so far and goes on in `fresh` (an emptied buffer whose
+    /// capacity is reused).
+    pub fn swap_buffer(&mut self, fresh: BytesMut) -> Bytes {
+        std::mem::replace(&mut self.buf, fresh).freeze()
     }
 
     /// Ends the stream: the trailer, and whatever was still pending.
@@ -162,15 +167,14 @@ mod tests {
             ],
         )
         .unwrap();
-        let lineage = Lineage { month: NaiveDate::from_ymd_opt(2000, 2, 1).unwrap(), key: "k".into() };
+        let lineage = Lineage { month: NaiveDate::from_ymd_opt(2000, 2, 1).unwrap(), first_row: 0 };
         let mut encoder = CopyEncoder::new(&lineage);
         encoder.encode(&batch).unwrap();
         let bytes = encoder.finish();
         let mut expected = HEADER.to_vec();
         for (row, values) in [(0i64, true), (1, false)] {
-            expected.extend(7i16.to_be_bytes());
+            expected.extend(6i16.to_be_bytes());
             expected.extend([&4i32.to_be_bytes()[..], &31i32.to_be_bytes()].concat());
-            expected.extend([&1i32.to_be_bytes()[..], b"k"].concat());
             expected.extend([&8i32.to_be_bytes()[..], &row.to_be_bytes()].concat());
             if values {
                 expected.extend([&8i32.to_be_bytes()[..], &7i64.to_be_bytes()].concat());

@@ -1,0 +1,50 @@
+"""The warehouse benchmark's peer: DuckDB's postgres extension loading a Parquet file.
+
+    python duckdb_load.py prepare <conninfo> <table> <parquet>   # create <table> (shape of the file)
+    python duckdb_load.py load <conninfo> <table> <parquet>      # INSERT every row into it
+
+The extension comes from the duckdb-extension-postgres wheel (same version as duckdb), whose
+file is named postgres.duckdb_extension while DuckDB expects the extension's own name,
+postgres_scanner, in the file name: it is copied once under that name next to the venv.
+"""
+
+import os
+import shutil
+import sys
+
+import duckdb
+import duckdb_extension_postgres
+
+
+def extension_file():
+    version = duckdb.__version__
+    shipped = os.path.join(
+        os.path.dirname(duckdb_extension_postgres.__file__),
+        "extensions",
+        f"v{version}",
+        "postgres.duckdb_extension",
+    )
+    renamed = os.path.join(sys.prefix, "duckdb-extensions", f"v{version}", "postgres_scanner.duckdb_extension")
+    if not os.path.exists(renamed):
+        os.makedirs(os.path.dirname(renamed), exist_ok=True)
+        shutil.copyfile(shipped, renamed + ".tmp")
+        os.replace(renamed + ".tmp", renamed)
+    return renamed
+
+
+def main():
+    mode, conninfo, table, parquet = sys.argv[1:5]
+    con = duckdb.connect()
+    con.load_extension(extension_file())
+    con.execute(f"ATTACH '{conninfo}' AS pg (TYPE postgres)")
+    if mode == "prepare":
+        con.execute(f"DROP TABLE IF EXISTS pg.public.{table}")
+        con.execute(f"CREATE TABLE pg.public.{table} AS SELECT * FROM read_parquet('{parquet}') LIMIT 0")
+    elif mode == "load":
+        con.execute(f"INSERT INTO pg.public.{table} SELECT * FROM read_parquet('{parquet}')")
+    else:
+        sys.exit(f"unknown mode {mode}")
+
+
+if __name__ == "__main__":
+    main()

@@ -121,7 +121,7 @@ fn generate_mirror(dir: &Path, rows: usize) -> anyhow::Result<()> {
     println!("==> generating {YEAR} ({rows} rows a month) into {}", dir.display());
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(workspace_root())
-        .args(["run", "--quiet", "--release", "-p", "atl-core", "--example", "generate", "--"])
+        .args(["run", "--quiet", "--release", "-p", "atl-testdata", "--example", "generate", "--"])
         .args(["--kind", "yellow", "--months", YEAR, "--rows", &rows.to_string(), "--out"])
         .arg(dir)
         .status()

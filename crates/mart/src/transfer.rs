@@ -18,8 +18,6 @@ const CHUNK_BYTES: usize = 1 << 20;
 
 /// The staging table, one shape for every modelled kind (`sql/mart/migrations`).
 pub const STAGING_TABLE: &str = "mart.staging_trip";
-/// Raw columns the mart does not stage: the month's object is in raw.load_log.
-pub const NOT_STAGED: [&str; 1] = ["source_key"];
 /// Staging columns that take a kind's own pickup and dropoff columns (`tpep_*`, `lpep_*`).
 pub const PICKUP_AT: &str = "pickup_at";
 pub const DROPOFF_AT: &str = "dropoff_at";
@@ -53,9 +51,7 @@ pub fn warehouse_source(raw: &RawTable, staging: &str) -> Option<String> {
         DROPOFF_AT => dropoff_column(kind),
         _ => None,
     };
-    mapped.map(str::to_owned).or_else(|| {
-        raw.columns().into_iter().find(|c| *c == staging && !NOT_STAGED.contains(c)).map(str::to_owned)
-    })
+    mapped.map(str::to_owned).or_else(|| raw.columns().into_iter().find(|c| *c == staging).map(str::to_owned))
 }
 
 fn is_raw_column_of_some_kind(column: &str) -> bool {

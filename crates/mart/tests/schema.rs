@@ -12,7 +12,7 @@ use atl_core::schema::{dropoff_column, pickup_column};
 use atl_core::{DatabaseConfig, RawTable, Secret, TripFile, TripKind, YearMonth};
 use atl_devservices::PgServer;
 use atl_lake::Lake;
-use atl_mart::transfer::{DROPOFF_AT, NOT_STAGED, PICKUP_AT};
+use atl_mart::transfer::{DROPOFF_AT, PICKUP_AT};
 use atl_testdata::{Era, TripFileSpec, write_trip_file_to};
 
 fn sql_dir() -> &'static Path {
@@ -54,7 +54,7 @@ fn the_staging_table_has_a_column_per_staged_raw_column_of_core() {
         let raw = RawTable::new(kind).unwrap();
         let lineage = LINEAGE.iter().map(|l| (l.name, l.sql_type));
         let data = raw.data_columns().iter().map(|c| (c.name, c.kind.sql_type()));
-        for (name, ty) in lineage.chain(data).filter(|(n, _)| !NOT_STAGED.contains(n)) {
+        for (name, ty) in lineage.chain(data) {
             let staged = match Some(name) {
                 n if n == pickup_column(kind) => PICKUP_AT,
                 n if n == dropoff_column(kind) => DROPOFF_AT,

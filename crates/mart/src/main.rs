@@ -12,10 +12,12 @@ use clap::{Parser, Subcommand};
 
 /// Build the data mart (PostgreSQL server #2) from the warehouse (server #1).
 ///
-/// Each month is copied from raw.<kind>_tripdata on the warehouse into mart.staging_trip on
-/// the mart (binary COPY on both ends), cleaned by sql/mart/insertion.sql into its own
-/// fact partition in one transaction, and checked: warehouse rows = fact rows + rejected rows,
-/// and the same for the sum of total_amount. mart.build_log records every build.
+/// Each month is copied from raw.<kind>_tripdata on the warehouse into the mart's staging
+/// table (binary COPY on both ends), cleaned by sql/mart/insertion.sql (taxis) or
+/// insertion_for_hire.sql (fhv, fhvhv) into its own fact partition in one transaction, and
+/// checked per service: warehouse rows = fact rows + rejected rows, and the same for the
+/// passengers' totals. mart.build_log records every build, one row per service (HVFHV: one
+/// per licence).
 #[derive(Debug, Parser)]
 #[command(name = "atl-mart", version)]
 struct Cli {
@@ -39,7 +41,8 @@ struct Cli {
 enum Command {
     /// Build months (default: warehouse months not built yet, or loaded again since).
     Build {
-        /// Trip kind (yellow or green).
+        /// Trip kind: yellow, green, fhv (other for-hire vehicles) or fhvhv (high-volume
+        /// for-hire: one service per licence, Uber, Lyft, ...).
         #[arg(long, default_value = "yellow")]
         kind: TripKind,
         /// Months to (re)build, e.g. 2023-01..2023-08.
@@ -96,8 +99,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let built: Vec<_> = report.built().collect();
             let failed = report.failures().count();
             println!("mart: {} {kind} months built, {failed} failed", built.len());
-            for b in &built {
-                let r = &b.record;
+            for (b, r) in built.iter().flat_map(|b| b.records.iter().map(move |r| (b, r))) {
                 println!(
                     "  {} {}: {} rows = {} fact + {} rejected; {} = {} + {}; {:.1} s ({:.0} rows/s, transfer {:.1} s)",
                     r.service,
@@ -154,9 +156,9 @@ fn log_event(event: BuildEvent<'_>) {
         BuildEvent::Started(kind, month) => tracing::info!("building {kind} {month}"),
         BuildEvent::Finished(kind, month, Ok(b)) => tracing::info!(
             "built {kind} {month}: {} fact + {} rejected rows in {:.1} s",
-            b.record.fact_rows,
-            b.record.rejected_rows,
-            b.record.seconds
+            b.records.iter().map(|r| r.fact_rows).sum::<i64>(),
+            b.records.iter().map(|r| r.rejected_rows).sum::<i64>(),
+            b.records.first().map_or(0.0, |r| r.seconds)
         ),
         BuildEvent::Finished(kind, month, Err(e)) => tracing::error!("{kind} {month}: {}", one_line(e)),
     }

@@ -77,7 +77,7 @@ pub struct PipelineArgs {
     /// Use debug builds of the stages (quicker to build, slower on big months).
     #[arg(long)]
     pub debug: bool,
-    /// Trip kind.
+    /// Trip kind: yellow, green, fhv, fhvhv, or all (each stage runs every kind in turn).
     #[arg(long, default_value = "yellow")]
     pub kind: String,
     /// Months, e.g. 2023-01..2023-08 (default: source.months of the configuration).

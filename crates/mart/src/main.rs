@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use atl_core::{AtlConfig, ErrorChain, MonthRange, TripKind};
+use atl_core::{AtlConfig, ErrorChain, Kinds, MonthRange, TripKind};
 use atl_mart::{BuildEvent, BuildRequest, ZoneSource};
 use atl_warehouse::render_cause;
 use clap::{Parser, Subcommand};
@@ -41,10 +41,10 @@ struct Cli {
 enum Command {
     /// Build months (default: warehouse months not built yet, or loaded again since).
     Build {
-        /// Trip kind: yellow, green, fhv (other for-hire vehicles) or fhvhv (high-volume
-        /// for-hire: one service per licence, Uber, Lyft, ...).
+        /// Trip kind: yellow, green, fhv (other for-hire vehicles), fhvhv (high-volume
+        /// for-hire: one service per licence, Uber, Lyft, ...), or all of them in turn.
         #[arg(long, default_value = "yellow")]
-        kind: TripKind,
+        kind: Kinds,
         /// Months to (re)build, e.g. 2023-01..2023-08.
         #[arg(long)]
         months: Option<MonthRange>,
@@ -84,39 +84,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         config.lake.url = url;
     }
     match cli.command {
-        Command::Build { kind, months } => {
+        Command::Build { kind: kinds, months } => {
             // The lake's errors name the folder or bucket.
             let lake = atl_lake::Lake::open(&config.lake)?;
-            let request = BuildRequest { kind, months };
-            let report = atl_mart::build(&config.warehouse, &config.mart, &lake, &request, log_event)
-                .await
-                .with_context(|| {
-                format!("building {kind} months into the mart at {}", config.mart.url)
-            })?;
-            if report.zones == ZoneSource::Missing {
-                println!("warning: no zone table in the lake; zones are named 'Unknown zone N'");
-            }
-            let built: Vec<_> = report.built().collect();
-            let failed = report.failures().count();
-            println!("mart: {} {kind} months built, {failed} failed", built.len());
-            for (b, r) in built.iter().flat_map(|b| b.records.iter().map(move |r| (b, r))) {
-                println!(
-                    "  {} {}: {} rows = {} fact + {} rejected; {} = {} + {}; {:.1} s ({:.0} rows/s, transfer {:.1} s)",
-                    r.service,
-                    &r.month.to_string()[..7],
-                    r.warehouse_rows,
-                    r.fact_rows,
-                    r.rejected_rows,
-                    r.warehouse_total,
-                    r.fact_total,
-                    r.rejected_total,
-                    r.seconds,
-                    r.rows_per_sec,
-                    b.transfer_seconds
-                );
-            }
-            for (month, error) in report.failures() {
-                println!("  failed {kind} {month}: {}", one_line(error));
+            let mut failed = 0;
+            for kind in kinds.kinds() {
+                failed += build_kind(&config, &lake, kind, months).await?;
             }
             Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
@@ -149,6 +122,45 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Builds the requested months of one kind and prints them; returns how many failed.
+async fn build_kind(
+    config: &AtlConfig,
+    lake: &atl_lake::Lake,
+    kind: TripKind,
+    months: Option<MonthRange>,
+) -> anyhow::Result<usize> {
+    let request = BuildRequest { kind, months };
+    let report = atl_mart::build(&config.warehouse, &config.mart, lake, &request, log_event)
+        .await
+        .with_context(|| format!("building {kind} months into the mart at {}", config.mart.url))?;
+    if report.zones == ZoneSource::Missing {
+        println!("warning: no zone table in the lake; zones are named 'Unknown zone N'");
+    }
+    let built: Vec<_> = report.built().collect();
+    let failed = report.failures().count();
+    println!("mart: {} {kind} months built, {failed} failed", built.len());
+    for (b, r) in built.iter().flat_map(|b| b.records.iter().map(move |r| (b, r))) {
+        println!(
+            "  {} {}: {} rows = {} fact + {} rejected; {} = {} + {}; {:.1} s ({:.0} rows/s, transfer {:.1} s)",
+            r.service,
+            &r.month.to_string()[..7],
+            r.warehouse_rows,
+            r.fact_rows,
+            r.rejected_rows,
+            r.warehouse_total,
+            r.fact_total,
+            r.rejected_total,
+            r.seconds,
+            r.rows_per_sec,
+            b.transfer_seconds
+        );
+    }
+    for (month, error) in report.failures() {
+        println!("  failed {kind} {month}: {}", one_line(error));
+    }
+    Ok(failed)
 }
 
 fn log_event(event: BuildEvent<'_>) {

@@ -15,9 +15,6 @@ use atl_devservices::PgServer;
 
 use crate::stages::{self, Profile};
 
-/// Kinds the warehouse holds but the mart does not model yet.
-const FOR_HIRE: [&str; 2] = ["fhv", "fhvhv"];
-
 pub fn run(folder: &Path) -> anyhow::Result<()> {
     let folder = folder.canonicalize().with_context(|| format!("no folder {}", folder.display()))?;
     let lake = tempfile::tempdir().context("creating a temp lake")?;
@@ -33,12 +30,6 @@ pub fn run(folder: &Path) -> anyhow::Result<()> {
     for kind in kinds {
         stage("atl-warehouse", &["--warehouse", &url, "--lake", &lake_url, "load", "--kind", &kind])?;
         stage("atl-warehouse", &["--warehouse", &url, "--lake", &lake_url, "audit", "--kind", &kind])?;
-        if FOR_HIRE.contains(&kind.as_str()) {
-            println!(
-                "mart  {kind}: the mart does not model the for-hire services yet; warehouse checked only"
-            );
-            continue;
-        }
         stage(
             "atl-mart",
             &["--warehouse", &url, "--mart", &mart_url, "--lake", &lake_url, "build", "--kind", &kind],

@@ -221,3 +221,51 @@ fn the_real_high_volume_slice_is_uber_78_and_lyft_22() {
             .mart_sql("SELECT count(*) || ' ' || count(*) FROM mart.fact_for_hire_trip WHERE service_id = 8")
     );
 }
+
+#[test]
+fn kill_9_mid_high_volume_build_keeps_the_previous_month_and_the_rerun_completes() {
+    let stack = Stack::start(true);
+    stack.put_month(TripKind::Fhvhv, "2024-03", Era::Y2024, 2_000);
+    stack.load(TripKind::Fhvhv);
+    let lake_url = format!("file://{}", stack.lake_dir.path().display());
+    let run = || {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_atl-mart"));
+        command
+            .args(["--warehouse", &stack.warehouse.url("postgres"), "--mart", &stack.mart.url("postgres")])
+            .args(["--lake", &lake_url, "build", "--kind", "fhvhv"])
+            .env("RUST_LOG", "warn,sqlx=error");
+        command
+    };
+    assert!(run().status().unwrap().success());
+    let before = fingerprint(&stack);
+    let month_rows = "SELECT sum(warehouse_rows) FROM mart.build_log";
+    assert_eq!(stack.mart_sql(month_rows), "2000");
+
+    // A bigger version of the month reaches the warehouse; the build dies inside
+    // insertion_for_hire.sql, after the whole month was staged.
+    stack.put_month(TripKind::Fhvhv, "2024-03", Era::Y2024, 600_000);
+    stack.load(TripKind::Fhvhv);
+    let mut child = run().spawn().unwrap();
+    let inserting = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() \
+                     AND application_name = 'atl-mart insertion_for_hire.sql'";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while stack.mart_sql(inserting) == "0" {
+        assert!(std::time::Instant::now() < deadline, "insertion_for_hire.sql never started");
+        assert!(child.try_wait().unwrap().is_none(), "the build finished before it could be killed");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while stack.mart_sql(inserting) != "0" {
+        assert!(std::time::Instant::now() < deadline, "the killed build is still running");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(fingerprint(&stack), before, "the previous month must be intact");
+    assert_eq!(stack.mart_sql("SELECT count(*) FROM pg_class WHERE relname = 'fact_for_hire_build'"), "0");
+
+    assert!(run().status().unwrap().success());
+    assert_eq!(stack.mart_sql(month_rows), "600000");
+    assert_accounted(&stack, TripKind::Fhvhv, "2024-03");
+}

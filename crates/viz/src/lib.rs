@@ -26,6 +26,7 @@
 pub mod charts;
 pub mod eda;
 pub mod error;
+pub mod for_hire;
 pub mod kpi;
 pub mod mart;
 pub mod numbers;
@@ -42,6 +43,7 @@ use atl_core::{DatabaseConfig, MonthRange};
 pub use charts::Chart;
 pub use eda::{EdaRequest, write_eda};
 pub use error::VizError;
+pub use for_hire::ForHire;
 pub use kpi::{Kpi, Totals};
 pub use mart::{Aggregates, Mart, Service};
 pub use page::PageMode;

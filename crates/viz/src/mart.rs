@@ -21,7 +21,7 @@ pub struct Mart {
     url: String,
 }
 
-/// A taxi service of the mart (`mart.dim_service`): 1 yellow, 2 green.
+/// A service of the mart (`mart.dim_service`): 1 yellow, 2 green, then the for-hire ones.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Service {
     pub id: i16,
@@ -55,11 +55,19 @@ pub struct Aggregates {
     pub rows_by_month: Vec<(YearMonth, i64, i64)>,
     /// (reason, rejected rows) in the period.
     pub rejects: Vec<(String, i64)>,
+    /// The for-hire panels' figures.
+    pub for_hire: crate::for_hire::ForHire,
 }
 
 impl Service {
-    /// The name as a legend shows it: `yellow` → `Yellow`.
+    /// The name as a legend shows it: `yellow` → `Yellow`, `uber` → `Uber`, `fhv` → `Other
+    /// FHV`; a licence code the mart named a service by stays as it is.
     pub fn display_name(&self) -> String {
+        match self.name.as_str() {
+            "fhv" => return "Other FHV".into(),
+            "fhvhv" => return "HVFHV (no licence)".into(),
+            _ => {}
+        }
         let mut chars = self.name.chars();
         chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
     }
@@ -178,6 +186,7 @@ impl Mart {
             .fetch_all(&mut *conn)
             .await
             .map_err(err("build_log.sql"))?;
+        let for_hire = crate::for_hire::ForHire::read(&self.pool, period, url).await?;
 
         Ok(Aggregates {
             period,
@@ -200,6 +209,7 @@ impl Mart {
                 .filter_map(|(m, f, r)| Some((month_of_id(m)?, f, r)))
                 .collect(),
             rejects,
+            for_hire,
         })
     }
 }

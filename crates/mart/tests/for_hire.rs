@@ -269,3 +269,41 @@ fn kill_9_mid_high_volume_build_keeps_the_previous_month_and_the_rerun_completes
     assert_eq!(stack.mart_sql(month_rows), "600000");
     assert_accounted(&stack, TripKind::Fhvhv, "2024-03");
 }
+
+#[test]
+fn build_kind_all_builds_every_kind_the_warehouse_holds() {
+    let stack = Stack::start(true);
+    stack.put_month(TripKind::Yellow, "2024-02", Era::Y2024, 3_000);
+    stack.put_month(TripKind::Fhvhv, "2024-02", Era::Y2024, 3_000);
+    stack.put_month(TripKind::Fhv, "2024-02", Era::Y2024, 3_000);
+    for kind in [TripKind::Yellow, TripKind::Fhvhv, TripKind::Fhv] {
+        stack.load(kind);
+    }
+    let lake_url = format!("file://{}", stack.lake_dir.path().display());
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_atl-mart"))
+        .args(["--warehouse", &stack.warehouse.url("postgres"), "--mart", &stack.mart.url("postgres")])
+        .args(["--lake", &lake_url, "build", "--kind", "all"])
+        .env("RUST_LOG", "warn,sqlx=error")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}{}", String::from_utf8_lossy(&output.stderr));
+    for line in [
+        "mart: 1 yellow months built",
+        "mart: 0 green months built",
+        "mart: 1 fhvhv months built",
+        "mart: 1 fhv months built",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    assert_eq!(
+        stack.mart_sql(
+            "SELECT string_agg(DISTINCT s.kind, ',' ORDER BY s.kind) || ' ' || sum(b.warehouse_rows) \
+             FROM mart.build_log b JOIN mart.dim_service s USING (service_id)"
+        ),
+        "fhv,fhvhv,yellow 9000"
+    );
+    for kind in [TripKind::Fhvhv, TripKind::Fhv] {
+        assert_accounted(&stack, kind, "2024-02");
+    }
+}

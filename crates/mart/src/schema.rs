@@ -17,6 +17,9 @@ const V1_MARKER: &str = "mart.build_log";
 /// Cleans the staged month set by `atl.month` / `atl.service` into the model, in one
 /// transaction (the file holds its own BEGIN and COMMIT).
 pub const INSERTION_SQL: &str = include_str!("../../../sql/mart/insertion.sql");
+/// Counts the staged month on the TLC's definition into `mart.agg_month_recorded`, after
+/// insertion.sql, in the same session.
+pub const RECORDED_MONTH_SQL: &str = include_str!("../../../sql/mart/recorded_month.sql");
 /// Fills `mart.staging_trip` from the warehouse through postgres_fdw (for psql users).
 pub const STAGING_FDW_SQL: &str = include_str!("../../../sql/mart/staging_fdw.sql");
 

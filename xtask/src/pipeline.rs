@@ -29,7 +29,7 @@ pub fn run_with(args: &PipelineArgs, extra_env: &[(String, String)]) -> anyhow::
         ("ATL__MART__URL".to_owned(), urls.mart),
     ]);
     let kind = args.kind.as_str();
-    let mut ingest = vec!["--zones", "--kind", kind];
+    let mut ingest = vec!["--zones", "--indicators", "--kind", kind];
     match (&args.months, args.latest) {
         (_, true) => ingest.push("--latest"),
         (Some(months), false) => ingest.extend(["--months", months]),

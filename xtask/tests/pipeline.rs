@@ -63,6 +63,11 @@ fn two_months_flow_to_the_dashboard_and_a_rerun_does_nothing() {
             .arg(root.path())
             .args(["--warehouse-port", &warehouse_port.to_string(), "--mart-port", &mart_port.to_string()])
             .env("ATL__SOURCE__BASE_URL", mirror.base_url())
+            // The mirror has no indicators file: a 404, "not published", not a failure.
+            .env(
+                "ATL__SOURCE__INDICATORS_URL",
+                format!("{}/reports/data_reports_monthly.csv", mirror.base_url()),
+            )
             .env("RUST_LOG", "warn")
             .output()
             .unwrap();

@@ -40,6 +40,9 @@ pub struct SourceConfig {
     pub months: String,
     /// Trip kind the pipeline works on when none is given.
     pub kind: String,
+    /// The TLC's monthly indicators CSV (`atl-ingest --indicators`), published apart from the
+    /// CDN on the TLC's own site.
+    pub indicators_url: String,
 }
 
 /// The data lake: a local folder or an S3 bucket.
@@ -144,6 +147,11 @@ impl AtlConfig {
         }
         if !self.source.base_url.starts_with("http://") && !self.source.base_url.starts_with("https://") {
             return invalid("source.base_url", "must be an http:// or https:// URL");
+        }
+        if !self.source.indicators_url.starts_with("http://")
+            && !self.source.indicators_url.starts_with("https://")
+        {
+            return invalid("source.indicators_url", "must be an http:// or https:// URL");
         }
         if self.source.concurrency == 0 || self.warehouse.parallelism == 0 || self.mart.parallelism == 0 {
             return invalid("source.concurrency", "concurrency and parallelism must be at least 1");

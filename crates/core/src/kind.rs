@@ -123,6 +123,12 @@ pub struct TripFile {
 pub const ZONES_SOURCE_PATH: &str = "misc/taxi_zone_lookup.csv";
 /// Key of the zone table in the lake.
 pub const ZONES_LAKE_KEY: &str = "reference/taxi_zone_lookup.csv";
+/// Path of the zone shapefile archive under the source base URL.
+pub const ZONE_SHAPES_SOURCE_PATH: &str = "misc/taxi_zones.zip";
+/// Key of the zone shapefile archive in the lake.
+pub const ZONE_SHAPES_LAKE_KEY: &str = "reference/taxi_zones.zip";
+/// Key of the TLC's monthly indicators in the lake (fetched from `source.indicators_url`).
+pub const INDICATORS_LAKE_KEY: &str = "reference/data_reports_monthly.csv";
 
 impl TripFile {
     pub fn new(kind: TripKind, month: YearMonth) -> TripFile {

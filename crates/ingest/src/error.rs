@@ -72,6 +72,10 @@ pub enum IngestError {
     #[error("{url}: not the zone table: {reason}")]
     NotZoneTable { url: String, reason: String },
 
+    /// The zone shapefile or the indicators CSV does not read as one.
+    #[error("{url}: not {source}")]
+    NotReference { url: String, source: atl_lake::reference::ReferenceError },
+
     /// The staging file could not be created, written or read.
     #[error("staging file {path}: {source}")]
     Staging {

@@ -1,5 +1,5 @@
-//! The ingest stage of ATL-Datamart: fetch TLC trip months and the zone table from the
-//! CDN (or a mirror with its layout) into the data lake, verified, exactly once.
+//! The ingest stage of ATL-Datamart: fetch TLC trip months and the reference files (zone
+//! table, zone shapes, the TLC's monthly indicators) from the CDN (or a mirror with its layout) into the data lake, verified, exactly once.
 //!
 //! For each month: HEAD the source → if the lake already holds the object with that size,
 //! copied from the source object of the same ETag (recorded at download under `_source/`,
@@ -44,7 +44,9 @@ use futures::StreamExt;
 pub use error::IngestError;
 pub use latest::{LATEST_PROBE_MONTHS, find_latest, find_latest_from};
 pub use report::{IngestReport, MonthReport, NoProgress, Outcome, Progress};
-pub use zones::{ZONES_LABEL, ingest_zones};
+pub use zones::{
+    INDICATORS_LABEL, ZONE_SHAPES_LABEL, ZONES_LABEL, ingest_indicators, ingest_zone_shapes, ingest_zones,
+};
 
 use fetch::{Run, Target};
 use verify::Expect;

@@ -27,8 +27,9 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 /// truncated bodies and 5xx are retried with exponential backoff.
 ///
 /// Without --months, --latest or --zones, the months and kind come from the configuration
-/// (source.months, source.kind). --zones alone fetches only the zone table; combine it with
-/// --months or --latest to fetch both.
+/// (source.months, source.kind). --zones alone fetches only the zone table and shapes,
+/// --indicators only the TLC's monthly indicators; combine them with --months or --latest
+/// to fetch those too.
 ///
 /// Exit status: 0 when every file was fetched, already present, or not published yet (the
 /// summary lists the unpublished ones: the TLC publishes with a lag, so that is not an
@@ -54,9 +55,15 @@ struct Cli {
     #[arg(long)]
     latest: bool,
 
-    /// Fetch misc/taxi_zone_lookup.csv into reference/taxi_zone_lookup.csv.
+    /// Fetch misc/taxi_zone_lookup.csv and misc/taxi_zones.zip (the zone shapes) into
+    /// reference/taxi_zone_lookup.csv and reference/taxi_zones.zip.
     #[arg(long)]
     zones: bool,
+
+    /// Fetch the TLC's monthly indicators (source.indicators_url) into
+    /// reference/data_reports_monthly.csv.
+    #[arg(long)]
+    indicators: bool,
 
     /// Configuration file (default: ./atl.toml when present, else the built-in defaults).
     #[arg(long, value_name = "FILE")]
@@ -140,13 +147,21 @@ async fn run(cli: Cli, bars: Option<MultiProgress>) -> anyhow::Result<ExitCode> 
         let outcome = atl_ingest::ingest_zones(source, &lake, progress.as_ref()).await?;
         println!("{:<16} {}", ZONES_LABEL, describe(&outcome, "zones"));
         failed |= outcome.is_failure();
+        let outcome = atl_ingest::ingest_zone_shapes(source, &lake, progress.as_ref()).await?;
+        println!("{:<16} {}", atl_ingest::ZONE_SHAPES_LABEL, describe(&outcome, "shapes"));
+        failed |= outcome.is_failure();
+    }
+    if cli.indicators {
+        let outcome = atl_ingest::ingest_indicators(source, &lake, progress.as_ref()).await?;
+        println!("{:<16} {}", atl_ingest::INDICATORS_LABEL, describe(&outcome, "rows"));
+        failed |= outcome.is_failure();
     }
 
     let months = if cli.latest {
         None
     } else if let Some(months) = cli.months {
         Some(months)
-    } else if !cli.zones {
+    } else if !cli.zones && !cli.indicators {
         Some(source.months.parse().context("source.months in the configuration")?)
     } else {
         None

@@ -19,6 +19,9 @@ use crate::download::Downloaded;
 const MAGIC: &[u8; 4] = b"PAR1";
 /// A zone table is ~12 KB; anything far larger is not one.
 const MAX_ZONE_TABLE: u64 = 4 << 20;
+/// The shapefile archive is ~1 MB and the indicators ~70 KB; a reference file far larger is
+/// not one (and is read whole to be checked).
+const MAX_REFERENCE_FILE: u64 = 64 << 20;
 
 /// What verification learnt: the file's row count.
 #[derive(Debug, Clone)]
@@ -35,6 +38,10 @@ pub(crate) enum Expect {
     Trips(TripKind, Option<YearMonth>),
     /// `taxi_zone_lookup.csv`.
     ZoneTable,
+    /// `taxi_zones.zip`: a zip whose shapefile reads.
+    ZoneShapes,
+    /// `data_reports_monthly.csv`: the TLC's monthly indicators.
+    Indicators,
 }
 
 /// Verifies the staged file at `path` (blocking: call it off the async threads).
@@ -77,6 +84,26 @@ pub(crate) fn verify(
             zone_table_rows(&text)
                 .map(|rows| Verified { rows, etag: got.etag.clone() })
                 .map_err(|reason| IngestError::NotZoneTable { url: url.to_owned(), reason })
+        }
+        Expect::ZoneShapes | Expect::Indicators => {
+            if size > MAX_REFERENCE_FILE {
+                return Err(IngestError::NotReference {
+                    url: url.to_owned(),
+                    source: atl_lake::reference::ReferenceError {
+                        what: "a reference file",
+                        reason: format!("{size} bytes is far too big"),
+                    },
+                });
+            }
+            let mut bytes = Vec::with_capacity(size as usize);
+            file.rewind().map_err(io)?;
+            file.read_to_end(&mut bytes).map_err(io)?;
+            let rows = match expect {
+                Expect::ZoneShapes => atl_lake::reference::read_zone_shapes(&bytes).map(|s| s.len() as u64),
+                _ => atl_lake::reference::read_indicators(&bytes).map(|r| r.len() as u64),
+            }
+            .map_err(|source| IngestError::NotReference { url: url.to_owned(), source })?;
+            Ok(Verified { rows, etag: got.etag.clone() })
         }
     }
 }

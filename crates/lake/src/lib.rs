@@ -37,6 +37,7 @@ mod inspect;
 mod open;
 mod provenance;
 mod reader;
+pub mod reference;
 mod remove;
 mod write;
 

@@ -16,6 +16,10 @@ pub enum MartError {
     Lake(#[from] atl_lake::LakeError),
     #[error("reading the zone table {key} from the lake: {source}")]
     ZoneTable { key: String, source: object_store::Error },
+    #[error("reading {key} from the lake: {source}")]
+    ReadReference { key: String, source: object_store::Error },
+    #[error("{key} in the lake is not {source}")]
+    Reference { key: String, source: atl_lake::reference::ReferenceError },
     #[error(
         "the mart's staging table has a column `{column}` that no kind's raw table has (atl-core's declarations): fix the mart migration that added it"
     )]

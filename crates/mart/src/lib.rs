@@ -24,6 +24,7 @@
 
 pub mod build_log;
 pub mod error;
+pub mod reference;
 pub mod schema;
 pub mod transfer;
 pub mod zones;
@@ -37,6 +38,7 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 pub use build_log::BuildRecord;
 pub use error::MartError;
+pub use reference::ReferenceLoad;
 pub use zones::ZoneSource;
 
 /// Which months to build.
@@ -67,6 +69,8 @@ pub struct MonthBuild {
 #[derive(Debug)]
 pub struct BuildReport {
     pub zones: ZoneSource,
+    /// The zone shapes and TLC indicators loaded from the lake.
+    pub reference: ReferenceLoad,
     pub months: Vec<(YearMonth, Result<MonthBuild, MartError>)>,
 }
 
@@ -119,13 +123,14 @@ pub async fn build(
             atl_core::ZONES_LAKE_KEY
         );
     }
+    let reference = reference::load_reference(&mut conn, lake).await?;
     let loaded = warehouse_months(&mut wh, kind).await?;
     let built = build_log::all(&mut conn).await?;
     // Each month takes the build lock on its own session (insertion.sql takes it again).
     unlock_builds(&mut conn).await?;
     drop(wh);
 
-    let mut report = BuildReport { zones, months: Vec::new() };
+    let mut report = BuildReport { zones, reference, months: Vec::new() };
     let work: Vec<YearMonth> = match request.months {
         Some(range) => range.iter().collect(),
         None => loaded
@@ -276,6 +281,14 @@ pub async fn build_month(
         // The insertion opens its own transaction block; leave the session clean.
         let _ = sqlx::raw_sql("ROLLBACK").execute(&mut conn).await;
         return Err(MartError::Sql { what: format!("running sql/mart/{file} for {kind} {month}"), source });
+    }
+
+    // A taxi month on the TLC's definition, while the staging table still holds it (the
+    // for-hire kinds are not compared with the TLC's indicators yet).
+    if !kind.is_for_hire() {
+        sqlx::raw_sql(schema::RECORDED_MONTH_SQL).execute(&mut conn).await.map_err(MartError::sql(format!(
+            "counting {kind} {month} on the TLC's definition (recorded_month.sql)"
+        )))?;
     }
 
     let records = build_log::of_kind_month(&mut conn, kind.as_str(), month.first_day()).await?;

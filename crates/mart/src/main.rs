@@ -138,6 +138,16 @@ async fn build_kind(
     if report.zones == ZoneSource::Missing {
         println!("warning: no zone table in the lake; zones are named 'Unknown zone N'");
     }
+    match report.reference.zone_shapes {
+        Some(n) => println!("zone shapes: {n} records loaded (the dashboard's maps)"),
+        None => println!("no zone shapes in the lake (atl-ingest --zones): the dashboard has no map"),
+    }
+    match report.reference.indicators {
+        Some(n) => println!("TLC indicators: {n} rows loaded"),
+        None => println!(
+            "no TLC indicators in the lake (atl-ingest --indicators): the dashboard cannot compare with the TLC"
+        ),
+    }
     let built: Vec<_> = report.built().collect();
     let failed = report.failures().count();
     println!("mart: {} {kind} months built, {failed} failed", built.len());

@@ -379,3 +379,93 @@ fn a_month_whose_rows_are_all_rejected_fails_the_build_naming_the_reason() {
     assert!(stderr.lines().next().unwrap_or_default().contains("does not exist"), "{text}");
     assert!(!typo.exists());
 }
+
+#[test]
+fn reference_files_load_and_each_month_counts_on_the_tlc_definition() {
+    use atl_testdata::reference::{
+        IndicatorRow, TWO_PART_ZONE, ZONE_SHAPES, indicators_csv, zone_shapes_zip,
+    };
+    let stack = Stack::start(true);
+    stack.put_month(TripKind::Green, "2023-03", Era::Y2022, 3_000);
+    stack.load(TripKind::Green);
+    // The TLC's figure for the month, as the TLC defines it: every recorded trip picked up
+    // in the month, over its days (here counted straight from the warehouse).
+    let in_month = "lpep_pickup_datetime >= '2023-03-01' AND lpep_pickup_datetime < '2023-04-01'";
+    let warehouse_trips: f64 =
+        stack.wh(&format!("SELECT count(*) FROM raw.green_tripdata WHERE {in_month}")).parse().unwrap();
+    let warehouse_farebox = stack.wh(&format!(
+        "SELECT sum(round(total_amount::numeric, 2)) - sum(round(tip_amount::numeric, 2)) FROM raw.green_tripdata WHERE {in_month}"
+    ));
+    let reference = stack.lake_dir.path().join("reference");
+    std::fs::write(reference.join("taxi_zones.zip"), zone_shapes_zip()).unwrap();
+    let rows = [
+        IndicatorRow {
+            month: "2023-03".parse().unwrap(),
+            licence_class: "Green",
+            trips_per_day: warehouse_trips / 31.0,
+            farebox_per_day: Some(40_000.0),
+        },
+        IndicatorRow {
+            month: "2023-03".parse().unwrap(),
+            licence_class: "FHV - High Volume",
+            trips_per_day: 600_000.0,
+            farebox_per_day: None,
+        },
+    ];
+    // Padded header names, as older releases write them.
+    std::fs::write(reference.join("data_reports_monthly.csv"), indicators_csv(&rows, true)).unwrap();
+
+    let report = stack.build(TripKind::Green, None);
+    assert_eq!(report.reference.zone_shapes, Some(ZONE_SHAPES as usize));
+    assert_eq!(report.reference.indicators, Some(2));
+    assert_eq!(
+        stack.mart_sql(
+            "SELECT count(*), count(DISTINCT zone_id), min(zone_id), max(zone_id) FROM mart.ref_zone_shape"
+        ),
+        format!("{ZONE_SHAPES}|{ZONE_SHAPES}|1|{ZONE_SHAPES}")
+    );
+    // Two islands are two rings; every path is drawable and inside its bounding box.
+    let rings = stack.mart_sql(&format!(
+        "SELECT length(svg_path) - length(replace(svg_path, 'M', '')) FROM mart.ref_zone_shape WHERE zone_id = {TWO_PART_ZONE}"
+    ));
+    assert_eq!(rings, "2");
+    assert_eq!(
+        stack.mart_sql(
+            "SELECT count(*) FROM mart.ref_zone_shape WHERE svg_path !~ '^(M-?[0-9]+ -?[0-9]+(L-?[0-9]+ -?[0-9]+)+Z)+$' OR min_x >= max_x OR min_y >= max_y"
+        ),
+        "0"
+    );
+    // North up: zone 1's square is at the grid's bottom row, so below zone 18's (y grows down).
+    let lower: i64 =
+        stack.mart_sql("SELECT min_y FROM mart.ref_zone_shape WHERE zone_id = 1").parse().unwrap();
+    let upper: i64 =
+        stack.mart_sql("SELECT min_y FROM mart.ref_zone_shape WHERE zone_id = 18").parse().unwrap();
+    assert!(lower > upper, "zone 1 at y {lower}, zone 18 at y {upper}");
+    assert_eq!(
+        stack.mart_sql(
+            "SELECT licence_class || ' ' || round(trips_per_day) || ' ' || coalesce(farebox_per_day::text, '-') \
+             FROM mart.ref_tlc_indicator ORDER BY licence_class"
+        ),
+        format!("FHV - High Volume 600000 -\nGreen {} 40000", (warehouse_trips / 31.0).round())
+    );
+    // The month on the TLC's definition: the warehouse's in-month rows, cleaning or not.
+    assert_eq!(
+        stack.mart_sql(
+            "SELECT trips || ' ' || (total_amount_sum - tip_amount_sum) FROM mart.agg_month_recorded"
+        ),
+        format!("{} {warehouse_farebox}", warehouse_trips as i64)
+    );
+    let fact: f64 = stack.mart_sql("SELECT sum(trips) FROM mart.agg_daily").parse().unwrap();
+    assert!(fact < warehouse_trips, "cleaning kept {fact} of {warehouse_trips}");
+
+    // A zip without a shapefile in it fails the build naming the object, and keeps the shapes.
+    std::fs::write(reference.join("taxi_zones.zip"), b"PK\x05\x06not really").unwrap();
+    let request = BuildRequest { kind: TripKind::Green, months: None };
+    let err = stack
+        .rt
+        .block_on(atl_mart::build(&stack.wh_db(), &stack.mart_db(), &stack.lake, &request, |_| {}))
+        .unwrap_err();
+    let message = atl_core::ErrorChain::new(&err).to_string();
+    assert!(message.contains("reference/taxi_zones.zip") && message.contains("zip"), "{message}");
+    assert_eq!(stack.mart_sql("SELECT count(*) FROM mart.ref_zone_shape"), ZONE_SHAPES.to_string());
+}

@@ -24,6 +24,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
 mod for_hire;
+pub mod reference;
 
 use atl_core::TripKind;
 use atl_core::YearMonth;
@@ -165,27 +166,40 @@ pub fn write_trip_file_to(spec: &TripFileSpec, path: &Path) -> Result<GeneratedF
 pub fn zone_table_csv() -> String {
     let mut csv = String::from("\"LocationID\",\"Borough\",\"Zone\",\"service_zone\"\r\n");
     for id in 1..=265u32 {
-        let (borough, service) = match id {
-            1 => ("EWR", "EWR"),
-            264 => ("Unknown", "N/A"),
-            265 => ("N/A", "N/A"),
-            132 | 138 => ("Queens", "Airports"),
-            _ if MANHATTAN.contains(&id) => ("Manhattan", "Yellow Zone"),
-            _ => match id % 4 {
-                0 => ("Queens", "Boro Zone"),
-                1 => ("Brooklyn", "Boro Zone"),
-                2 => ("Bronx", "Boro Zone"),
-                _ => ("Staten Island", "Boro Zone"),
-            },
-        };
-        let zone = match id {
-            264 => "N/A".to_owned(),
-            265 => "Outside of NYC".to_owned(),
-            _ => format!("{borough} zone {id}"),
+        let (borough, zone) = zone_names(id);
+        let service = match id {
+            1 => "EWR",
+            264 | 265 => "N/A",
+            132 | 138 => "Airports",
+            _ if MANHATTAN.contains(&id) => "Yellow Zone",
+            _ => "Boro Zone",
         };
         csv.push_str(&format!("{id},\"{borough}\",\"{zone}\",\"{service}\"\r\n"));
     }
     csv
+}
+
+/// The borough and zone name of a generated zone (the zone table's and the shapefile's).
+pub fn zone_names(id: u32) -> (&'static str, String) {
+    let borough = match id {
+        1 => "EWR",
+        264 => "Unknown",
+        265 => "N/A",
+        132 | 138 => "Queens",
+        _ if MANHATTAN.contains(&id) => "Manhattan",
+        _ => match id % 4 {
+            0 => "Queens",
+            1 => "Brooklyn",
+            2 => "Bronx",
+            _ => "Staten Island",
+        },
+    };
+    let zone = match id {
+        264 => "N/A".to_owned(),
+        265 => "Outside of NYC".to_owned(),
+        _ => format!("{borough} zone {id}"),
+    };
+    (borough, zone)
 }
 
 /// Manhattan's busiest zones, where most yellow trips start and end.

@@ -44,7 +44,7 @@ fn main() {
     let mut runs: Vec<(Duration, Duration, Duration, usize)> = Vec::new();
     for _ in 0..RUNS {
         let started = Instant::now();
-        let d = runtime.block_on(atl_viz::render(&viz, None, PageMode::File)).unwrap();
+        let d = runtime.block_on(atl_viz::render(&viz, &atl_viz::Filter::default(), PageMode::File)).unwrap();
         runs.push((started.elapsed(), d.query_time, d.render_time, d.html.len()));
     }
     // The first run pays for the connection; report it apart.

@@ -1,2 +1,5 @@
--- The months the mart holds aggregates for: the dashboard's default period.
-SELECT min(date_id) / 100, max(date_id) / 100 FROM mart.agg_daily
+-- The months the mart holds aggregates for, of the chosen services ($1, NULL: all): the
+-- dashboard's default period.
+SELECT min(date_id) / 100, max(date_id) / 100
+FROM mart.agg_daily
+WHERE $1::int2[] IS NULL OR service_id = ANY($1)

@@ -18,7 +18,17 @@ pub const GREEN: RGBColor = RGBColor(0x2e, 0x9e, 0x5b);
 /// Charts that mix both services.
 pub(crate) const NEUTRAL: RGBColor = RGBColor(0x4a, 0x6f, 0xa5);
 pub(crate) const REJECTED: RGBColor = RGBColor(0xc0, 0x39, 0x2b);
-const OTHER_SERVICE: RGBColor = RGBColor(0x88, 0x88, 0x88);
+/// Months the mart holds nothing for: a pale band, so a gap reads as a gap.
+pub(crate) const NO_DATA: RGBColor = RGBColor(0xee, 0xee, 0xee);
+/// Services after yellow and green (the for-hire ones), by id, distinct from both.
+const OTHER_SERVICES: [RGBColor; 6] = [
+    RGBColor(0x4a, 0x6f, 0xa5),
+    RGBColor(0xc2, 0x18, 0x7a),
+    RGBColor(0x33, 0x33, 0x33),
+    RGBColor(0x8e, 0x5a, 0xc8),
+    RGBColor(0xd3, 0x6b, 0x1f),
+    RGBColor(0x1b, 0x9a, 0xaa),
+];
 pub(crate) const FONT: &str = "sans-serif";
 const WIDTH: u32 = 660;
 
@@ -47,7 +57,7 @@ pub fn service_colour(service_id: i16) -> RGBColor {
         6 => RGBColor(0x22, 0x22, 0x22),
         7 => RGBColor(0x3c, 0x6e, 0xe0),
         8 => RGBColor(0xff, 0x00, 0xbf),
-        _ => OTHER_SERVICE,
+        id => OTHER_SERVICES[(id.max(3) - 3) as usize % OTHER_SERVICES.len()],
     }
 }
 
@@ -93,9 +103,11 @@ pub(crate) fn render_sized(
     Ok((svg, marks))
 }
 
-/// Every chart of the dashboard, in page order; the data-quality ones last.
+/// Every chart of the dashboard: the zone maps, the main charts, the TLC comparison, then the
+/// data-quality ones ([`crate::page`] places each in its section).
 pub fn all(a: &Aggregates) -> Result<Vec<Chart>, VizError> {
-    let mut charts = vec![trips_per_day(a)?, revenue_by_month(a)?];
+    let mut charts = crate::map::zone_maps(a);
+    charts.extend([trips_per_day(a)?, revenue_by_month(a)?]);
     // The services side by side, after the charts every service has.
     charts.extend(a.for_hire.charts(a.period, &a.services)?);
     charts.extend([
@@ -104,6 +116,7 @@ pub fn all(a: &Aggregates) -> Result<Vec<Chart>, VizError> {
         payment_share(a)?,
         tip_rate_by_borough(a)?,
         fare_by_distance(a)?,
+        crate::tlc::chart(a)?,
         rows_by_month(a)?,
         rejects_by_reason(a)?,
     ]);
@@ -147,6 +160,19 @@ pub fn trips_per_day(a: &Aggregates) -> Result<Chart, VizError> {
             .light_line_style(WHITE)
             .axis_desc_style((FONT, 13))
             .draw()?;
+        // Months without a day of data: a band each, behind the lines.
+        let with_data = a.months_with_data();
+        let bands: Vec<Rectangle<(f64, f64)>> = a
+            .period
+            .iter()
+            .filter(|m| !with_data.contains(m))
+            .map(|m| {
+                let x0 = (m.first_day() - start).num_days() as f64 - 0.5;
+                let x1 = (m.next().first_day() - start).num_days() as f64 - 0.5;
+                Rectangle::new([(x0, 0.0), (x1, max * 1.08)], NO_DATA.filled())
+            })
+            .collect();
+        chart.draw_series(bands)?;
         let mut marks = 0;
         for id in &ids {
             let points: Vec<(f64, f64)> = a
@@ -156,23 +182,31 @@ pub fn trips_per_day(a: &Aggregates) -> Result<Chart, VizError> {
                 .map(|r| ((r.1 - start).num_days() as f64, r.2 as f64))
                 .collect();
             marks += points.len();
-            chart.draw_series(LineSeries::new(points, service_colour(*id).stroke_width(2)))?;
+            // A line only joins consecutive days: a missing day or month is a break, not a
+            // straight line across it; a day alone is a dot.
+            for run in points.chunk_by(|a, b| b.0 - a.0 == 1.0) {
+                let colour = service_colour(*id);
+                if run.len() == 1 {
+                    chart.draw_series(std::iter::once(Circle::new(run[0], 2, colour.filled())))?;
+                } else {
+                    chart.draw_series(LineSeries::new(run.iter().copied(), colour.stroke_width(2)))?;
+                }
+            }
         }
         Ok(marks)
     })?;
-    Ok(Chart {
-        name: "trips_per_day",
-        title: "Trips per day".into(),
-        svg,
-        marks,
-        legend: service_legend(&a.services, |id| ids.contains(&id)),
-    })
+    let mut legend = service_legend(&a.services, |id| ids.contains(&id));
+    if a.months_with_data().len() < a.period.len() {
+        legend.push(("No data in the mart".into(), hex(NO_DATA)));
+    }
+    Ok(Chart { name: "trips_per_day", title: "Trips per day".into(), svg, marks, legend })
 }
 
 /// Stacked bars over months: each series a colour, each month a bar.
 fn month_bars(
     name: &'static str,
     months: &[String],
+    no_data: &[bool],
     series: &[(RGBColor, Vec<f64>)],
     y_desc: &str,
     y_label: &dyn Fn(f64) -> String,
@@ -204,6 +238,22 @@ fn month_bars(
             .light_line_style(WHITE)
             .axis_desc_style((FONT, 13))
             .draw()?;
+        // Bars keep a gap between them at any count: a fixed margin wider than the slot
+        // (59 months on 540 px) would leave no bar at all.
+        let slot_px = 540 / n.max(1) as u32;
+        let gap = (slot_px / 6).min(6);
+        let bands: Vec<Rectangle<(SegmentValue<i32>, f64)>> = no_data
+            .iter()
+            .enumerate()
+            .filter(|(_, missing)| **missing)
+            .map(|(i, _)| {
+                Rectangle::new(
+                    [(SegmentValue::Exact(i as i32), 0.0), (SegmentValue::Exact(i as i32 + 1), top)],
+                    NO_DATA.filled(),
+                )
+            })
+            .collect();
+        chart.draw_series(bands)?;
         let mut marks = 0;
         let mut base = vec![0.0; months.len()];
         for (colour, values) in series {
@@ -219,7 +269,7 @@ fn month_bars(
                         ],
                         colour.filled(),
                     );
-                    bar.set_margin(0, 0, 6, 6);
+                    bar.set_margin(0, 0, gap, gap);
                     bar
                 })
                 .collect();
@@ -248,14 +298,14 @@ pub fn revenue_by_month(a: &Aggregates) -> Result<Chart, VizError> {
             (service_colour(*id), values)
         })
         .collect();
-    let (svg, marks) = month_bars("revenue_by_month", &months, &series, "Revenue (US$)", &money)?;
-    Ok(Chart {
-        name: "revenue_by_month",
-        title: "Revenue by month".into(),
-        svg,
-        marks,
-        legend: service_legend(&a.services, |id| ids.contains(&id)),
-    })
+    let with_data = a.months_with_data();
+    let no_data: Vec<bool> = a.period.iter().map(|m| !with_data.contains(&m)).collect();
+    let (svg, marks) = month_bars("revenue_by_month", &months, &no_data, &series, "Revenue (US$)", &money)?;
+    let mut legend = service_legend(&a.services, |id| ids.contains(&id));
+    if no_data.contains(&true) {
+        legend.push(("No data in the mart".into(), hex(NO_DATA)));
+    }
+    Ok(Chart { name: "revenue_by_month", title: "Revenue by month".into(), svg, marks, legend })
 }
 
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -404,16 +454,18 @@ pub fn payment_share(a: &Aggregates) -> Result<Chart, VizError> {
 
 /// Card tip rate by pickup borough.
 pub fn tip_rate_by_borough(a: &Aggregates) -> Result<Chart, VizError> {
-    let items = a.tip_rate_by_borough.clone();
+    use crate::mart::MIN_TRIPS_FOR_RATE;
+    let (items, thin): (Vec<_>, Vec<_>) =
+        a.tip_rate_by_borough.iter().partition(|r| r.2 >= MIN_TRIPS_FOR_RATE);
+    let items: Vec<(String, f64)> = items.into_iter().map(|(b, r, _)| (b.clone(), *r)).collect();
     let (svg, marks) =
         horizontal_bars("tip_rate_by_borough", &items, NEUTRAL, "Tips / fares, card payments (%)", &percent)?;
-    Ok(Chart {
-        name: "tip_rate_by_borough",
-        title: "Tip rate by pickup borough (card payments)".into(),
-        svg,
-        marks,
-        legend: Vec::new(),
-    })
+    let mut title = "Tip rate by pickup borough (card payments)".to_owned();
+    if !thin.is_empty() {
+        let names: Vec<String> = thin.iter().map(|(b, _, t)| format!("{b}, {t} trips")).collect();
+        title.push_str(&format!("; left out, fewer than {MIN_TRIPS_FOR_RATE} trips: {}", names.join("; ")));
+    }
+    Ok(Chart { name: "tip_rate_by_borough", title, svg, marks, legend: Vec::new() })
 }
 
 /// Average fare per 0.5-mile distance bin, one line per service.
@@ -458,7 +510,7 @@ pub fn fare_by_distance(a: &Aggregates) -> Result<Chart, VizError> {
 /// Data quality: rows kept and rejected per built month, over the whole mart.
 pub fn rows_by_month(a: &Aggregates) -> Result<Chart, VizError> {
     let (Some(first), Some(last)) = (a.rows_by_month.first(), a.rows_by_month.last()) else {
-        let (svg, marks) = month_bars("rows_by_month", &[], &[], "Rows", &thousands_f)?;
+        let (svg, marks) = month_bars("rows_by_month", &[], &[], &[], "Rows", &thousands_f)?;
         return Ok(Chart {
             name: "rows_by_month",
             title: "Rows loaded per month".into(),
@@ -476,14 +528,28 @@ pub fn rows_by_month(a: &Aggregates) -> Result<Chart, VizError> {
     let kept: Vec<f64> = months.iter().map(|m| value(m, |r| r.1)).collect();
     let rejected: Vec<f64> = months.iter().map(|m| value(m, |r| r.2)).collect();
     let labels: Vec<String> = months.iter().map(|m| m.to_string()).collect();
-    let (svg, marks) =
-        month_bars("rows_by_month", &labels, &[(NEUTRAL, kept), (REJECTED, rejected)], "Rows", &thousands_f)?;
+    let no_data: Vec<bool> = months.iter().map(|m| !a.rows_by_month.iter().any(|r| r.0 == *m)).collect();
+    let (svg, marks) = month_bars(
+        "rows_by_month",
+        &labels,
+        &no_data,
+        &[(NEUTRAL, kept), (REJECTED, rejected)],
+        "Rows",
+        &thousands_f,
+    )?;
+    let mut legend =
+        vec![("Kept in the fact table".into(), hex(NEUTRAL)), ("Rejected".into(), hex(REJECTED))];
+    if no_data.contains(&true) {
+        legend.push(("Not built".into(), hex(NO_DATA)));
+    }
+    let services =
+        if a.filter.services.is_empty() { "all services".to_owned() } else { a.filter.services.join(", ") };
     Ok(Chart {
         name: "rows_by_month",
-        title: "Rows loaded per month (all services)".into(),
+        title: format!("Rows loaded per month ({services})"),
         svg,
         marks,
-        legend: vec![("Kept in the fact table".into(), hex(NEUTRAL)), ("Rejected".into(), hex(REJECTED))],
+        legend,
     })
 }
 

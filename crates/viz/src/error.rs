@@ -19,6 +19,12 @@ pub enum VizError {
     /// The tables exist but hold no day at all.
     #[error("the mart holds no aggregates yet (mart.agg_daily is empty)")]
     EmptyMart,
+    /// The filter names a service or borough the mart does not hold.
+    #[error("the mart has no {what} {value:?} (it has: {})", known.join(", "))]
+    UnknownFilter { what: &'static str, value: String, known: Vec<String> },
+    /// A query string or flag the filter cannot parse.
+    #[error(transparent)]
+    Filter(#[from] crate::filter::FilterError),
     /// Any other failure of a dashboard query.
     #[error("dashboard query {query} failed: {source}")]
     Query {
@@ -93,6 +99,11 @@ impl VizError {
             }
             _ => VizError::Query { query, source },
         }
+    }
+
+    /// Whether the reader asked for something the page cannot show (HTTP 400).
+    pub fn is_bad_request(&self) -> bool {
+        matches!(self, VizError::UnknownFilter { .. } | VizError::Filter(_))
     }
 
     /// Whether the cause is on the mart's side (the live server answers 503, not 500).

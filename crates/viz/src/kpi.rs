@@ -22,9 +22,19 @@ pub struct Totals {
 }
 
 impl Totals {
-    /// Reads the totals of the days `[from_day, to_day)` (`YYYYMMDD`).
-    pub async fn query(conn: &mut PgConnection, from_day: i32, to_day: i32) -> Result<Totals, sqlx::Error> {
-        sqlx::query_as(include_str!("../sql/totals.sql")).bind(from_day).bind(to_day).fetch_one(conn).await
+    /// Reads the totals of the days `[from_day, to_day)` (`YYYYMMDD`) of `services` (`None`: all).
+    pub async fn query(
+        conn: &mut PgConnection,
+        from_day: i32,
+        to_day: i32,
+        services: Option<&[i16]>,
+    ) -> Result<Totals, sqlx::Error> {
+        sqlx::query_as(include_str!("../sql/totals.sql"))
+            .bind(from_day)
+            .bind(to_day)
+            .bind(services)
+            .fetch_one(conn)
+            .await
     }
 }
 

@@ -17,8 +17,8 @@
 //! ```no_run
 //! # async fn run() -> Result<(), atl_viz::VizError> {
 //! let config = atl_core::AtlConfig::load(None).expect("config");
-//! let period = "2023-01..2023-08".parse().ok();
-//! let written = atl_viz::write_dashboard(&config.mart, period, "reports/dashboard".as_ref()).await?;
+//! let filter = atl_viz::Filter::from_query(Some("service=green&period=2023-01..2023-08"))?;
+//! let written = atl_viz::write_dashboard(&config.mart, &filter, "reports/dashboard".as_ref()).await?;
 //! println!("{}", written.index.display());
 //! # Ok(()) }
 //! ```
@@ -26,19 +26,25 @@
 pub mod charts;
 pub mod eda;
 pub mod error;
+pub mod filter;
 pub mod for_hire;
 pub mod kpi;
+pub mod map;
 pub mod mart;
 pub mod numbers;
 pub mod page;
 pub mod png;
+pub mod reference;
 pub mod role;
 pub mod serve;
+pub mod tlc;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use atl_core::{DatabaseConfig, MonthRange};
+
+pub use filter::Filter;
 
 pub use charts::Chart;
 pub use eda::{EdaRequest, write_eda};
@@ -63,10 +69,10 @@ pub struct Dashboard {
     pub render_time: Duration,
 }
 
-/// Queries the mart for `period` (default: every month it holds) and renders the page.
-pub async fn render(mart: &Mart, period: Option<MonthRange>, mode: PageMode) -> Result<Dashboard, VizError> {
+/// Queries the mart for `filter` (default period: every month it holds) and renders the page.
+pub async fn render(mart: &Mart, filter: &Filter, mode: PageMode) -> Result<Dashboard, VizError> {
     let started = Instant::now();
-    let aggregates = mart.aggregates(period).await?;
+    let aggregates = mart.aggregates(filter).await?;
     let query_time = started.elapsed();
     let mut dashboard = render_aggregates(&aggregates, mode)?;
     dashboard.query_time = query_time;
@@ -108,11 +114,11 @@ pub struct WrittenDashboard {
 /// `charts/<chart>.svg` and `charts/<chart>.png` for each chart.
 pub async fn write_dashboard(
     db: &DatabaseConfig,
-    period: Option<MonthRange>,
+    filter: &Filter,
     out_dir: &Path,
 ) -> Result<WrittenDashboard, VizError> {
     let mart = Mart::connect_lazy(db)?;
-    let dashboard = render(&mart, period, PageMode::File).await?;
+    let dashboard = render(&mart, filter, PageMode::File).await?;
     mart.pool().close().await;
     // Rasterising and writing files block: not on the async runtime's threads.
     let out_dir = out_dir.to_owned();

@@ -41,8 +41,15 @@ enum Command {
     /// looks the same on every machine).
     Dashboard {
         /// Months shown, e.g. 2023-01..2023-08 (default: every month in the mart).
-        #[arg(long)]
+        #[arg(long, value_parser = atl_viz::filter::parse_period)]
         period: Option<MonthRange>,
+        /// Services shown, by their mart.dim_service name (green, yellow, uber...); repeat the
+        /// flag or separate with commas (default: every service).
+        #[arg(long)]
+        service: Vec<String>,
+        /// A pickup borough (mart.dim_borough name, e.g. Queens) for the zone panels.
+        #[arg(long)]
+        borough: Option<String>,
         /// Output folder (default: <viz.out_dir>/dashboard).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -65,7 +72,9 @@ enum Command {
         #[arg(long, default_value_t = atl_viz::eda::DEFAULT_SAMPLE_ROWS)]
         sample_rows: i64,
     },
-    /// Serve the live dashboard, querying the mart on every request.
+    /// Serve the live dashboard, querying the mart on every request; filtered by the query
+    /// string (`/?service=green&period=2024-01..2024-03&borough=Queens`). SIGTERM or Ctrl-C
+    /// stops it after the requests in flight.
     Serve {
         /// Listen address (default: viz.addr).
         #[arg(long)]
@@ -110,9 +119,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async {
         match cli.command {
-            Command::Dashboard { period, out } => {
+            Command::Dashboard { period, service, borough, out } => {
                 let out = out.unwrap_or_else(|| config.viz.out_dir.join("dashboard"));
-                let written = atl_viz::write_dashboard(&config.mart, period, &out)
+                let mut filter = atl_viz::Filter { period, borough, ..Default::default() };
+                for list in &service {
+                    filter.add_services(list);
+                }
+                let written = atl_viz::write_dashboard(&config.mart, &filter, &out)
                     .await
                     .with_context(|| format!("rendering the dashboard into {}", out.display()))?;
                 let d = &written.dashboard;
@@ -160,11 +173,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     config.mart.url,
                     server.local_addr()?
                 );
-                server
-                    .run(async {
-                        let _ = tokio::signal::ctrl_c().await;
-                    })
-                    .await?;
+                server.run(shutdown_signal()).await?;
+                eprintln!("atl-viz serve stopped");
             }
             Command::GrantReadonly { role, password_file } => {
                 let password = role_password(password_file.as_deref())?;
@@ -177,6 +187,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// Completes on SIGTERM (service managers, `docker stop`) or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
 }
 
 /// The read-only role's password: the first line of `file`, else ATL_VIZ_PASSWORD.

@@ -24,11 +24,16 @@ fn every_dashboard_query_runs_on_the_real_mart_schema() {
     runtime.block_on(async {
         let mart = Mart::connect_lazy(&db).unwrap();
         // An empty mart: the default period cannot be found, and says so.
-        let err = atl_viz::render(&mart, None, PageMode::File).await.unwrap_err();
+        let err = atl_viz::render(&mart, &atl_viz::Filter::default(), PageMode::File).await.unwrap_err();
         assert!(matches!(err, VizError::EmptyMart), "{err}");
         // A given period runs every query; all panels are empty but the page renders.
-        let dashboard =
-            atl_viz::render(&mart, Some("2023-01..2023-02".parse().unwrap()), PageMode::File).await.unwrap();
+        let dashboard = atl_viz::render(
+            &mart,
+            &atl_viz::Filter::from_query(Some("period=2023-01..2023-02")).unwrap(),
+            PageMode::File,
+        )
+        .await
+        .unwrap();
         assert_eq!(dashboard.kpis[0].value, Some(0.0));
         assert!(dashboard.html.contains("data-chart=\"trips_per_day\""));
     });

@@ -71,6 +71,7 @@ impl Cdn {
             timeout_secs: 2,
             months: String::new(),
             kind: "yellow".to_owned(),
+            indicators_url: format!("{}/reports/data_reports_monthly.csv", self.mirror.base_url()),
         }
     }
 }

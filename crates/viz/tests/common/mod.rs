@@ -197,3 +197,11 @@ pub fn figure<'a>(dom: &'a str, name: &str) -> Option<&'a str> {
     let end = at + dom[at..].find("</figure>")?;
     Some(&dom[start..end])
 }
+
+/// The text of every `<text>` element of a chart (plotters writes each on its own line).
+pub fn svg_labels(fig: &str) -> Vec<String> {
+    fig.split("<text")
+        .skip(1)
+        .filter_map(|t| Some(t[t.find('>')? + 1..t.find("</text>")?].trim().to_owned()))
+        .collect()
+}

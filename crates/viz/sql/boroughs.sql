@@ -1,0 +1,1 @@
+SELECT borough_id, name FROM mart.dim_borough ORDER BY name

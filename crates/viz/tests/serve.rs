@@ -1,0 +1,120 @@
+//! `atl-viz serve` as an operator sees it: filtered pages, 200 readers at once, a mart that
+//! is down (nothing about the server on the page, 503 on /healthz), and SIGTERM.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{MartFixture, ServeProcess, attr_of, http_get};
+
+#[test]
+// The time the 200 pages took is printed for whoever reads the test's output (--nocapture).
+#[allow(clippy::print_stderr)]
+fn filtered_pages_answer_and_the_server_keeps_up_with_200_readers() {
+    let mart = MartFixture::start();
+    for m in ["2023-01", "2023-02", "2023-03"] {
+        mart.fill_month(m, 1);
+    }
+    let server = ServeProcess::start(&mart.url());
+
+    // One service, a month range and a borough, as the form sends them.
+    let (status, body) = http_get(&server.addr, "/?service=green&period=2023-02..2023-03&borough=Queens");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(attr_of(&body, "<body", "data-period").as_deref(), Some("2023-02..2023-03"));
+    assert_eq!(attr_of(&body, "<body", "data-services").as_deref(), Some("green"));
+    assert_eq!(attr_of(&body, "<body", "data-borough").as_deref(), Some("Queens"));
+    let want: f64 = mart
+        .sql("SELECT sum(trips) FROM mart.agg_daily WHERE service_id = 2 AND date_id BETWEEN 20230201 AND 20230331")
+        .parse()
+        .unwrap();
+    let got: f64 = attr_of(&body, "data-kpi=\"trips\"", "data-value").unwrap().parse().unwrap();
+    assert_eq!(got, want, "trips of green Feb-Mar");
+    // The zone panel holds only Queens' zones (the fixture's borough 3).
+    let queens_top: String = mart.sql(
+        "SELECT z.name FROM mart.agg_zone_month a JOIN mart.dim_zone z ON z.zone_id = a.pu_zone_id
+         WHERE a.service_id = 2 AND a.month_id BETWEEN 202302 AND 202303 AND z.borough_id = 3
+         GROUP BY a.pu_zone_id, z.name ORDER BY sum(a.trips) DESC, a.pu_zone_id LIMIT 1",
+    );
+    let top = common::svg_labels(common::figure(&body, "top_zones").unwrap());
+    assert!(top.contains(&queens_top), "{queens_top} missing from {top:?}");
+    assert!(!top.contains(&"Midtown Center".to_owned()), "a zone of another borough in the Queens panel");
+    // The form that sets them works without script: a GET form with the choices ticked.
+    assert!(body.contains("<form class=\"filters\" method=\"get\""), "no filter form");
+    assert!(body.contains("value=\"green\" checked"), "green not ticked");
+    assert!(body.contains("<option selected>Queens</option>"), "Queens not selected");
+    assert!(!body.contains("<script"), "the page needs no script");
+
+    // A name the mart does not hold is the reader's error, said plainly.
+    let (status, body) = http_get(&server.addr, "/?service=tram");
+    assert_eq!(status, 400);
+    assert!(body.contains("no service") && body.contains("tram"), "{body}");
+    assert_eq!(http_get(&server.addr, "/?borough=Atlantis").0, 400);
+    assert_eq!(http_get(&server.addr, "/?period=2023-13").0, 400);
+
+    // 200 readers at once: every one gets the page.
+    let started = Instant::now();
+    let readers: Vec<_> = (0..200)
+        .map(|i| {
+            let addr = server.addr.clone();
+            std::thread::spawn(move || {
+                let path = if i % 2 == 0 { "/" } else { "/?service=yellow" };
+                http_get(&addr, path)
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = readers.into_iter().map(|r| r.join().unwrap().0).collect();
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    assert_eq!(ok, 200, "statuses under load: {statuses:?}");
+    eprintln!("200 concurrent pages in {:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(120), "200 pages took {:?}", started.elapsed());
+    assert_eq!(http_get(&server.addr, "/healthz").0, 200);
+}
+
+#[test]
+fn a_mart_that_is_down_leaks_nothing_and_healthz_says_so() {
+    let port = common::free_port();
+    let url = format!("postgres://leaky_role:secret-pw@127.0.0.1:{port}/leaky_db");
+    let mut server = ServeProcess::start(&url);
+    for path in ["/", "/?service=green", "/index.html"] {
+        let (status, body) = http_get(&server.addr, path);
+        assert_eq!(status, 503, "{body}");
+        assert!(body.contains("data-error=\"unreachable\""), "{body}");
+        for secret in [
+            "secret-pw",
+            "leaky_role",
+            "leaky_db",
+            &port.to_string(),
+            "127.0.0.1",
+            "refused",
+            "sqlx",
+            "os error",
+        ] {
+            assert!(!body.contains(secret), "the page shows {secret:?}: {body}");
+        }
+    }
+    let (status, body) = http_get(&server.addr, "/healthz");
+    assert_eq!(status, 503, "{body}");
+    assert!(!body.contains("leaky") && !body.contains(&port.to_string()), "{body}");
+    assert_eq!(http_get(&server.addr, "/nope").0, 404);
+    assert!(server.is_running());
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let mart = MartFixture::start();
+    mart.fill_month("2023-01", 1);
+    let mut server = ServeProcess::start(&mart.url());
+    assert_eq!(http_get(&server.addr, "/").0, 200);
+    let pid = server.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "atl-viz serve still running 20 s after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "atl-viz serve exited with {status} on SIGTERM");
+    assert!(std::net::TcpStream::connect(&server.addr).is_err(), "still listening after exit");
+}

@@ -31,7 +31,8 @@
 --   vendor, payment type and rate code: null or unlisted → the unknown member -1
 --   passenger_count: null, fractional or outside 0..9 → null (it is typed by the driver)
 --   store_and_fwd_flag: 'Y' → true, 'N' → false, anything else → null
--- Money is numeric(10,2) (rounded to cents), distance numeric(9,2), duration whole seconds.
+-- Money is numeric(10,2), distance numeric(9,2), both rounded by the one rule of the mart,
+-- mart.round_cents(x) = round(x::numeric, 2) (migration 0004); duration whole seconds.
 -- Sums "as numeric" below are sums of total_amount rounded to cents.
 --
 -- HOW (the build's cost is a few full passes over the month; each is counted here):
@@ -43,8 +44,9 @@
 --   4. the new table, once: the fact's NOT NULL and CHECK constraints plus one matching
 --      the partition bounds, added by a single ALTER TABLE (one validating scan);
 --   5. the new table, three times in parallel: three roll-ups every aggregate is summed from;
---   6. the new table, once per foreign key: ATTACH PARTITION validates them (the bounds
---      CHECK spares it the partition-constraint scan).
+--   6. nothing: ATTACH PARTITION finds the bounds CHECK (no partition-constraint scan) and
+--      no foreign key to validate (the fact's dimension keys are guaranteed by this file and
+--      guarded on the dimensions' side: migration 0004).
 --   build_log's figures come from 1, 5 and the rejects, without scanning anything again.
 
 BEGIN;

@@ -210,7 +210,7 @@ fn assert_fact_keys_in_dimensions(stack: &Stack) {
     ] {
         let err = stack.mart.psql("postgres", &refused).expect_err(&refused).to_string();
         assert!(
-            err.contains("is used by mart.fact_trip") || err.contains("a dimension of mart.fact_trip"),
+            err.contains("is used by mart.fact_trip.") || err.contains("a dimension of mart.fact_trip"),
             "{err}"
         );
     }

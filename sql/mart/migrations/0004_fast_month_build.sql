@@ -61,7 +61,8 @@ ALTER TABLE mart.fact_trip
     ADD CONSTRAINT fact_trip_hour CHECK (pickup_hour BETWEEN 0 AND 23);
 
 -- Refuses to delete a dimension member, or change its key, while a fact row uses it.
--- TG_ARGV: the dimension's key column, then the fact columns that hold it.
+-- TG_ARGV: the dimension's key column, then each fact column that holds it, as
+-- 'table.column' in schema mart (a fact table added later adds its columns to the list).
 CREATE OR REPLACE FUNCTION mart.keep_used_dimension_member() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -72,10 +73,11 @@ BEGIN
         RETURN NEW;
     END IF;
     FOR i IN 1 .. TG_NARGS - 1 LOOP
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM mart.fact_trip WHERE %I = $1::int)', TG_ARGV[i])
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM mart.%I WHERE %I = $1::int)',
+                       split_part(TG_ARGV[i], '.', 1), split_part(TG_ARGV[i], '.', 2))
             INTO used USING member;
         IF used THEN
-            RAISE EXCEPTION 'mart.% member % is used by mart.fact_trip.%', TG_TABLE_NAME, member, TG_ARGV[i]
+            RAISE EXCEPTION 'mart.% member % is used by mart.%', TG_TABLE_NAME, member, TG_ARGV[i]
                 USING ERRCODE = 'foreign_key_violation';
         END IF;
     END LOOP;
@@ -83,42 +85,49 @@ BEGIN
 END
 $$;
 
+-- Refuses to truncate a dimension while a fact table of TG_ARGV (in schema mart) has rows.
 CREATE OR REPLACE FUNCTION mart.keep_dimension_of_facts() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    used boolean;
 BEGIN
-    IF EXISTS (SELECT 1 FROM mart.fact_trip) THEN
-        RAISE EXCEPTION 'mart.% is a dimension of mart.fact_trip, which has rows', TG_TABLE_NAME
-            USING ERRCODE = 'foreign_key_violation';
-    END IF;
+    FOR i IN 0 .. TG_NARGS - 1 LOOP
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM mart.%I)', TG_ARGV[i]) INTO used;
+        IF used THEN
+            RAISE EXCEPTION 'mart.% is a dimension of mart.%, which has rows', TG_TABLE_NAME, TG_ARGV[i]
+                USING ERRCODE = 'foreign_key_violation';
+        END IF;
+    END LOOP;
     RETURN NULL;
 END
 $$;
 
-CREATE TRIGGER fact_trip_member BEFORE DELETE OR UPDATE ON mart.dim_service
-    FOR EACH ROW EXECUTE FUNCTION mart.keep_used_dimension_member('service_id', 'service_id');
-CREATE TRIGGER fact_trip_member BEFORE DELETE OR UPDATE ON mart.dim_date
-    FOR EACH ROW EXECUTE FUNCTION mart.keep_used_dimension_member('date_id', 'pickup_date_id');
-CREATE TRIGGER fact_trip_member BEFORE DELETE OR UPDATE ON mart.dim_time_of_day
-    FOR EACH ROW EXECUTE FUNCTION mart.keep_used_dimension_member('hour', 'pickup_hour');
-CREATE TRIGGER fact_trip_member BEFORE DELETE OR UPDATE ON mart.dim_zone
-    FOR EACH ROW EXECUTE FUNCTION mart.keep_used_dimension_member('zone_id', 'pu_zone_id', 'do_zone_id');
-CREATE TRIGGER fact_trip_member BEFORE DELETE OR UPDATE ON mart.dim_vendor
-    FOR EACH ROW EXECUTE FUNCTION mart.keep_used_dimension_member('vendor_id', 'vendor_id');
-CREATE TRIGGER fact_trip_member BEFORE DELETE OR UPDATE ON mart.dim_payment_type
-    FOR EACH ROW EXECUTE FUNCTION mart.keep_used_dimension_member('payment_type_id', 'payment_type_id');
-CREATE TRIGGER fact_trip_member BEFORE DELETE OR UPDATE ON mart.dim_rate_code
-    FOR EACH ROW EXECUTE FUNCTION mart.keep_used_dimension_member('rate_code_id', 'rate_code_id');
-CREATE TRIGGER fact_trip_dimension BEFORE TRUNCATE ON mart.dim_service
-    FOR EACH STATEMENT EXECUTE FUNCTION mart.keep_dimension_of_facts();
-CREATE TRIGGER fact_trip_dimension BEFORE TRUNCATE ON mart.dim_date
-    FOR EACH STATEMENT EXECUTE FUNCTION mart.keep_dimension_of_facts();
-CREATE TRIGGER fact_trip_dimension BEFORE TRUNCATE ON mart.dim_time_of_day
-    FOR EACH STATEMENT EXECUTE FUNCTION mart.keep_dimension_of_facts();
-CREATE TRIGGER fact_trip_dimension BEFORE TRUNCATE ON mart.dim_zone
-    FOR EACH STATEMENT EXECUTE FUNCTION mart.keep_dimension_of_facts();
-CREATE TRIGGER fact_trip_dimension BEFORE TRUNCATE ON mart.dim_vendor
-    FOR EACH STATEMENT EXECUTE FUNCTION mart.keep_dimension_of_facts();
-CREATE TRIGGER fact_trip_dimension BEFORE TRUNCATE ON mart.dim_payment_type
-    FOR EACH STATEMENT EXECUTE FUNCTION mart.keep_dimension_of_facts();
-CREATE TRIGGER fact_trip_dimension BEFORE TRUNCATE ON mart.dim_rate_code
-    FOR EACH STATEMENT EXECUTE FUNCTION mart.keep_dimension_of_facts();
+CREATE TRIGGER fact_member BEFORE DELETE OR UPDATE ON mart.dim_service
+    FOR EACH ROW EXECUTE FUNCTION mart.keep_used_dimension_member('service_id', 'fact_trip.service_id');
+CREATE TRIGGER fact_member BEFORE DELETE OR UPDATE ON mart.dim_date
+    FOR EACH ROW EXECUTE FUNCTION mart.keep_used_dimension_member('date_id', 'fact_trip.pickup_date_id');
+CREATE TRIGGER fact_member BEFORE DELETE OR UPDATE ON mart.dim_time_of_day
+    FOR EACH ROW EXECUTE FUNCTION mart.keep_used_dimension_member('hour', 'fact_trip.pickup_hour');
+CREATE TRIGGER fact_member BEFORE DELETE OR UPDATE ON mart.dim_zone
+    FOR EACH ROW EXECUTE FUNCTION mart.keep_used_dimension_member('zone_id', 'fact_trip.pu_zone_id',
+                                                                  'fact_trip.do_zone_id');
+CREATE TRIGGER fact_member BEFORE DELETE OR UPDATE ON mart.dim_vendor
+    FOR EACH ROW EXECUTE FUNCTION mart.keep_used_dimension_member('vendor_id', 'fact_trip.vendor_id');
+CREATE TRIGGER fact_member BEFORE DELETE OR UPDATE ON mart.dim_payment_type
+    FOR EACH ROW EXECUTE FUNCTION mart.keep_used_dimension_member('payment_type_id', 'fact_trip.payment_type_id');
+CREATE TRIGGER fact_member BEFORE DELETE OR UPDATE ON mart.dim_rate_code
+    FOR EACH ROW EXECUTE FUNCTION mart.keep_used_dimension_member('rate_code_id', 'fact_trip.rate_code_id');
+CREATE TRIGGER fact_dimension BEFORE TRUNCATE ON mart.dim_service
+    FOR EACH STATEMENT EXECUTE FUNCTION mart.keep_dimension_of_facts('fact_trip');
+CREATE TRIGGER fact_dimension BEFORE TRUNCATE ON mart.dim_date
+    FOR EACH STATEMENT EXECUTE FUNCTION mart.keep_dimension_of_facts('fact_trip');
+CREATE TRIGGER fact_dimension BEFORE TRUNCATE ON mart.dim_time_of_day
+    FOR EACH STATEMENT EXECUTE FUNCTION mart.keep_dimension_of_facts('fact_trip');
+CREATE TRIGGER fact_dimension BEFORE TRUNCATE ON mart.dim_zone
+    FOR EACH STATEMENT EXECUTE FUNCTION mart.keep_dimension_of_facts('fact_trip');
+CREATE TRIGGER fact_dimension BEFORE TRUNCATE ON mart.dim_vendor
+    FOR EACH STATEMENT EXECUTE FUNCTION mart.keep_dimension_of_facts('fact_trip');
+CREATE TRIGGER fact_dimension BEFORE TRUNCATE ON mart.dim_payment_type
+    FOR EACH STATEMENT EXECUTE FUNCTION mart.keep_dimension_of_facts('fact_trip');
+CREATE TRIGGER fact_dimension BEFORE TRUNCATE ON mart.dim_rate_code
+    FOR EACH STATEMENT EXECUTE FUNCTION mart.keep_dimension_of_facts('fact_trip');

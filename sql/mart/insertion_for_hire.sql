@@ -38,7 +38,8 @@
 --   trip_time 0, negative or beyond an int: kept (0) or NULL (the others)
 --   flags: 'Y' → true, 'N' → false, anything else (' ', null) → null; other FHV's SR_Flag 1 →
 --   shared_request true, anything else → null (not recorded before 2017-05)
--- Money is numeric(10,2) (rounded to cents), miles numeric(9,2), durations whole seconds.
+-- Money is numeric(10,2), miles numeric(9,2), both rounded by the mart's one rule,
+-- mart.round_cents(x) = round(x::numeric, 2) (migration 0004); durations whole seconds.
 -- A passenger's total, passenger_total, is mart.passenger_total(): base fare + tolls + bcf +
 -- sales tax + congestion + airport + CBD fee + tips (0 for other FHV). build_log's money is
 -- its sum: warehouse = fact + rejected, per service.
@@ -130,7 +131,7 @@ BEGIN
     FROM build_services WHERE key <> '';
     EXECUTE format($view$
 CREATE TEMP VIEW classified_for_hire AS
-SELECT %1$s::smallint AS kind_id,
+SELECT %1$s::smallint AS kind_id, %2$L::date AS month_first_day, %7$s::int AS first_date_id,
        (CASE mart.for_hire_key(%4$L, s.hvfhs_license_num) WHEN '' THEN %1$s %5$s ELSE %1$s END)::smallint
            AS service_id,
        s.*,
@@ -158,7 +159,7 @@ SELECT %1$s::smallint AS kind_id,
        END AS reason
 FROM mart.staging_for_hire s
 $view$, p.kind_id, p.month_start, p.month_end, p.kind, services,
-                  CASE WHEN p.kind = 'fhvhv' THEN 'true' ELSE 'false' END);
+                  CASE WHEN p.kind = 'fhvhv' THEN 'true' ELSE 'false' END, p.month_id * 100 + 1);
 END
 $do$;
 
@@ -181,9 +182,9 @@ SELECT kind_id, service_id, pickup_at, dropoff_at, pickup_date_id, pickup_hour, 
        shared_request, shared_match, access_a_ride, wav_request, wav_match, source_month, source_row
 FROM (
     SELECT c.kind_id, c.service_id, c.pickup_at, c.dropoff_at,
-           (extract(year FROM c.pickup_at) * 10000 + extract(month FROM c.pickup_at) * 100
-            + extract(day FROM c.pickup_at))::int AS pickup_date_id,
-           extract(hour FROM c.pickup_at)::smallint AS pickup_hour,
+           -- No extract() (numeric since PostgreSQL 14): exact date and float8 arithmetic.
+           c.first_date_id + (c.pickup_at::date - c.month_first_day) AS pickup_date_id,
+           date_part('hour', c.pickup_at)::smallint AS pickup_hour,
            c.pulocationid::int AS pu_zone_id,
            c.dolocationid::int AS do_zone_id,
            nullif(upper(btrim(c.dispatching_base_num)), '') AS dispatching_base_num,
@@ -192,19 +193,19 @@ FROM (
            c.request_datetime AS request_at,
            c.on_scene_datetime AS on_scene_at,
            CASE WHEN c.request_datetime <= c.pickup_at AND c.request_datetime >= c.pickup_at - interval '1 day'
-                THEN round(extract(epoch FROM c.pickup_at - c.request_datetime))::int END AS wait_sec,
-           round(extract(epoch FROM c.dropoff_at - c.pickup_at))::int AS duration_sec,
+                THEN floor(date_part('epoch', c.pickup_at - c.request_datetime) + 0.5)::int END AS wait_sec,
+           floor(date_part('epoch', c.dropoff_at - c.pickup_at) + 0.5)::int AS duration_sec,
            CASE WHEN c.trip_time BETWEEN 0 AND 2147483647 THEN c.trip_time::int END AS trip_time_sec,
-           round(c.trip_miles::numeric, 2)::numeric(9,2) AS trip_miles,
-           round(c.base_passenger_fare::numeric, 2)::numeric(10,2) AS base_passenger_fare,
-           round(c.tolls::numeric, 2)::numeric(10,2) AS tolls,
-           round(c.bcf::numeric, 2)::numeric(10,2) AS bcf,
-           round(c.sales_tax::numeric, 2)::numeric(10,2) AS sales_tax,
-           round(c.congestion_surcharge::numeric, 2)::numeric(10,2) AS congestion_surcharge,
-           round(c.airport_fee::numeric, 2)::numeric(10,2) AS airport_fee,
-           round(c.cbd_congestion_fee::numeric, 2)::numeric(10,2) AS cbd_congestion_fee,
-           round(c.tips::numeric, 2)::numeric(10,2) AS tips,
-           round(c.driver_pay::numeric, 2)::numeric(10,2) AS driver_pay,
+           mart.round_cents(c.trip_miles)::numeric(9,2) AS trip_miles,
+           mart.round_cents(c.base_passenger_fare)::numeric(10,2) AS base_passenger_fare,
+           mart.round_cents(c.tolls)::numeric(10,2) AS tolls,
+           mart.round_cents(c.bcf)::numeric(10,2) AS bcf,
+           mart.round_cents(c.sales_tax)::numeric(10,2) AS sales_tax,
+           mart.round_cents(c.congestion_surcharge)::numeric(10,2) AS congestion_surcharge,
+           mart.round_cents(c.airport_fee)::numeric(10,2) AS airport_fee,
+           mart.round_cents(c.cbd_congestion_fee)::numeric(10,2) AS cbd_congestion_fee,
+           mart.round_cents(c.tips)::numeric(10,2) AS tips,
+           mart.round_cents(c.driver_pay)::numeric(10,2) AS driver_pay,
            CASE WHEN c.sr_flag = 1 THEN true
                 ELSE CASE upper(btrim(c.shared_request_flag)) WHEN 'Y' THEN true WHEN 'N' THEN false END
            END AS shared_request,
@@ -284,7 +285,7 @@ GROUP BY r.service_id, p.month_id, r.reason;
 DELETE FROM mart.reject_samples r USING kind_services k WHERE (r.service_id, r.month_id) = (k.service_id, k.month_id);
 INSERT INTO mart.reject_samples (service_id, month_id, reason, source_row, row_data)
 SELECT r.service_id, p.month_id, r.reason, r.source_row,
-       to_jsonb(r) - 'reason' - 'n' - 'service_id' - 'kind_id'
+       to_jsonb(r) - 'reason' - 'n' - 'service_id' - 'kind_id' - 'month_first_day' - 'first_date_id'
 FROM (SELECT *, row_number() OVER (PARTITION BY service_id, reason ORDER BY source_row) AS n
       FROM rejected_for_hire) r
 CROSS JOIN build_params p

@@ -88,6 +88,55 @@ fn assert_accounted(stack: &Stack, kind: TripKind, month: &str) {
     );
 }
 
+/// The fact has no foreign keys (migration 0004: ATTACH PARTITION would validate each one
+/// over the whole month); the build guarantees what they did: every key in its dimension,
+/// and a used member cannot be removed.
+fn assert_fact_keys_in_dimensions(stack: &Stack) {
+    let orphans = |column: &str, dimension: &str, key: &str| {
+        stack.mart_sql(&format!(
+            "SELECT count(*) FROM mart.fact_trip f WHERE NOT EXISTS \
+             (SELECT 1 FROM mart.{dimension} d WHERE d.{key} = f.{column})"
+        ))
+    };
+    for (column, dimension, key) in [
+        ("service_id", "dim_service", "service_id"),
+        ("pickup_date_id", "dim_date", "date_id"),
+        ("pickup_hour", "dim_time_of_day", "hour"),
+        ("pu_zone_id", "dim_zone", "zone_id"),
+        ("do_zone_id", "dim_zone", "zone_id"),
+        ("vendor_id", "dim_vendor", "vendor_id"),
+        ("payment_type_id", "dim_payment_type", "payment_type_id"),
+        ("rate_code_id", "dim_rate_code", "rate_code_id"),
+    ] {
+        assert_eq!(orphans(column, dimension, key), "0", "fact_trip.{column} outside mart.{dimension}");
+    }
+    assert_eq!(
+        stack.mart_sql(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = 'mart.fact_trip'::regclass AND contype = 'f'"
+        ),
+        "0"
+    );
+    // What the foreign keys refused, refused still; an unused member can go.
+    let used_vendor = stack.mart_sql("SELECT min(vendor_id) FROM mart.fact_trip WHERE vendor_id > 0");
+    let used_zone = stack.mart_sql("SELECT min(do_zone_id) FROM mart.fact_trip");
+    for refused in [
+        format!("DELETE FROM mart.dim_vendor WHERE vendor_id = {used_vendor}"),
+        format!("UPDATE mart.dim_zone SET zone_id = 0 WHERE zone_id = {used_zone}"),
+        "DELETE FROM mart.dim_date WHERE date_id = (SELECT max(pickup_date_id) FROM mart.fact_trip)"
+            .to_owned(),
+        "TRUNCATE mart.dim_rate_code CASCADE".to_owned(),
+    ] {
+        let err = stack.mart.psql("postgres", &refused).expect_err(&refused).to_string();
+        assert!(
+            err.contains("is used by mart.fact_trip.") || err.contains("a dimension of mart.fact_trip"),
+            "{err}"
+        );
+    }
+    stack.mart_sql("INSERT INTO mart.dim_vendor VALUES (98, 'Unused')");
+    stack.mart_sql("UPDATE mart.dim_zone SET name = name WHERE zone_id = 1");
+    stack.mart_sql("DELETE FROM mart.dim_vendor WHERE vendor_id = 98");
+}
+
 const HAND_MADE: &str = "INSERT INTO raw.yellow_tripdata (source_month, source_row, vendorid, \
     tpep_pickup_datetime, tpep_dropoff_datetime, passenger_count, trip_distance, ratecodeid, pulocationid, \
     dolocationid, payment_type, fare_amount, tip_amount, total_amount) VALUES \
@@ -167,6 +216,7 @@ fn yellow_and_green_months_are_accounted_for_by_reason_and_rebuild_identically()
         stack.mart_sql("SELECT sum(trips) FROM mart.agg_hour_weekday"),
         stack.mart_sql("SELECT count(*) FROM mart.fact_trip")
     );
+    assert_fact_keys_in_dimensions(&stack);
     assert_eq!(stack.mart_sql("SELECT count(*) FROM mart.fact_trip_default"), "0");
     assert_eq!(
         stack.mart_sql("SELECT count(*) FROM pg_inherits WHERE inhparent = 'mart.fact_trip'::regclass"),

@@ -140,3 +140,33 @@ fn staging_fdw_sql_stages_what_the_binary_transfer_stages() {
         assert_eq!(mart.psql("postgres", fingerprint).unwrap(), by_binary, "{kind}: staging_fdw.sql differs");
     }
 }
+
+/// mart.round_cents (migration 0004) is the rounding rule, round(x::numeric, 2), computed
+/// without text for whole cents: the two must agree on every value, to the last digit and
+/// scale. Here: every thousandth of a dollar up to $2,000 either way (every half cent among
+/// them), whole cents nudged by a few ulps, values of many magnitudes and decimals, and the
+/// edges of the shortcut (1e7, NaN, infinities, NULL).
+#[test]
+fn round_cents_is_round_to_numeric_2_on_every_value() {
+    let mart = PgServer::temp().expect("a temp PostgreSQL server");
+    migrate(&mart);
+    let differences = mart
+        .psql(
+            "postgres",
+            "SELECT setseed(0.12); \
+             WITH v(x) AS ( \
+               SELECT k / 1000.0::float8 FROM generate_series(-2000000, 2000000) k \
+               UNION ALL SELECT (k / 100.0::float8) * (1 + e * 2.2e-16) \
+                 FROM generate_series(-100000, 100000, 7) k, generate_series(-4, 4) e \
+               UNION ALL SELECT round(((random() - 0.5) * 10 ^ (random() * 16))::numeric, (random() * 12)::int)::float8 \
+                 FROM generate_series(1, 1000000) \
+               UNION ALL SELECT (random() - 0.5) * 10 ^ (random() * 20 - 4) FROM generate_series(1, 1000000) \
+               UNION ALL SELECT unnest('{9999999.995, 9999999.994, 10000000, -10000000, 1e7, 1.0000000000000001e7, \
+                                         12345678.125, 0.125, -0.125, 2.675, 1.005, -1.005, 0.005, -0.005, \
+                                         1e300, -1e-300, 0, -0, NaN, Infinity, -Infinity}'::float8[]) \
+               UNION ALL SELECT NULL) \
+             SELECT count(*) FROM v WHERE mart.round_cents(x)::text IS DISTINCT FROM round(x::numeric, 2)::text",
+        )
+        .unwrap();
+    assert_eq!(differences.lines().last(), Some("0"));
+}

@@ -3,7 +3,7 @@
 --
 -- Parameters (session settings, so psql and atl-mart run this file unchanged):
 --     atl.month    first day of the month, e.g. '2023-01-01'
---     atl.service  'yellow' or 'green'
+--     atl.service  'yellow' or 'green' (fhv and fhvhv: insertion_for_hire.sql)
 --     atl.warehouse_total  optional: the month's sum of total_amount rounded to cents, as the
 --                  warehouse server counted it (atl-mart sets it, from the snapshot it copied);
 --                  unset or '', it is summed from the staging table
@@ -90,33 +90,8 @@ END $$;
 SELECT mart.ensure_calendar((month_start - interval '1 day')::date, month_end::date) FROM build_params;
 
 -- Zones from the staged taxi_zone_lookup.csv, then any of 1..265 still missing as
--- 'Unknown zone N' (atl-mart warns when the lake has no zone table).
-INSERT INTO mart.dim_borough (name)
-SELECT DISTINCT coalesce(nullif(trim(borough), ''), 'Unknown') FROM mart.staging_zone
-UNION SELECT 'Unknown'
-ON CONFLICT (name) DO NOTHING;
-INSERT INTO mart.dim_service_zone (name)
-SELECT DISTINCT coalesce(nullif(trim(service_zone), ''), 'N/A') FROM mart.staging_zone
-UNION SELECT 'N/A'
-ON CONFLICT (name) DO NOTHING;
-INSERT INTO mart.dim_zone (zone_id, name, borough_id, service_zone_id)
-SELECT DISTINCT ON (z.locationid) z.locationid, coalesce(nullif(trim(z.zone), ''), 'Unknown zone ' || z.locationid),
-       b.borough_id, sz.service_zone_id
-FROM mart.staging_zone z
-JOIN mart.dim_borough b ON b.name = coalesce(nullif(trim(z.borough), ''), 'Unknown')
-JOIN mart.dim_service_zone sz ON sz.name = coalesce(nullif(trim(z.service_zone), ''), 'N/A')
-WHERE z.locationid BETWEEN 1 AND 265
-ORDER BY z.locationid
-ON CONFLICT (zone_id) DO UPDATE
-    SET name = EXCLUDED.name, borough_id = EXCLUDED.borough_id, service_zone_id = EXCLUDED.service_zone_id
-    WHERE (mart.dim_zone.name, mart.dim_zone.borough_id, mart.dim_zone.service_zone_id)
-          IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.borough_id, EXCLUDED.service_zone_id);
-INSERT INTO mart.dim_zone (zone_id, name, borough_id, service_zone_id)
-SELECT id, 'Unknown zone ' || id,
-       (SELECT borough_id FROM mart.dim_borough WHERE name = 'Unknown'),
-       (SELECT service_zone_id FROM mart.dim_service_zone WHERE name = 'N/A')
-FROM generate_series(1, 265) id
-ON CONFLICT (zone_id) DO NOTHING;
+-- 'Unknown zone N' (migrations/0002_for_hire.sql).
+SELECT mart.refresh_zones();
 
 -- The rules, as one CASE: the first failing rule is the row's reason; null means clean.
 -- The service and the month's bounds are written into the view as constants (format()), so

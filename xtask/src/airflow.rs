@@ -2,9 +2,10 @@
 //!
 //! Installs Airflow (pinned in `compose/airflow/requirements.txt`) into `.tools/airflow`,
 //! checks that `compose/airflow/dags/atl_monthly.py` imports without errors, runs at 00:00
-//! on the 1st of each month and chains ingest → warehouse → mart → dashboard, then runs
-//! `airflow dags test` for one month against a local mirror of a generated month, a temp
-//! lake and two throwaway PostgreSQL servers, and checks the month reached the mart.
+//! on the 1st of each month and chains ingest → warehouse → mart per kind, then the
+//! dashboard, and runs `airflow dags test` for one month of two kinds (yellow and fhvhv)
+//! against a local mirror of generated months, a temp lake and two throwaway PostgreSQL
+//! servers, and checks both months reached the mart.
 
 use std::path::Path;
 use std::process::Command;
@@ -18,6 +19,8 @@ use crate::workspace_root;
 /// The run's logical date; the DAG loads the month two before it.
 const RUN_DATE: &str = "2024-03-01";
 const LOADED_MONTH_ID: &str = "202401";
+/// The kinds the DAG runs here (ATL_KINDS): a taxi and the high-volume for-hire services.
+const KINDS: [&str; 2] = ["yellow", "fhvhv"];
 
 const CHECK_DAG: &str = r#"
 import sys
@@ -29,10 +32,13 @@ assert dag is not None, "no DAG atl_monthly"
 assert dag.timetable.expression == "0 0 1 * *", dag.timetable.expression
 assert dag.catchup, "catchup must backfill missing months"
 order = {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks}
-expected = {"ingest": ["load_warehouse"], "load_warehouse": ["build_mart"],
-            "build_mart": ["refresh_dashboard"], "refresh_dashboard": []}
+expected = {"ingest_reference": ["build_mart_fhvhv", "build_mart_yellow"], "refresh_dashboard": []}
+for kind in ("yellow", "fhvhv"):
+    expected.update({f"ingest_{kind}": [f"load_warehouse_{kind}"],
+                     f"load_warehouse_{kind}": [f"build_mart_{kind}"],
+                     f"build_mart_{kind}": ["refresh_dashboard"]})
 assert order == expected, order
-print("atl_monthly: imports, monthly schedule, task order", " >> ".join(expected))
+print("atl_monthly: imports, monthly schedule, one chain per kind:", ", ".join(sorted(expected)))
 "#;
 
 pub fn run() -> anyhow::Result<()> {
@@ -60,6 +66,7 @@ pub fn run() -> anyhow::Result<()> {
         ("ATL__WAREHOUSE__URL", warehouse.url("postgres")),
         ("ATL__MART__URL", mart.url("postgres")),
         ("ATL__VIZ__OUT_DIR", work.path().join("reports").display().to_string()),
+        ("ATL_KINDS", KINDS.join(",")),
         ("RUST_LOG", "warn".into()),
     ];
     let bin = venv.join("bin");
@@ -72,20 +79,23 @@ pub fn run() -> anyhow::Result<()> {
         .psql(
             "postgres",
             &format!(
-                "SELECT fact_rows + rejected_rows FROM mart.build_log WHERE month_id = {LOADED_MONTH_ID}"
+                "SELECT string_agg(s.kind || '=' || n, ',' ORDER BY s.kind) FROM \
+                 (SELECT s.kind, sum(fact_rows + rejected_rows) AS n FROM mart.build_log b \
+                  JOIN mart.dim_service s USING (service_id) WHERE month_id = {LOADED_MONTH_ID} GROUP BY 1) s"
             ),
         )
         .context("reading the mart's build log")?;
     ensure!(
-        built == "5000",
-        "after `airflow dags test` the mart should hold 5000 rows of {LOADED_MONTH_ID}, found {built:?}"
+        built == "fhvhv=5000,yellow=5000",
+        "after `airflow dags test` the mart should hold 5000 rows of {LOADED_MONTH_ID} per kind, found {built:?}"
     );
     ensure!(
         work.path().join("reports/dashboard/index.html").is_file(),
         "the DAG did not write the dashboard"
     );
     println!(
-        "airflow dags test atl_monthly {RUN_DATE}: month {LOADED_MONTH_ID} is in the mart (5000 rows) and on the dashboard"
+        "airflow dags test atl_monthly {RUN_DATE}: month {LOADED_MONTH_ID} of {} is in the mart (5000 rows each) and on the dashboard",
+        KINDS.join(" and ")
     );
     Ok(())
 }
@@ -108,14 +118,16 @@ fn install(venv: &Path, requirements: &Path) -> anyhow::Result<()> {
 }
 
 fn generate_month(out: &Path) -> anyhow::Result<()> {
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(workspace_root())
-        .args(["run", "-q", "-p", "atl-testdata", "--example", "generate", "--"])
-        .args(["--kind", "yellow", "--months", "2024-01", "--rows", "5000", "--out"])
-        .arg(out)
-        .status()
-        .context("running the generator")?;
-    ensure!(status.success(), "generating the month failed");
+    for kind in KINDS {
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(workspace_root())
+            .args(["run", "-q", "-p", "atl-testdata", "--example", "generate", "--"])
+            .args(["--kind", kind, "--months", "2024-01", "--rows", "5000", "--out"])
+            .arg(out)
+            .status()
+            .context("running the generator")?;
+        ensure!(status.success(), "generating the {kind} month failed");
+    }
     Ok(())
 }
 

@@ -29,9 +29,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if stage == Some("year") {
         return year(args);
     }
+    if stage == Some("scale") {
+        return crate::scale::run(args);
+    }
     let chosen: Vec<_> = BENCHES.iter().filter(|(s, _, _)| stage.is_none_or(|w| w == *s)).collect();
     if chosen.is_empty() {
-        let known: Vec<&str> = BENCHES.iter().map(|(s, _, _)| *s).chain(["year"]).collect();
+        let known: Vec<&str> = BENCHES.iter().map(|(s, _, _)| *s).chain(["year", "scale"]).collect();
         bail!("no benchmark for `{}`; known: {}", stage.unwrap_or_default(), known.join(", "));
     }
     for (stage, package, bench) in chosen {
@@ -134,17 +137,17 @@ fn generate_mirror(dir: &Path, rows: usize) -> anyhow::Result<()> {
 }
 
 /// The PostgreSQL servers run as `postgres` when we are root: their folders must be reachable.
-fn make_traversable(dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn make_traversable(dir: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
         .with_context(|| format!("chmod {}", dir.display()))
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
 }
 
-fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".into())

@@ -22,9 +22,6 @@ use crate::stages::{self, Profile};
 /// day: the TLC revises past months by about 0.1 % between releases.
 const TLC_TOLERANCE: f64 = 0.005;
 
-/// Kinds the warehouse holds but the mart does not model yet.
-const FOR_HIRE: [&str; 2] = ["fhv", "fhvhv"];
-
 pub fn run(folder: &Path) -> anyhow::Result<()> {
     let folder = folder.canonicalize().with_context(|| format!("no folder {}", folder.display()))?;
     let lake = tempfile::tempdir().context("creating a temp lake")?;
@@ -40,12 +37,6 @@ pub fn run(folder: &Path) -> anyhow::Result<()> {
     for kind in kinds {
         stage("atl-warehouse", &["--warehouse", &url, "--lake", &lake_url, "load", "--kind", &kind])?;
         stage("atl-warehouse", &["--warehouse", &url, "--lake", &lake_url, "audit", "--kind", &kind])?;
-        if FOR_HIRE.contains(&kind.as_str()) {
-            println!(
-                "mart  {kind}: the mart does not model the for-hire services yet; warehouse checked only"
-            );
-            continue;
-        }
         stage(
             "atl-mart",
             &["--warehouse", &url, "--mart", &mart_url, "--lake", &lake_url, "build", "--kind", &kind],

@@ -77,7 +77,7 @@ pub struct PipelineArgs {
     /// Use debug builds of the stages (quicker to build, slower on big months).
     #[arg(long)]
     pub debug: bool,
-    /// Trip kind.
+    /// Trip kind: yellow, green, fhv, fhvhv, or all (each stage runs every kind in turn).
     #[arg(long, default_value = "yellow")]
     pub kind: String,
     /// Months, e.g. 2023-01..2023-08 (default: source.months of the configuration).
@@ -107,8 +107,13 @@ pub struct TestArgs {
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// ingest, warehouse, mart, viz or year (default: every stage, not year).
+    /// ingest, warehouse, mart, viz, year, or scale (one month of --kind at --rows, default
+    /// fhvhv at 20,000,000, through every stage beside a 3 M-row yellow month: seconds and
+    /// peak RSS per binary) (default: every stage, not year or scale).
     pub stage: Option<String>,
+    /// The kind `scale` runs (default fhvhv).
+    #[arg(long)]
+    pub kind: Option<String>,
     /// Rows of each generated month (default: 3,000,000).
     #[arg(long)]
     pub rows: Option<usize>,

@@ -7,6 +7,7 @@ mod conformance;
 mod flags;
 mod migrate;
 mod pipeline;
+mod scale;
 mod services;
 mod stages;
 mod test;

@@ -1,5 +1,12 @@
-"""ATL-Datamart monthly refresh: the newest TLC month into the lake, the warehouse, the
-mart and the dashboard, at 00:00 on the 1st of every month.
+"""ATL-Datamart monthly refresh: the newest TLC month of every configured kind into the
+lake, the warehouse, the mart and the dashboard, at 00:00 on the 1st of every month.
+
+One task chain per kind (ATL_KINDS, comma-separated, default all four: yellow, green, fhv,
+fhvhv): ingest_<kind> >> load_warehouse_<kind> >> build_mart_<kind>, the chains side by
+side. The warehouse loads kinds in parallel; the mart builds one month at a time (its
+builds share the dimensions and wait for each other on the mart server), so the build
+tasks queue there. The reference data (zone table) is fetched once, by ingest_reference,
+before any build; the dashboard is refreshed once every chain is done.
 
 Each run is responsible for one month: the `month` parameter of a manual run (re-run any
 month: Trigger DAG w/ config {"month": "2023-05"}), otherwise the month two before the
@@ -22,7 +29,7 @@ from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG, Param
 
 BIN = os.environ.get("ATL_BIN_DIR", "/usr/local/bin")
-KIND = os.environ.get("ATL_KIND", "yellow")
+KINDS = [k.strip() for k in os.environ.get("ATL_KINDS", "yellow,green,fhv,fhvhv").split(",") if k.strip()]
 PUBLICATION_LAG_MONTHS = 2
 
 
@@ -58,24 +65,29 @@ with DAG(
     default_args={"retries": 3, "retry_delay": timedelta(minutes=10)},
     tags=["atl", "tlc"],
 ) as dag:
-    ingest = BashOperator(
-        task_id="ingest",
-        bash_command=f"{BIN}/atl-ingest --zones --kind {KIND} --months {MONTH} --require-published",
-        # Not published yet: try again over the following days.
-        retries=20,
-        retry_delay=timedelta(hours=6),
-    )
-    load_warehouse = BashOperator(
-        task_id="load_warehouse",
-        bash_command=f"{BIN}/atl-warehouse load --kind {KIND} --months {MONTH}",
-    )
-    build_mart = BashOperator(
-        task_id="build_mart",
-        bash_command=f"{BIN}/atl-mart build --kind {KIND} --months {MONTH}",
+    reference = BashOperator(
+        task_id="ingest_reference",
+        bash_command=f"{BIN}/atl-ingest --zones",
     )
     refresh_dashboard = BashOperator(
         task_id="refresh_dashboard",
         bash_command=f"{BIN}/atl-viz dashboard",
     )
-
-    ingest >> load_warehouse >> build_mart >> refresh_dashboard
+    for kind in KINDS:
+        ingest = BashOperator(
+            task_id=f"ingest_{kind}",
+            bash_command=f"{BIN}/atl-ingest --kind {kind} --months {MONTH} --require-published",
+            # Not published yet: try again over the following days.
+            retries=20,
+            retry_delay=timedelta(hours=6),
+        )
+        load_warehouse = BashOperator(
+            task_id=f"load_warehouse_{kind}",
+            bash_command=f"{BIN}/atl-warehouse load --kind {kind} --months {MONTH}",
+        )
+        build_mart = BashOperator(
+            task_id=f"build_mart_{kind}",
+            bash_command=f"{BIN}/atl-mart build --kind {kind} --months {MONTH}",
+        )
+        ingest >> load_warehouse >> build_mart >> refresh_dashboard
+        reference >> build_mart

@@ -11,7 +11,9 @@ pub enum ParseError {
         "`{0}` is not a month range: write it as YYYY-MM..YYYY-MM with the first month not after the last"
     )]
     Range(String),
-    #[error("`{0}` is not a trip kind: use yellow, green, fhv or fhvhv")]
+    #[error(
+        "`{0}` is not a trip kind: use yellow, green, fhv or fhvhv (or all, where a command takes several)"
+    )]
     Kind(String),
 }
 

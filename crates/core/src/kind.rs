@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::ParseError;
-use crate::month::YearMonth;
+use crate::month::{MonthRange, YearMonth};
 
 /// A TLC trip record series. Each kind has its own file per month and its own columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -37,6 +37,22 @@ impl TripKind {
         matches!(self, TripKind::Fhv | TripKind::Fhvhv)
     }
 
+    /// The first month the TLC published of this kind.
+    pub fn first_month(self) -> YearMonth {
+        let (year, month) = match self {
+            TripKind::Yellow => (2009, 1),
+            TripKind::Green => (2013, 8),
+            TripKind::Fhv => (2015, 1),
+            TripKind::Fhvhv => (2019, 2),
+        };
+        YearMonth::new(year, month).expect("a valid month")
+    }
+
+    /// The months of `range` this kind was published for (`None`: it began after them).
+    pub fn published_part(self, range: MonthRange) -> Option<MonthRange> {
+        MonthRange::new(range.first().max(self.first_month()), range.last())
+    }
+
     /// `yellow_tripdata_2023-01.parquet`
     pub fn file_name(self, month: YearMonth) -> String {
         format!("{}_tripdata_{month}.parquet", self.as_str())
@@ -57,6 +73,42 @@ impl FromStr for TripKind {
             .into_iter()
             .find(|k| k.as_str().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| ParseError::Kind(s.to_owned()))
+    }
+}
+
+/// What `--kind` selects: one kind, or `all` four (each run in turn, taxis first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kinds {
+    One(TripKind),
+    All,
+}
+
+impl Kinds {
+    pub fn kinds(self) -> Vec<TripKind> {
+        match self {
+            Kinds::One(kind) => vec![kind],
+            Kinds::All => TripKind::ALL.to_vec(),
+        }
+    }
+}
+
+impl fmt::Display for Kinds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Kinds::One(kind) => kind.fmt(f),
+            Kinds::All => f.write_str("all"),
+        }
+    }
+}
+
+impl FromStr for Kinds {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().eq_ignore_ascii_case("all") {
+            return Ok(Kinds::All);
+        }
+        s.parse().map(Kinds::One)
     }
 }
 
@@ -143,5 +195,17 @@ mod tests {
     fn kinds_parse_case_insensitively() {
         assert_eq!("Green".parse::<TripKind>().unwrap(), TripKind::Green);
         assert!("blue".parse::<TripKind>().is_err());
+    }
+
+    #[test]
+    fn all_selects_every_kind_and_ranges_start_at_each_kinds_first_month() {
+        assert_eq!("ALL".parse::<Kinds>().unwrap().kinds(), TripKind::ALL);
+        assert_eq!("fhvhv".parse::<Kinds>().unwrap(), Kinds::One(TripKind::Fhvhv));
+        let err = "uber".parse::<Kinds>().unwrap_err().to_string();
+        assert!(err.contains("or all"), "{err}");
+        let range: MonthRange = "2018-11..2019-03".parse().unwrap();
+        assert_eq!(TripKind::Fhvhv.published_part(range).unwrap().to_string(), "2019-02..2019-03");
+        assert_eq!(TripKind::Green.published_part(range), Some(range));
+        assert_eq!(TripKind::Fhvhv.published_part("2018-01..2018-12".parse().unwrap()), None);
     }
 }

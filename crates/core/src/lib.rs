@@ -35,7 +35,7 @@ pub use chain::ErrorChain;
 pub use config::{AtlConfig, DatabaseConfig, LakeConfig, Secret, SourceConfig, VizConfig};
 pub use error::{ConfigError, ParseError, SchemaError};
 pub use kind::{
-    INDICATORS_LAKE_KEY, TripFile, TripKind, ZONE_SHAPES_LAKE_KEY, ZONE_SHAPES_SOURCE_PATH, ZONES_LAKE_KEY,
+    INDICATORS_LAKE_KEY, Kinds, TripFile, TripKind, ZONE_SHAPES_LAKE_KEY, ZONE_SHAPES_SOURCE_PATH, ZONES_LAKE_KEY,
     ZONES_SOURCE_PATH,
 };
 pub use month::{MonthRange, YearMonth};

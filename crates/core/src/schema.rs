@@ -241,6 +241,37 @@ pub fn dropoff_column(kind: TripKind) -> Option<&'static str> {
     }
 }
 
+/// The money columns whose sum, each rounded to cents, is what the passenger paid for a trip
+/// of `kind`: the taxis record it (`total_amount`); for HVFHV it is base fare + tolls + black
+/// car fund + sales tax + congestion + airport + CBD fee + tips (the mart's
+/// `mart.passenger_total()` states the same sum; the build's accounting compares the two);
+/// other FHV files record no money.
+pub fn passenger_total_columns(kind: TripKind) -> &'static [&'static str] {
+    match kind {
+        TripKind::Yellow | TripKind::Green => &["total_amount"],
+        TripKind::Fhvhv => &[
+            "base_passenger_fare",
+            "tolls",
+            "bcf",
+            "sales_tax",
+            "congestion_surcharge",
+            "airport_fee",
+            "cbd_congestion_fee",
+            "tips",
+        ],
+        TripKind::Fhv => &[],
+    }
+}
+
+/// The column naming the service a trip is accounted under within its kind, when a kind's
+/// file holds several: the HVFHS licence (HV0003 Uber, HV0005 Lyft, ...).
+pub fn licence_column(kind: TripKind) -> Option<&'static str> {
+    match kind {
+        TripKind::Fhvhv => Some("hvfhs_license_num"),
+        TripKind::Yellow | TripKind::Green | TripKind::Fhv => None,
+    }
+}
+
 /// How one file's columns become the canonical columns of its kind.
 #[derive(Debug, Clone)]
 pub struct SchemaMapping {

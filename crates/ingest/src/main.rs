@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::Context;
-use atl_core::{AtlConfig, ErrorChain, MonthRange, TripKind, YearMonth};
+use atl_core::{AtlConfig, ErrorChain, Kinds, MonthRange, SourceConfig, TripKind, YearMonth};
 use atl_ingest::{
     IngestError, IngestReport, LATEST_PROBE_MONTHS, MonthCheck, Outcome, Progress, ZONES_LABEL,
 };
@@ -40,9 +40,11 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 #[derive(Debug, Parser)]
 #[command(name = "atl-ingest", version, verbatim_doc_comment)]
 struct Cli {
-    /// Trip kind: yellow, green, fhv or fhvhv (default: source.kind).
+    /// Trip kind: yellow, green, fhv, fhvhv, or all four in turn (default: source.kind).
+    /// With all, each kind fetches the part of the months it was published for (fhv from
+    /// 2015-01, fhvhv from 2019-02).
     #[arg(long)]
-    kind: Option<TripKind>,
+    kind: Option<Kinds>,
 
     /// Months to fetch, e.g. 2023-01..2023-08 or 2023-05 (default: source.months).
     #[arg(long, conflicts_with = "latest")]
@@ -123,8 +125,8 @@ async fn run(cli: Cli, bars: Option<MultiProgress>) -> anyhow::Result<ExitCode> 
         config.source.concurrency = usize::from(n);
     }
     let source = &config.source;
-    let kind = match cli.kind {
-        Some(kind) => kind,
+    let kinds = match cli.kind {
+        Some(kinds) => kinds,
         None => source.kind.parse().context("source.kind in the configuration")?,
     };
     // The one command besides `atl-lake init` that creates a missing lake folder: the first
@@ -156,17 +158,7 @@ async fn run(cli: Cli, bars: Option<MultiProgress>) -> anyhow::Result<ExitCode> 
     }
 
     let months = if cli.latest {
-        match atl_ingest::find_latest(source, kind).await.context("probing for the latest month")? {
-            Some(month) => Some(MonthRange::single(month)),
-            None => {
-                println!(
-                    "no {kind} month is published at {} in the {LATEST_PROBE_MONTHS} months up to now",
-                    source.base_url
-                );
-                failed = true;
-                None
-            }
-        }
+        None
     } else if let Some(months) = cli.months {
         Some(months)
     } else if !cli.zones && !cli.indicators {
@@ -174,30 +166,90 @@ async fn run(cli: Cli, bars: Option<MultiProgress>) -> anyhow::Result<ExitCode> 
     } else {
         None
     };
-
-    if let Some(months) = months {
-        let check = if cli.allow_other_month { MonthCheck::Allow } else { MonthCheck::Refuse };
-        let report =
-            atl_ingest::ingest_months_checked(source, &lake, kind, months, check, progress.as_ref()).await?;
-        print_report(&report, &lake);
-        failed |= report.has_failures();
-        // The TLC publishes with a lag of about two months: a source that has none of a range
-        // ending long ago is more likely the wrong address than a late publication.
-        let long_ago = YearMonth::current().prev().prev().prev().prev();
-        if report.not_published() == report.months.len() && months.last() < long_ago {
-            println!(
-                "none of {months} is at {}, though the TLC publishes within about two months: \
-                 is source.base_url right?",
-                source.base_url
-            );
-            return Ok(ExitCode::FAILURE);
-        }
-        if cli.require_published && report.not_published() > 0 && !failed {
-            println!("--require-published: a month is not published yet (exit 3: try again later)");
-            return Ok(ExitCode::from(3));
+    if !cli.latest && months.is_none() {
+        return Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS });
+    }
+    let check = if cli.allow_other_month { MonthCheck::Allow } else { MonthCheck::Refuse };
+    let mut retry_later = false;
+    for kind in kinds.kinds() {
+        let months = match months {
+            Some(range) => match kind.published_part(range) {
+                Some(part) => Some(part),
+                None => {
+                    println!("{kind}: published from {}, so none of {range} exists", kind.first_month());
+                    // Asked for this kind alone, nothing can be done: not a success.
+                    failed |= kinds == Kinds::One(kind);
+                    continue;
+                }
+            },
+            None => None,
+        };
+        match ingest_kind(source, &lake, kind, months, check, progress.as_ref()).await? {
+            KindOutcome::Done => {}
+            KindOutcome::Failed => failed = true,
+            KindOutcome::WrongSource => return Ok(ExitCode::FAILURE),
+            KindOutcome::NotPublishedYet => retry_later = true,
         }
     }
+    if cli.require_published && retry_later && !failed {
+        println!("--require-published: a month is not published yet (exit 3: try again later)");
+        return Ok(ExitCode::from(3));
+    }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// How one kind's fetch ended.
+enum KindOutcome {
+    Done,
+    Failed,
+    /// None of a range that ended long ago is published: the source address is wrong.
+    WrongSource,
+    /// A requested month is not published yet (for --require-published).
+    NotPublishedYet,
+}
+
+/// Fetches `months` of `kind` (`None`: the newest published month).
+async fn ingest_kind(
+    source: &SourceConfig,
+    lake: &Lake,
+    kind: TripKind,
+    months: Option<MonthRange>,
+    check: MonthCheck,
+    progress: &dyn Progress,
+) -> anyhow::Result<KindOutcome> {
+    let months = match months {
+        Some(months) => months,
+        None => match atl_ingest::find_latest(source, kind).await.context("probing for the latest month")? {
+            Some(month) => MonthRange::single(month),
+            None => {
+                println!(
+                    "no {kind} month is published at {} in the {LATEST_PROBE_MONTHS} months up to now",
+                    source.base_url
+                );
+                return Ok(KindOutcome::Failed);
+            }
+        },
+    };
+    let report = atl_ingest::ingest_months_checked(source, lake, kind, months, check, progress).await?;
+    print_report(&report, lake);
+    // The TLC publishes with a lag of about two months: a source that has none of a range
+    // ending long ago is more likely the wrong address than a late publication.
+    let long_ago = YearMonth::current().prev().prev().prev().prev();
+    if report.not_published() == report.months.len() && months.last() < long_ago {
+        println!(
+            "none of {kind} {months} is at {}, though the TLC publishes within about two months: \
+             is source.base_url right?",
+            source.base_url
+        );
+        return Ok(KindOutcome::WrongSource);
+    }
+    Ok(if report.has_failures() {
+        KindOutcome::Failed
+    } else if report.not_published() > 0 {
+        KindOutcome::NotPublishedYet
+    } else {
+        KindOutcome::Done
+    })
 }
 
 fn print_report(report: &IngestReport, lake: &Lake) {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use atl_core::{AtlConfig, ErrorChain, MonthRange, TripKind};
+use atl_core::{AtlConfig, ErrorChain, Kinds, MonthRange, TripKind};
 use atl_lake::{InitOutcome, Lake, Removal};
 use clap::{Parser, Subcommand};
 
@@ -36,16 +36,16 @@ enum Command {
     /// List the trip files (kind, month, size, rows from the Parquet footer, last modified),
     /// then the reference objects (the zone table).
     Ls {
-        /// Only this kind's trip files: yellow, green, fhv or fhvhv.
+        /// Only this kind's trip files: yellow, green, fhv, fhvhv (all: every kind).
         #[arg(long)]
-        kind: Option<TripKind>,
+        kind: Option<Kinds>,
     },
     /// Read every Parquet footer and check that its columns map onto its kind's schema (and
     /// that the zone table looks like one). Names each corrupt object; exits with 1 if any.
     Verify {
-        /// Only this kind's trip files.
+        /// Only this kind's trip files (all: every kind).
         #[arg(long)]
-        kind: Option<TripKind>,
+        kind: Option<Kinds>,
     },
     /// Remove objects: by key (`yellow/2023/yellow_tripdata_2023-01.parquet`), or a kind's
     /// months with --kind and --months.
@@ -53,9 +53,9 @@ enum Command {
         /// Object keys to remove.
         #[arg(required_unless_present = "months", conflicts_with = "months")]
         keys: Vec<String>,
-        /// The kind whose months --months removes.
+        /// The kind whose months --months removes (all: every kind's).
         #[arg(long, requires = "months")]
-        kind: Option<TripKind>,
+        kind: Option<Kinds>,
         /// Months to remove, e.g. 2023-01..2023-03 or 2023-05.
         #[arg(long, requires = "kind")]
         months: Option<MonthRange>,
@@ -100,7 +100,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Ls { kind } => {
-            let entries = lake.catalog(kind).await.with_context(|| format!("listing {}", lake.describe()))?;
+            let entries =
+                lake.catalog(one_kind(kind)).await.with_context(|| format!("listing {}", lake.describe()))?;
             println!(
                 "{:<10} {:<8} {:>10} {:>10}  {:<20}  key",
                 "kind", "month", "size", "rows", "last modified"
@@ -127,7 +128,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Verify { kind } => {
-            let checks = lake.verify(kind).await.with_context(|| format!("listing {}", lake.describe()))?;
+            let checks =
+                lake.verify(one_kind(kind)).await.with_context(|| format!("listing {}", lake.describe()))?;
             let mut corrupt = 0;
             for check in &checks {
                 match &check.result {
@@ -145,10 +147,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Rm { keys, kind, months } => {
             let removals = match (kind, months) {
-                (Some(kind), Some(months)) => lake.remove_months(kind, months).await,
-                _ => lake.remove(&keys).await,
-            }
-            .with_context(|| format!("removing from {}", lake.describe()))?;
+                (Some(kinds), Some(months)) => {
+                    let mut removals = Vec::new();
+                    for kind in kinds.kinds() {
+                        removals.extend(
+                            lake.remove_months(kind, months).await.with_context(|| {
+                                format!("removing {kind} {months} from {}", lake.describe())
+                            })?,
+                        );
+                    }
+                    removals
+                }
+                _ => {
+                    lake.remove(&keys).await.with_context(|| format!("removing from {}", lake.describe()))?
+                }
+            };
             for removal in removals {
                 match removal {
                     Removal::Removed { key, size } => println!("removed  {key} ({})", human_size(size)),
@@ -158,6 +171,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--kind`: one kind, or `None` for every kind (also when not given).
+fn one_kind(kinds: Option<Kinds>) -> Option<TripKind> {
+    match kinds {
+        Some(Kinds::One(kind)) => Some(kind),
+        Some(Kinds::All) | None => None,
+    }
 }
 
 fn human_size(bytes: u64) -> String {

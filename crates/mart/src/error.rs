@@ -24,7 +24,7 @@ pub enum MartError {
         "the mart's staging table has a column `{column}` that no kind's raw table has (atl-core's declarations): fix the mart migration that added it"
     )]
     StagingColumn { column: String },
-    #[error("the mart models yellow and green trips, not {0}")]
+    #[error("the mart does not model {0} trips")]
     UnsupportedKind(TripKind),
     #[error("{kind} {month} is not in the warehouse (run atl-warehouse load first)")]
     NotInWarehouse { kind: TripKind, month: YearMonth },

@@ -56,10 +56,11 @@ impl BuildRequest {
     }
 }
 
-/// One month built: the build_log row, plus the transfer's share of the time.
+/// One month of a kind built: its build_log rows (one per service: a taxi kind or other FHV
+/// has one, HVFHV one per licence), plus the transfer's share of the time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MonthBuild {
-    pub record: BuildRecord,
+    pub records: Vec<BuildRecord>,
     /// Seconds spent copying the month from the warehouse into the staging table.
     pub transfer_seconds: f64,
 }
@@ -108,9 +109,6 @@ pub async fn build(
     progress: impl Fn(BuildEvent<'_>),
 ) -> Result<BuildReport, MartError> {
     let kind = request.kind;
-    if !matches!(kind, TripKind::Yellow | TripKind::Green) {
-        return Err(MartError::UnsupportedKind(kind));
-    }
     let mut conn = connect(mart).await?;
     schema::ensure_schema(&mut conn).await?;
     let mut wh = atl_warehouse::connect(warehouse).await?;
@@ -138,15 +136,15 @@ pub async fn build(
         None => loaded
             .iter()
             .filter(|(month, rows, finished_at)| {
-                !built.iter().any(|b| {
-                    b.service == kind.as_str()
-                        && b.month == *month
-                        && b.warehouse_rows == *rows
-                        // The same load, not a comparison of two servers' clocks.
-                        && b.warehouse_loaded_at == Some(*finished_at)
-                        // A month whose rows were all rejected failed: try it again.
-                        && b.fact_rows > 0
-                })
+                let records: Vec<&BuildRecord> =
+                    built.iter().filter(|b| b.kind == kind.as_str() && b.month == *month).collect();
+                let built_rows: i64 = records.iter().map(|b| b.warehouse_rows).sum();
+                let fact_rows: i64 = records.iter().map(|b| b.fact_rows).sum();
+                !(built_rows == *rows
+                    // The same load, not a comparison of two servers' clocks.
+                    && records.iter().all(|b| b.warehouse_loaded_at == Some(*finished_at))
+                    // A month whose rows were all rejected failed: try it again.
+                    && fact_rows > 0)
             })
             .map(|(month, _, _)| YearMonth::of(*month))
             .collect(),
@@ -242,76 +240,133 @@ pub async fn build_month(
         tokio::join!(transfer::warehouse_totals(&mut wh_count, kind, month), transfer);
     drop(wh);
     drop(wh_count);
-    let (warehouse_rows, warehouse_total, warehouse_loaded_at) = totals?;
+    let (service_totals, warehouse_loaded_at) = totals?;
+    let warehouse_rows: i64 = service_totals.iter().map(|t| t.rows).sum();
+    let warehouse_total = sum_numeric(&mut conn, service_totals.iter().map(|t| t.total.as_str())).await?;
     let staged = staged?;
     if staged != warehouse_rows as u64 {
         return Err(MartError::Transfer { kind, month, warehouse_rows, staged_rows: staged });
     }
 
-    // With the warehouse's own money figure, build_log's CHECK (warehouse = fact + rejected)
-    // compares the mart with the warehouse server inside the transaction, and insertion.sql
+    // With the warehouse's own figures, build_log's CHECK (warehouse = fact + rejected)
+    // compares the mart with the warehouse server inside the transaction, and the insertion
     // need not sum the staging table again.
+    let (insertion, totals_setting, totals_value) = match kind {
+        TripKind::Yellow | TripKind::Green => {
+            (schema::INSERTION_SQL, "atl.warehouse_total", warehouse_total.clone())
+        }
+        TripKind::Fhv | TripKind::Fhvhv => {
+            (schema::INSERTION_FOR_HIRE_SQL, "atl.warehouse_totals", totals_json(&service_totals))
+        }
+    };
     sqlx::query(
         "SELECT set_config('atl.month', $1, false), set_config('atl.service', $2, false), \
-         set_config('atl.warehouse_total', $3, false), set_config('atl.warehouse_loaded_at', $4, false)",
+         set_config($3, $4, false), set_config('atl.warehouse_loaded_at', $5, false)",
     )
     .bind(month.first_day().to_string())
     .bind(kind.as_str())
-    .bind(&warehouse_total)
+    .bind(totals_setting)
+    .bind(&totals_value)
     .bind(warehouse_loaded_at.unwrap_or_default())
     .execute(&mut conn)
     .await
-    .map_err(MartError::sql("setting atl.month, atl.service and atl.warehouse_total"))?;
+    .map_err(MartError::sql("setting atl.month, atl.service and the warehouse's totals"))?;
+    let file = if kind.is_for_hire() { "insertion_for_hire.sql" } else { "insertion.sql" };
     // Shows in pg_stat_activity (whose query text is cut at 1 kB) what this session runs.
-    sqlx::raw_sql("SET application_name = 'atl-mart insertion.sql'")
+    sqlx::raw_sql(AssertSqlSafe(format!("SET application_name = 'atl-mart {file}'")))
         .execute(&mut conn)
         .await
         .map_err(MartError::sql("setting application_name"))?;
-    if let Err(source) = sqlx::raw_sql(sqlx::AssertSqlSafe(schema::INSERTION_SQL)).execute(&mut conn).await {
-        // insertion.sql opens its own transaction block; leave the session clean.
+    if let Err(source) = sqlx::raw_sql(sqlx::AssertSqlSafe(insertion)).execute(&mut conn).await {
+        // The insertion opens its own transaction block; leave the session clean.
         let _ = sqlx::raw_sql("ROLLBACK").execute(&mut conn).await;
-        return Err(MartError::Sql {
-            what: format!("running sql/mart/insertion.sql for {kind} {month}"),
-            source,
-        });
+        return Err(MartError::Sql { what: format!("running sql/mart/{file} for {kind} {month}"), source });
     }
 
-    // The month on the TLC's definition, while the staging table still holds it.
-    sqlx::raw_sql(schema::RECORDED_MONTH_SQL).execute(&mut conn).await.map_err(MartError::sql(format!(
-        "counting {kind} {month} on the TLC's definition (recorded_month.sql)"
-    )))?;
-
-    let record = build_log::find(&mut conn, kind.as_str(), month.first_day())
-        .await?
-        .ok_or_else(|| MartError::NotInWarehouse { kind, month })?;
-    let money_adds_up: bool = sqlx::query_scalar("SELECT $1::numeric = $2::numeric + $3::numeric")
-        .bind(&warehouse_total)
-        .bind(&record.fact_total)
-        .bind(&record.rejected_total)
-        .fetch_one(&mut conn)
-        .await
-        .map_err(MartError::sql("comparing totals"))?;
-    if !money_adds_up
-        || record.warehouse_rows != warehouse_rows
-        || record.fact_rows + record.rejected_rows != warehouse_rows
-    {
-        return Err(MartError::Mismatch {
-            kind,
-            month,
-            warehouse_rows,
-            warehouse_total,
-            fact_rows: record.fact_rows,
-            rejected_rows: record.rejected_rows,
-            fact_total: record.fact_total,
-            rejected_total: record.rejected_total,
-        });
+    // A taxi month on the TLC's definition, while the staging table still holds it (the
+    // for-hire kinds are not compared with the TLC's indicators yet).
+    if !kind.is_for_hire() {
+        sqlx::raw_sql(schema::RECORDED_MONTH_SQL).execute(&mut conn).await.map_err(MartError::sql(format!(
+            "counting {kind} {month} on the TLC's definition (recorded_month.sql)"
+        )))?;
     }
+
+    let records = build_log::of_kind_month(&mut conn, kind.as_str(), month.first_day()).await?;
+    check_accounting(&mut conn, kind, month, warehouse_rows, &warehouse_total, &records).await?;
+    let fact_rows: i64 = records.iter().map(|r| r.fact_rows).sum();
     // Accounted for, but nothing kept: not a success (typically another month's file).
-    if record.fact_rows == 0 && record.warehouse_rows > 0 {
+    if fact_rows == 0 && warehouse_rows > 0 {
         let reasons = build_log::reject_reasons(&mut conn, kind.as_str(), month.first_day()).await?;
-        return Err(MartError::AllRejected { kind, month, rows: record.warehouse_rows, reasons });
+        return Err(MartError::AllRejected { kind, month, rows: warehouse_rows, reasons });
     }
-    Ok(MonthBuild { record, transfer_seconds })
+    Ok(MonthBuild { records, transfer_seconds })
+}
+
+/// The warehouse's per-licence figures as insertion_for_hire.sql reads them.
+fn totals_json(totals: &[transfer::ServiceTotal]) -> String {
+    let rows: Vec<serde_json::Value> = totals
+        .iter()
+        .map(|t| serde_json::json!({ "licence": t.licence, "rows": t.rows, "total": t.total }))
+        .collect();
+    serde_json::Value::Array(rows).to_string()
+}
+
+/// Sums numeric texts exactly, on the mart server (no decimal crate needed).
+async fn sum_numeric<'a>(
+    conn: &mut PgConnection,
+    values: impl Iterator<Item = &'a str>,
+) -> Result<String, MartError> {
+    let values: Vec<String> = values.map(str::to_owned).collect();
+    sqlx::query_scalar("SELECT coalesce(sum(v::numeric), 0)::text FROM unnest($1::text[]) v")
+        .bind(values)
+        .fetch_one(conn)
+        .await
+        .map_err(MartError::sql("adding up the warehouse's totals"))
+}
+
+/// Checks the month's build_log rows against the warehouse's figures: every service's rows
+/// and money balance (fact + rejected), and together they are the warehouse month.
+async fn check_accounting(
+    conn: &mut PgConnection,
+    kind: TripKind,
+    month: YearMonth,
+    warehouse_rows: i64,
+    warehouse_total: &str,
+    records: &[BuildRecord],
+) -> Result<(), MartError> {
+    let texts = |f: fn(&BuildRecord) -> &str| records.iter().map(f).collect::<Vec<&str>>();
+    let built_total = sum_numeric(conn, texts(|r| r.warehouse_total.as_str()).into_iter()).await?;
+    let fact_total = sum_numeric(conn, texts(|r| r.fact_total.as_str()).into_iter()).await?;
+    let rejected_total = sum_numeric(conn, texts(|r| r.rejected_total.as_str()).into_iter()).await?;
+    let money_adds_up: bool =
+        sqlx::query_scalar("SELECT $1::numeric = $2::numeric AND $2::numeric = $3::numeric + $4::numeric")
+            .bind(warehouse_total)
+            .bind(&built_total)
+            .bind(&fact_total)
+            .bind(&rejected_total)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(MartError::sql("comparing totals"))?;
+    let sum = |f: fn(&BuildRecord) -> i64| records.iter().map(f).sum::<i64>();
+    let (fact_rows, rejected_rows) = (sum(|r| r.fact_rows), sum(|r| r.rejected_rows));
+    let balanced = records.iter().all(|r| r.fact_rows + r.rejected_rows == r.warehouse_rows);
+    if money_adds_up
+        && balanced
+        && sum(|r| r.warehouse_rows) == warehouse_rows
+        && fact_rows + rejected_rows == warehouse_rows
+    {
+        return Ok(());
+    }
+    Err(MartError::Mismatch {
+        kind,
+        month,
+        warehouse_rows,
+        warehouse_total: warehouse_total.to_owned(),
+        fact_rows,
+        rejected_rows,
+        fact_total,
+        rejected_total,
+    })
 }
 
 /// Opens a read-only repeatable-read transaction on `wh` and exports its snapshot; returns

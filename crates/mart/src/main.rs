@@ -5,17 +5,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use atl_core::{AtlConfig, ErrorChain, MonthRange, TripKind};
+use atl_core::{AtlConfig, ErrorChain, Kinds, MonthRange, TripKind};
 use atl_mart::{BuildEvent, BuildRequest, ZoneSource};
 use atl_warehouse::render_cause;
 use clap::{Parser, Subcommand};
 
 /// Build the data mart (PostgreSQL server #2) from the warehouse (server #1).
 ///
-/// Each month is copied from raw.<kind>_tripdata on the warehouse into mart.staging_trip on
-/// the mart (binary COPY on both ends), cleaned by sql/mart/insertion.sql into its own
-/// fact partition in one transaction, and checked: warehouse rows = fact rows + rejected rows,
-/// and the same for the sum of total_amount. mart.build_log records every build.
+/// Each month is copied from raw.<kind>_tripdata on the warehouse into the mart's staging
+/// table (binary COPY on both ends), cleaned by sql/mart/insertion.sql (taxis) or
+/// insertion_for_hire.sql (fhv, fhvhv) into its own fact partition in one transaction, and
+/// checked per service: warehouse rows = fact rows + rejected rows, and the same for the
+/// passengers' totals. mart.build_log records every build, one row per service (HVFHV: one
+/// per licence).
 #[derive(Debug, Parser)]
 #[command(name = "atl-mart", version)]
 struct Cli {
@@ -39,9 +41,10 @@ struct Cli {
 enum Command {
     /// Build months (default: warehouse months not built yet, or loaded again since).
     Build {
-        /// Trip kind (yellow or green).
+        /// Trip kind: yellow, green, fhv (other for-hire vehicles), fhvhv (high-volume
+        /// for-hire: one service per licence, Uber, Lyft, ...), or all of them in turn.
         #[arg(long, default_value = "yellow")]
-        kind: TripKind,
+        kind: Kinds,
         /// Months to (re)build, e.g. 2023-01..2023-08.
         #[arg(long)]
         months: Option<MonthRange>,
@@ -81,50 +84,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         config.lake.url = url;
     }
     match cli.command {
-        Command::Build { kind, months } => {
+        Command::Build { kind: kinds, months } => {
             // The lake's errors name the folder or bucket.
             let lake = atl_lake::Lake::open(&config.lake)?;
-            let request = BuildRequest { kind, months };
-            let report = atl_mart::build(&config.warehouse, &config.mart, &lake, &request, log_event)
-                .await
-                .with_context(|| {
-                format!("building {kind} months into the mart at {}", config.mart.url)
-            })?;
-            if report.zones == ZoneSource::Missing {
-                println!("warning: no zone table in the lake; zones are named 'Unknown zone N'");
-            }
-            match report.reference.zone_shapes {
-                Some(n) => println!("zone shapes: {n} records loaded (the dashboard's maps)"),
-                None => println!("no zone shapes in the lake (atl-ingest --zones): the dashboard has no map"),
-            }
-            match report.reference.indicators {
-                Some(n) => println!("TLC indicators: {n} rows loaded"),
-                None => println!(
-                    "no TLC indicators in the lake (atl-ingest --indicators): the dashboard cannot compare with the TLC"
-                ),
-            }
-            let built: Vec<_> = report.built().collect();
-            let failed = report.failures().count();
-            println!("mart: {} {kind} months built, {failed} failed", built.len());
-            for b in &built {
-                let r = &b.record;
-                println!(
-                    "  {} {}: {} rows = {} fact + {} rejected; {} = {} + {}; {:.1} s ({:.0} rows/s, transfer {:.1} s)",
-                    r.service,
-                    &r.month.to_string()[..7],
-                    r.warehouse_rows,
-                    r.fact_rows,
-                    r.rejected_rows,
-                    r.warehouse_total,
-                    r.fact_total,
-                    r.rejected_total,
-                    r.seconds,
-                    r.rows_per_sec,
-                    b.transfer_seconds
-                );
-            }
-            for (month, error) in report.failures() {
-                println!("  failed {kind} {month}: {}", one_line(error));
+            let mut failed = 0;
+            for kind in kinds.kinds() {
+                failed += build_kind(&config, &lake, kind, months).await?;
             }
             Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
@@ -159,14 +124,63 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Builds the requested months of one kind and prints them; returns how many failed.
+async fn build_kind(
+    config: &AtlConfig,
+    lake: &atl_lake::Lake,
+    kind: TripKind,
+    months: Option<MonthRange>,
+) -> anyhow::Result<usize> {
+    let request = BuildRequest { kind, months };
+    let report = atl_mart::build(&config.warehouse, &config.mart, lake, &request, log_event)
+        .await
+        .with_context(|| format!("building {kind} months into the mart at {}", config.mart.url))?;
+    if report.zones == ZoneSource::Missing {
+        println!("warning: no zone table in the lake; zones are named 'Unknown zone N'");
+    }
+    match report.reference.zone_shapes {
+        Some(n) => println!("zone shapes: {n} records loaded (the dashboard's maps)"),
+        None => println!("no zone shapes in the lake (atl-ingest --zones): the dashboard has no map"),
+    }
+    match report.reference.indicators {
+        Some(n) => println!("TLC indicators: {n} rows loaded"),
+        None => println!(
+            "no TLC indicators in the lake (atl-ingest --indicators): the dashboard cannot compare with the TLC"
+        ),
+    }
+    let built: Vec<_> = report.built().collect();
+    let failed = report.failures().count();
+    println!("mart: {} {kind} months built, {failed} failed", built.len());
+    for (b, r) in built.iter().flat_map(|b| b.records.iter().map(move |r| (b, r))) {
+        println!(
+            "  {} {}: {} rows = {} fact + {} rejected; {} = {} + {}; {:.1} s ({:.0} rows/s, transfer {:.1} s)",
+            r.service,
+            &r.month.to_string()[..7],
+            r.warehouse_rows,
+            r.fact_rows,
+            r.rejected_rows,
+            r.warehouse_total,
+            r.fact_total,
+            r.rejected_total,
+            r.seconds,
+            r.rows_per_sec,
+            b.transfer_seconds
+        );
+    }
+    for (month, error) in report.failures() {
+        println!("  failed {kind} {month}: {}", one_line(error));
+    }
+    Ok(failed)
+}
+
 fn log_event(event: BuildEvent<'_>) {
     match event {
         BuildEvent::Started(kind, month) => tracing::info!("building {kind} {month}"),
         BuildEvent::Finished(kind, month, Ok(b)) => tracing::info!(
             "built {kind} {month}: {} fact + {} rejected rows in {:.1} s",
-            b.record.fact_rows,
-            b.record.rejected_rows,
-            b.record.seconds
+            b.records.iter().map(|r| r.fact_rows).sum::<i64>(),
+            b.records.iter().map(|r| r.rejected_rows).sum::<i64>(),
+            b.records.first().map_or(0.0, |r| r.seconds)
         ),
         BuildEvent::Finished(kind, month, Err(e)) => tracing::error!("{kind} {month}: {}", one_line(e)),
     }

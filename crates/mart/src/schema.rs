@@ -1,7 +1,7 @@
 //! The mart's SQL, embedded at build time: the model as numbered migrations
 //! (`sql/mart/migrations/NNNN_*.sql`, applied at every start by sqlx's migrator, each once;
 //! `sql/mart/creation.sql` runs the same files for psql users) and `sql/mart/insertion.sql`
-//! (one month from staging into the model).
+//! and `sql/mart/insertion_for_hire.sql` (one month from staging into the model).
 
 use sqlx::PgConnection;
 use sqlx::migrate::Migrator;
@@ -17,6 +17,9 @@ const V1_MARKER: &str = "mart.build_log";
 /// Cleans the staged month set by `atl.month` / `atl.service` into the model, in one
 /// transaction (the file holds its own BEGIN and COMMIT).
 pub const INSERTION_SQL: &str = include_str!("../../../sql/mart/insertion.sql");
+/// The same for a month of fhv or fhvhv (`atl.service` names the kind), from
+/// `mart.staging_for_hire`: one build_log row per service (HVFHV licence).
+pub const INSERTION_FOR_HIRE_SQL: &str = include_str!("../../../sql/mart/insertion_for_hire.sql");
 /// Counts the staged month on the TLC's definition into `mart.agg_month_recorded`, after
 /// insertion.sql, in the same session.
 pub const RECORDED_MONTH_SQL: &str = include_str!("../../../sql/mart/recorded_month.sql");

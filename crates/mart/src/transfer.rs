@@ -1,11 +1,12 @@
 //! Moving one warehouse month into the mart's staging table: `COPY (SELECT ...) TO STDOUT
 //! (FORMAT binary)` on the warehouse server, its chunks forwarded as they arrive into `COPY
-//! mart.staging_trip FROM STDIN (FORMAT binary)` on the mart server. No file in between, and
+//! mart.staging_trip` (taxis) or `mart.staging_for_hire` `FROM STDIN (FORMAT binary)` on the
+//! mart server. No file in between, and
 //! no decoding: the SELECT casts every column to the staging table's type, so the binary
 //! rows are valid on both sides.
 
 use atl_core::raw::{LOAD_LOG, RawTable, month_literal, quote_ident};
-use atl_core::schema::{dropoff_column, pickup_column};
+use atl_core::schema::{dropoff_column, licence_column, passenger_total_columns, pickup_column};
 use atl_core::{TripKind, YearMonth};
 use bytes::BytesMut;
 use futures::StreamExt;
@@ -16,8 +17,14 @@ use crate::error::MartError;
 /// Bytes per COPY message to the mart: the warehouse sends one message per row.
 const CHUNK_BYTES: usize = 1 << 20;
 
-/// The staging table, one shape for every modelled kind (`sql/mart/migrations`).
-pub const STAGING_TABLE: &str = "mart.staging_trip";
+/// The staging table of a kind (`sql/mart/migrations`): one shape for both taxis, one for
+/// both for-hire kinds.
+pub fn staging_table(kind: TripKind) -> &'static str {
+    match kind {
+        TripKind::Yellow | TripKind::Green => "mart.staging_trip",
+        TripKind::Fhv | TripKind::Fhvhv => "mart.staging_for_hire",
+    }
+}
 /// Staging columns that take a kind's own pickup and dropoff columns (`tpep_*`, `lpep_*`).
 pub const PICKUP_AT: &str = "pickup_at";
 pub const DROPOFF_AT: &str = "dropoff_at";
@@ -31,15 +38,15 @@ pub struct StagingColumn {
 
 /// The staging table's columns, in order, from the mart's catalog: the table is the mart's
 /// (its migrations declare it), so the transfer asks the mart rather than repeating the list.
-pub async fn staging_columns(mart: &mut PgConnection) -> Result<Vec<StagingColumn>, MartError> {
+pub async fn staging_columns(mart: &mut PgConnection, table: &str) -> Result<Vec<StagingColumn>, MartError> {
     sqlx::query_as(
         "SELECT attname::text AS name, format_type(atttypid, atttypmod) AS sql_type FROM pg_attribute \
          WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
     )
-    .bind(STAGING_TABLE)
+    .bind(table)
     .fetch_all(mart)
     .await
-    .map_err(MartError::sql(format!("reading the columns of {STAGING_TABLE}")))
+    .map_err(MartError::sql(format!("reading the columns of {table}")))
 }
 
 /// The warehouse column that feeds `staging` for `kind`: the kind's pickup/dropoff column,
@@ -88,27 +95,63 @@ pub fn warehouse_select(
     ))
 }
 
-/// The warehouse month's rows, total_amount (rounded to cents, summed as numeric, as text),
-/// and when the load the rows came from finished (raw.load_log, as text), all read in the
-/// transfer's snapshot.
+/// A warehouse month's figures for one service: rows and passenger total.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ServiceTotal {
+    /// The licence the rows carry (HVFHV), `None` for the kinds with one service or for
+    /// rows without licence.
+    pub licence: Option<String>,
+    pub rows: i64,
+    /// The passenger totals ([`passenger_total_columns`]), each rounded to cents, summed as
+    /// numeric, as text.
+    pub total: String,
+}
+
+/// The SQL sum of what passengers paid, each column rounded to cents (`0` for a kind without
+/// money).
+fn passenger_total_sum(kind: TripKind) -> String {
+    let columns = passenger_total_columns(kind);
+    if columns.is_empty() {
+        return "0::numeric".into();
+    }
+    columns
+        .iter()
+        .map(|c| format!("coalesce(sum(round({}::numeric, 2)), 0)", quote_ident(c)))
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+/// The warehouse month's rows and passenger totals per licence, and when the load the rows
+/// came from finished (raw.load_log, as text), all read in the transfer's snapshot.
 pub async fn warehouse_totals(
     warehouse: &mut PgConnection,
     kind: TripKind,
     month: YearMonth,
-) -> Result<(i64, String, Option<String>), MartError> {
+) -> Result<(Vec<ServiceTotal>, Option<String>), MartError> {
     let raw = RawTable::new(kind).ok_or(MartError::UnsupportedKind(kind))?;
+    let what = || format!("counting {kind} {month} in the warehouse");
+    let licence = licence_column(kind).map_or_else(|| "NULL::text".to_owned(), quote_ident);
     let sql = format!(
-        "SELECT count(*), coalesce(sum(round(total_amount::numeric, 2)), 0)::text, \
-         (SELECT finished_at::text FROM {LOAD_LOG} WHERE kind = $2 AND month = $1) \
-         FROM {} WHERE source_month = $1",
+        "SELECT {licence} AS licence, count(*) AS rows, ({})::text AS total FROM {} \
+         WHERE source_month = $1 GROUP BY 1 ORDER BY 1",
+        passenger_total_sum(kind),
         raw.parent()
     );
-    sqlx::query_as(AssertSqlSafe(sql))
+    let totals: Vec<ServiceTotal> = sqlx::query_as(AssertSqlSafe(sql))
         .bind(month.first_day())
-        .bind(kind.as_str())
-        .fetch_one(warehouse)
+        .fetch_all(&mut *warehouse)
         .await
-        .map_err(MartError::sql(format!("counting {kind} {month} in the warehouse")))
+        .map_err(MartError::sql(what()))?;
+    let loaded_at: Option<String> = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT finished_at::text FROM {LOAD_LOG} WHERE kind = $2 AND month = $1"
+    )))
+    .bind(month.first_day())
+    .bind(kind.as_str())
+    .fetch_optional(warehouse)
+    .await
+    .map_err(MartError::sql(what()))?
+    .flatten();
+    Ok((totals, loaded_at))
 }
 
 /// Replaces the staging table's contents with the warehouse month; returns the rows copied.
@@ -123,7 +166,8 @@ pub async fn stage_month(
     month: YearMonth,
 ) -> Result<u64, MartError> {
     let what = |step: &str| format!("{step} {kind} {month}");
-    sqlx::raw_sql(AssertSqlSafe(format!("BEGIN; TRUNCATE {STAGING_TABLE}")))
+    let table = staging_table(kind);
+    sqlx::raw_sql(AssertSqlSafe(format!("BEGIN; TRUNCATE {table}")))
         .execute(&mut *mart)
         .await
         .map_err(MartError::sql(what("emptying the staging table for")))?;
@@ -144,11 +188,11 @@ async fn copy_month(
     month: YearMonth,
 ) -> Result<u64, MartError> {
     let what = |step: &str| format!("{step} {kind} {month}");
-    let staging = staging_columns(mart).await?;
+    let table = staging_table(kind);
+    let staging = staging_columns(mart, table).await?;
     let copy_out = format!("COPY ({}) TO STDOUT (FORMAT binary)", warehouse_select(kind, month, &staging)?);
     let names: Vec<String> = staging.iter().map(|c| quote_ident(&c.name)).collect();
-    let copy_in =
-        format!("COPY {STAGING_TABLE} ({}) FROM STDIN (FORMAT binary, FREEZE true)", names.join(", "));
+    let copy_in = format!("COPY {table} ({}) FROM STDIN (FORMAT binary, FREEZE true)", names.join(", "));
     let mut rows = warehouse.copy_out_raw(&copy_out).await.map_err(MartError::sql(what("reading")))?;
     let mut sink =
         mart.copy_in_raw(&copy_in).await.map_err(MartError::sql(what("starting the staging COPY of")))?;

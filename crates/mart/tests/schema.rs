@@ -3,7 +3,7 @@
 //! of the modelled kinds, and staging_fdw.sql (the psql path) stages exactly what the binary
 //! transfer stages.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
@@ -46,34 +46,48 @@ fn creation_sql_is_version_1_which_atl_mart_recognises() {
 }
 
 #[test]
-fn the_staging_table_has_a_column_per_staged_raw_column_of_core() {
+fn each_staging_table_has_a_column_per_staged_raw_column_of_core() {
     let mart = PgServer::temp().expect("a temp PostgreSQL server");
     migrate(&mart);
-    let mut expected = BTreeSet::new();
-    for kind in [TripKind::Yellow, TripKind::Green] {
-        let raw = RawTable::new(kind).unwrap();
-        let lineage = LINEAGE.iter().map(|l| (l.name, l.sql_type));
-        let data = raw.data_columns().iter().map(|c| (c.name, c.kind.sql_type()));
-        for (name, ty) in lineage.chain(data) {
-            let staged = match Some(name) {
-                n if n == pickup_column(kind) => PICKUP_AT,
-                n if n == dropoff_column(kind) => DROPOFF_AT,
-                _ => name,
-            };
-            expected.insert(format!("{staged} {ty}"));
+    let classes = [
+        ("mart.staging_trip", [TripKind::Yellow, TripKind::Green]),
+        ("mart.staging_for_hire", [TripKind::Fhv, TripKind::Fhvhv]),
+    ];
+    for (table, kinds) in classes {
+        // Each staged name with the raw types that feed it (the staging type must be one).
+        let mut expected: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for kind in kinds {
+            let raw = RawTable::new(kind).unwrap();
+            let lineage = LINEAGE.iter().map(|l| (l.name, l.sql_type));
+            let data = raw.data_columns().iter().map(|c| (c.name, c.kind.sql_type()));
+            for (name, ty) in lineage.chain(data) {
+                let staged = match Some(name) {
+                    n if n == pickup_column(kind) => PICKUP_AT,
+                    n if n == dropoff_column(kind) => DROPOFF_AT,
+                    _ => name,
+                };
+                expected.entry(staged).or_default().insert(ty);
+            }
         }
+        let on_server = mart
+            .psql(
+                "postgres",
+                &format!(
+                    "SELECT attname || ' ' || format_type(atttypid, atttypmod) FROM pg_attribute \
+                     WHERE attrelid = '{table}'::regclass AND attnum > 0 AND NOT attisdropped"
+                ),
+            )
+            .unwrap();
+        let mut names = BTreeSet::new();
+        for line in on_server.lines() {
+            let (name, ty) = line.split_once(' ').unwrap();
+            let types =
+                expected.get(name).unwrap_or_else(|| panic!("{table}.{name}: no raw column of {kinds:?}"));
+            assert!(types.contains(ty), "{table}.{name} is {ty}; the raw tables have {types:?}");
+            names.insert(name);
+        }
+        assert_eq!(names, expected.keys().copied().collect(), "{table} and atl-core disagree");
     }
-    let on_server: BTreeSet<String> = mart
-        .psql(
-            "postgres",
-            "SELECT attname || ' ' || format_type(atttypid, atttypmod) FROM pg_attribute \
-             WHERE attrelid = 'mart.staging_trip'::regclass AND attnum > 0 AND NOT attisdropped",
-        )
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    assert_eq!(on_server, expected, "sql/mart/migrations' staging_trip and atl-core disagree");
 }
 
 #[test]
@@ -86,8 +100,12 @@ fn staging_fdw_sql_stages_what_the_binary_transfer_stages() {
     let month: YearMonth = "2024-01".parse().unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let wh_db = DatabaseConfig { url: Secret::new(warehouse.url("postgres")), parallelism: 2 };
-    let fingerprint = "SELECT count(*) || ' ' || md5(string_agg(s::text, '|' ORDER BY source_row)) FROM mart.staging_trip s";
-    for kind in [TripKind::Yellow, TripKind::Green] {
+    for kind in TripKind::ALL {
+        let fingerprint = format!(
+            "SELECT count(*) || ' ' || md5(string_agg(s::text, '|' ORDER BY source_row)) FROM {} s",
+            atl_mart::transfer::staging_table(kind)
+        );
+        let fingerprint = fingerprint.as_str();
         let spec = TripFileSpec::new(kind, month, 3_000).era(Era::Y2024);
         write_trip_file_to(&spec, &lake_dir.path().join(TripFile::new(kind, month).lake_key())).unwrap();
         let report =

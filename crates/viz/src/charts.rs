@@ -46,11 +46,17 @@ pub struct Chart {
     pub legend: Vec<(String, String)>,
 }
 
-/// The colour of a service, the same on every chart.
+/// The colour of a service, the same on every chart (ids of sql/mart/migrations: 3 other
+/// FHV, 4 HVFHV without licence, 5 Juno, 6 Uber, 7 Via, 8 Lyft; later licences grey).
 pub fn service_colour(service_id: i16) -> RGBColor {
     match service_id {
         1 => YELLOW,
         2 => GREEN,
+        3 => RGBColor(0x8e, 0x5b, 0xa8),
+        5 => RGBColor(0x1f, 0x9e, 0xa8),
+        6 => RGBColor(0x22, 0x22, 0x22),
+        7 => RGBColor(0x3c, 0x6e, 0xe0),
+        8 => RGBColor(0xff, 0x00, 0xbf),
         id => OTHER_SERVICES[(id.max(3) - 3) as usize % OTHER_SERVICES.len()],
     }
 }
@@ -101,9 +107,10 @@ pub(crate) fn render_sized(
 /// data-quality ones ([`crate::page`] places each in its section).
 pub fn all(a: &Aggregates) -> Result<Vec<Chart>, VizError> {
     let mut charts = crate::map::zone_maps(a);
+    charts.extend([trips_per_day(a)?, revenue_by_month(a)?]);
+    // The services side by side, after the charts every service has.
+    charts.extend(a.for_hire.charts(a.period, &a.services)?);
     charts.extend([
-        trips_per_day(a)?,
-        revenue_by_month(a)?,
         hour_weekday(a)?,
         top_zones(a)?,
         payment_share(a)?,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use atl_core::{AtlConfig, ErrorChain, MonthRange, Secret, TripKind};
+use atl_core::{AtlConfig, ErrorChain, Kinds, MonthRange, Secret};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -57,9 +57,10 @@ enum Command {
     /// Write the exploratory report over the warehouse's raw table (index.html): per column
     /// and month the null rate, min/max, quantiles and a histogram, and the anomalies.
     Eda {
-        /// Trip kind: yellow, green, fhv or fhvhv (default: source.kind).
+        /// Trip kind: yellow, green, fhv, fhvhv, or all (each kind's report in its own
+        /// folder under --out) (default: source.kind).
         #[arg(long)]
-        kind: Option<TripKind>,
+        kind: Option<Kinds>,
         /// Months profiled, e.g. 2023-01..2023-08 (default: every month in the warehouse).
         #[arg(long)]
         months: Option<MonthRange>,
@@ -140,26 +141,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{}", written.index.display());
             }
             Command::Eda { kind, months, out, sample_rows } => {
-                let kind = match kind {
-                    Some(kind) => kind,
+                let kinds: Kinds = match kind {
+                    Some(kinds) => kinds,
                     None => config.source.kind.parse().context("source.kind")?,
                 };
                 let out = out.unwrap_or_else(|| config.viz.out_dir.join("eda"));
-                let request = atl_viz::EdaRequest { kind, months, sample_rows: sample_rows.max(0) };
-                let written = atl_viz::write_eda(&config.warehouse, &request, &out)
-                    .await
-                    .with_context(|| format!("writing the EDA report into {}", out.display()))?;
-                let r = &written.report;
-                eprintln!(
-                    "EDA of {} {} ({} months) in {} ms (queries {} ms, drawing {} ms)",
-                    r.eda.table,
-                    r.eda.period,
-                    r.eda.months.len(),
-                    (r.eda.query_time + r.render_time).as_millis(),
-                    r.eda.query_time.as_millis(),
-                    r.render_time.as_millis()
-                );
-                println!("{}", written.index.display());
+                for kind in kinds.kinds() {
+                    let out = if kinds == Kinds::All { out.join(kind.as_str()) } else { out.clone() };
+                    let request = atl_viz::EdaRequest { kind, months, sample_rows: sample_rows.max(0) };
+                    let written = atl_viz::write_eda(&config.warehouse, &request, &out)
+                        .await
+                        .with_context(|| format!("writing the {kind} EDA report into {}", out.display()))?;
+                    let r = &written.report;
+                    eprintln!(
+                        "EDA of {} {} ({} months) in {} ms (queries {} ms, drawing {} ms)",
+                        r.eda.table,
+                        r.eda.period,
+                        r.eda.months.len(),
+                        (r.eda.query_time + r.render_time).as_millis(),
+                        r.eda.query_time.as_millis(),
+                        r.render_time.as_millis()
+                    );
+                    println!("{}", written.index.display());
+                }
             }
             Command::Serve { addr } => {
                 let addr = addr.unwrap_or_else(|| config.viz.addr.clone());

@@ -66,6 +66,8 @@ pub struct Aggregates {
     pub rows_by_month: Vec<(YearMonth, i64, i64)>,
     /// (reason, rejected rows) in the period.
     pub rejects: Vec<(String, i64)>,
+    /// The for-hire panels' figures.
+    pub for_hire: crate::for_hire::ForHire,
     /// Zone shapes and figures for the maps, the TLC's indicators beside ours.
     pub reference: Reference,
 }
@@ -82,7 +84,7 @@ impl Service {
 pub fn service_label(name: &str) -> String {
     match name {
         "fhv" => "Other FHV".into(),
-        "fhvhv" => "High-volume FHV".into(),
+        "fhvhv" => "High-volume FHV (no licence)".into(),
         _ => {
             let mut chars = name.chars();
             chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
@@ -253,6 +255,7 @@ impl Mart {
             .fetch_all(&mut *conn)
             .await
             .map_err(err("build_log.sql"))?;
+        let for_hire = crate::for_hire::ForHire::read(&self.pool, period, url).await?;
 
         Ok(Aggregates {
             filter: Filter { period: Some(period), ..filter.clone() },
@@ -277,6 +280,7 @@ impl Mart {
                 .filter_map(|(m, f, r)| Some((month_of_id(m)?, f, r)))
                 .collect(),
             rejects,
+            for_hire,
             reference,
         })
     }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use atl_core::{AtlConfig, ErrorChain, MonthRange, TripKind};
+use atl_core::{AtlConfig, ErrorChain, Kinds, MonthRange};
 use atl_warehouse::{LoadEvent, LoadRequest, MonthOutcome, WarehouseError, render_cause};
 use clap::{Parser, Subcommand};
 
@@ -34,9 +34,10 @@ struct Cli {
 enum Command {
     /// Load months from the lake. Months already loaded from the same object are skipped.
     Load {
-        /// Trip kind: yellow, green, fhv (other for-hire) or fhvhv (high-volume for-hire: Uber, Lyft).
+        /// Trip kind: yellow, green, fhv (other for-hire), fhvhv (high-volume for-hire: Uber,
+        /// Lyft), or all of them in turn.
         #[arg(long, default_value = "yellow")]
-        kind: TripKind,
+        kind: Kinds,
         /// Months to load, e.g. 2023-01..2023-08 (default: every month in the lake).
         #[arg(long)]
         months: Option<MonthRange>,
@@ -65,8 +66,9 @@ enum Command {
     /// Compare loaded months with their lake objects (rows, and per column the count of
     /// values, sums and timestamp ranges); exit 1 on any difference.
     Audit {
+        /// Trip kind: yellow, green, fhv, fhvhv, or all.
         #[arg(long, default_value = "yellow")]
-        kind: TripKind,
+        kind: Kinds,
         #[arg(long)]
         months: Option<MonthRange>,
     },
@@ -98,78 +100,90 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         config.lake.url = url;
     }
     match cli.command {
-        Command::Load { kind, months, force, parallelism, streams, allow_other_month } => {
+        Command::Load { kind: kinds, months, force, parallelism, streams, allow_other_month } => {
             // The lake's errors name the folder or bucket.
             let lake = atl_lake::Lake::open(&config.lake)?;
-            let request = LoadRequest {
-                kind,
-                months,
-                force,
-                parallelism: parallelism.unwrap_or(config.warehouse.parallelism),
-                streams: streams.max(1),
-                allow_other_month,
-            };
-            let report = atl_warehouse::load(&config.warehouse, &lake, &request, log_event)
-                .await
-                .with_context(|| format!("loading {kind} months into {}", config.warehouse.url))?;
-            let (loaded, skipped, failed) =
-                (report.loaded().count(), report.skipped().count(), report.failures().count());
-            let rows: i64 = report.loaded().map(|r| r.rows).sum();
-            if report.months.is_empty() {
-                println!(
-                    "the lake at {} holds no {kind} month: run atl-ingest first, or check lake.url",
-                    lake.describe()
-                );
-            }
-            println!(
-                "warehouse: {loaded} months loaded ({rows} rows), {skipped} already loaded, {failed} failed"
-            );
-            for (file, error) in report.failures() {
-                println!("  failed {file}: {}", one_line(error));
-            }
-            Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
-        }
-        Command::Audit { kind, months } => {
-            let lake = atl_lake::Lake::open(&config.lake)?;
-            let audits =
-                atl_warehouse::audit(&config.warehouse, &lake, kind, months).await.with_context(|| {
-                    format!("auditing {kind} months of {} against {}", config.warehouse.url, lake.describe())
-                })?;
-            let mut bad = 0;
-            let mut first_difference = None;
-            for audit in &audits {
-                let mismatches = audit.mismatches();
-                if mismatches.is_empty() {
+            let mut any_failed = false;
+            for kind in kinds.kinds() {
+                let request = LoadRequest {
+                    kind,
+                    months,
+                    force,
+                    parallelism: parallelism.unwrap_or(config.warehouse.parallelism),
+                    streams: streams.max(1),
+                    allow_other_month,
+                };
+                let report = atl_warehouse::load(&config.warehouse, &lake, &request, log_event)
+                    .await
+                    .with_context(|| format!("loading {kind} months into {}", config.warehouse.url))?;
+                let (loaded, skipped, failed) =
+                    (report.loaded().count(), report.skipped().count(), report.failures().count());
+                let rows: i64 = report.loaded().map(|r| r.rows).sum();
+                if report.months.is_empty() {
                     println!(
-                        "ok   {}: {} rows, {} columns match the lake",
-                        audit.file,
-                        audit.warehouse_rows,
-                        audit.columns.len()
+                        "the lake at {} holds no {kind} month: run atl-ingest first, or check lake.url",
+                        lake.describe()
                     );
                 }
-                for m in &mismatches {
-                    println!("DIFF {m}");
-                }
-                if first_difference.is_none() {
-                    first_difference = mismatches.first().cloned();
-                }
-                bad += !mismatches.is_empty() as usize;
-            }
-            println!("{} months audited, {bad} differ", audits.len());
-            if audits.is_empty() {
                 println!(
-                    "the warehouse holds no {kind} month{}",
-                    months.map(|m| format!(" in {m}")).unwrap_or_default()
+                    "warehouse {kind}: {loaded} months loaded ({rows} rows), {skipped} already loaded, {failed} failed"
                 );
+                for (file, error) in report.failures() {
+                    println!("  failed {file}: {}", one_line(error));
+                }
+                any_failed |= failed > 0;
             }
-            if let Some(difference) = first_difference {
-                eprintln!(
-                    "atl-warehouse: audit: {bad} of {} months differ from the lake: {difference}",
-                    audits.len()
-                );
-                return Ok(ExitCode::FAILURE);
+            Ok(if any_failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        Command::Audit { kind: kinds, months } => {
+            let lake = atl_lake::Lake::open(&config.lake)?;
+            let mut any_differ = false;
+            for kind in kinds.kinds() {
+                let audits = atl_warehouse::audit(&config.warehouse, &lake, kind, months)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "auditing {kind} months of {} against {}",
+                            config.warehouse.url,
+                            lake.describe()
+                        )
+                    })?;
+                let mut bad = 0;
+                let mut first_difference = None;
+                for audit in &audits {
+                    let mismatches = audit.mismatches();
+                    if mismatches.is_empty() {
+                        println!(
+                            "ok   {}: {} rows, {} columns match the lake",
+                            audit.file,
+                            audit.warehouse_rows,
+                            audit.columns.len()
+                        );
+                    }
+                    for m in &mismatches {
+                        println!("DIFF {m}");
+                    }
+                    if first_difference.is_none() {
+                        first_difference = mismatches.first().cloned();
+                    }
+                    bad += !mismatches.is_empty() as usize;
+                }
+                println!("{} {kind} months audited, {bad} differ", audits.len());
+                if audits.is_empty() {
+                    println!(
+                        "the warehouse holds no {kind} month{}",
+                        months.map(|m| format!(" in {m}")).unwrap_or_default()
+                    );
+                }
+                if let Some(difference) = first_difference {
+                    eprintln!(
+                        "atl-warehouse: audit: {bad} of {} {kind} months differ from the lake: {difference}",
+                        audits.len()
+                    );
+                    any_differ = true;
+                }
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(if any_differ { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
         Command::Migrate => {
             let report = atl_warehouse::migrate(&config.warehouse)

@@ -299,7 +299,7 @@ fn audit_counts_a_loaded_month_whose_object_is_gone_as_a_difference() {
         diff.contains("2022-10") && diff.contains("yellow/2022/yellow_tripdata_2022-10.parquet"),
         "{diff}"
     );
-    assert!(text.contains("2 months audited, 1 differ"), "{text}");
+    assert!(text.contains("2 yellow months audited, 1 differ"), "{text}");
     // Only the month asked for: the one still in the lake audits clean.
     let output = warehouse_command(&stack, &stack.lake_url())
         .args(["audit", "--kind", "yellow", "--months", "2022-09"])

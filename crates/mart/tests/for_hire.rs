@@ -1,0 +1,309 @@
+//! The for-hire kinds through the mart: generated HVFHV and other-FHV months of every era, the
+//! real 100-row HVFHV slice and hand-made rows, built on a second server and accounted for
+//! per service (licence) and reason against the cleaning rules restated over the warehouse.
+
+mod common;
+
+use atl_core::{TripFile, TripKind};
+use atl_testdata::Era;
+use common::Stack;
+
+/// The licence a warehouse row is accounted under, as the test states it ('-': none).
+fn warehouse_key(kind: TripKind) -> &'static str {
+    match kind {
+        TripKind::Fhvhv => "coalesce(nullif(btrim(hvfhs_license_num), ''), '-')",
+        _ => "'-'",
+    }
+}
+
+/// insertion_for_hire.sql's rules over the warehouse's own columns: rows per licence and
+/// reason (clean ones under '-').
+fn warehouse_reasons(stack: &Stack, kind: TripKind, month: &str) -> String {
+    let hv = kind == TripKind::Fhvhv;
+    let zone_bad = |c: &str| format!("coalesce({c} NOT BETWEEN 1 AND 265 OR {c}::numeric % 1 <> 0, {hv})");
+    let hv_rules = if hv {
+        "WHEN coalesce(trip_miles <= 0, true) THEN 'distance_not_positive' \
+         WHEN trip_miles > 500 THEN 'distance_over_500mi' \
+         WHEN base_passenger_fare IS NULL THEN 'amount_missing' \
+         WHEN least(base_passenger_fare, tolls, bcf, sales_tax, congestion_surcharge, airport_fee, \
+                    cbd_congestion_fee, tips) < 0 THEN 'amount_negative' \
+         WHEN EXISTS (SELECT 1 FROM unnest(ARRAY[base_passenger_fare, tolls, bcf, sales_tax, \
+                congestion_surcharge, airport_fee, cbd_congestion_fee, tips, driver_pay]) a \
+                WHERE abs(a) > 10000) THEN 'amount_over_10000' "
+    } else {
+        ""
+    };
+    stack.wh(&format!(
+        "SELECT string_agg(k || ':' || reason || '=' || n, ',' ORDER BY k, reason) FROM ( \
+           SELECT k, reason, count(*) AS n FROM ( \
+             SELECT {key} AS k, CASE \
+               WHEN pickup_datetime IS NULL OR dropoff_datetime IS NULL THEN 'timestamp_missing' \
+               WHEN date_trunc('month', pickup_datetime) <> source_month THEN 'pickup_outside_month' \
+               WHEN dropoff_datetime <= pickup_datetime THEN 'dropoff_not_after_pickup' \
+               WHEN dropoff_datetime - pickup_datetime > interval '1 day' THEN 'trip_over_24h' \
+               WHEN {pu} OR {do} THEN 'zone_unknown' \
+               {hv_rules} ELSE '-' END AS reason \
+             FROM raw.{kind}_tripdata WHERE source_month = '{month}-01') r GROUP BY k, reason) c",
+        key = warehouse_key(kind),
+        pu = zone_bad("pulocationid"),
+        do = zone_bad("dolocationid"),
+    ))
+}
+
+fn mart_reasons(stack: &Stack, kind: TripKind, month: &str) -> String {
+    let month_id = month.replace('-', "");
+    stack.mart_sql(&format!(
+        "SELECT string_agg(k || ':' || reason || '=' || n, ',' ORDER BY k, reason) FROM ( \
+           SELECT coalesce(s.licence, '-') AS k, r.reason, r.rows AS n FROM mart.rejects r \
+           JOIN mart.dim_service s USING (service_id) WHERE s.kind = '{kind}' AND r.month_id = {month_id} \
+           UNION ALL SELECT coalesce(s.licence, '-'), '-', count(*) FROM mart.fact_for_hire_trip f \
+           JOIN mart.dim_service s USING (service_id) WHERE s.kind = '{kind}' \
+             AND f.source_month = '{month}-01' GROUP BY 1) c"
+    ))
+}
+
+/// Per licence: warehouse rows and passenger totals = fact + rejected, computed independently
+/// on both servers, and build_log saying the same.
+fn assert_accounted(stack: &Stack, kind: TripKind, month: &str) {
+    let money = atl_core::schema::passenger_total_columns(kind)
+        .iter()
+        .map(|c| format!("coalesce(round({c}::numeric, 2), 0)"))
+        .chain(["0".to_owned()])
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let warehouse = stack.wh(&format!(
+        "SELECT string_agg(k || ' ' || n || ' ' || total, ',' ORDER BY k) FROM ( \
+           SELECT {key} AS k, count(*) AS n, sum({money})::numeric(20,2) AS total \
+           FROM raw.{kind}_tripdata WHERE source_month = '{month}-01' GROUP BY 1) w",
+        key = warehouse_key(kind)
+    ));
+    let month_id = month.replace('-', "");
+    let mart = stack.mart_sql(&format!(
+        "SELECT string_agg(k || ' ' || n || ' ' || total, ',' ORDER BY k) FROM ( \
+           SELECT coalesce(s.licence, '-') AS k, sum(n) AS n, sum(total)::numeric(20,2) AS total FROM ( \
+             SELECT service_id, count(*) AS n, sum(passenger_total) AS total FROM mart.fact_for_hire_trip \
+             WHERE source_month = '{month}-01' GROUP BY 1 \
+             UNION ALL SELECT service_id, rows, total_amount_sum FROM mart.rejects WHERE month_id = {month_id}) x \
+           JOIN mart.dim_service s USING (service_id) WHERE s.kind = '{kind}' GROUP BY 1) m"
+    ));
+    assert_eq!(mart, warehouse, "{kind} {month}: rows and money per licence, mart vs warehouse");
+    let log = stack.mart_sql(&format!(
+        "SELECT string_agg(coalesce(s.licence, '-') || ' ' || b.warehouse_rows || ' ' \
+                           || b.warehouse_total::numeric(20,2), ',' ORDER BY coalesce(s.licence, '-')) \
+         FROM mart.build_log b JOIN mart.dim_service s USING (service_id) \
+         WHERE s.kind = '{kind}' AND b.month_id = {month_id}"
+    ));
+    assert_eq!(log, warehouse, "{kind} {month}: build_log per licence");
+    assert_eq!(
+        mart_reasons(stack, kind, month),
+        warehouse_reasons(stack, kind, month),
+        "{kind} {month} by reason"
+    );
+}
+
+fn fingerprint(stack: &Stack) -> String {
+    stack.mart_sql(
+        "SELECT md5(string_agg(t, '|' ORDER BY t)) FROM ( \
+           SELECT f::text AS t FROM mart.fact_for_hire_trip f \
+           UNION ALL SELECT a::text FROM mart.agg_daily a \
+           UNION ALL SELECT a::text FROM mart.agg_for_hire_month a \
+           UNION ALL SELECT a::text FROM mart.agg_wait_hour a \
+           UNION ALL SELECT a::text FROM mart.agg_zone_month a \
+           UNION ALL SELECT r::text FROM mart.rejects r \
+           UNION ALL SELECT (service_id, month_id, warehouse_rows, fact_rows, rejected_rows, warehouse_total, \
+                             fact_total, rejected_total)::text FROM mart.build_log) x",
+    )
+}
+
+#[test]
+fn high_volume_and_other_fhv_months_are_accounted_for_per_licence_and_rebuild_identically() {
+    let stack = Stack::start(true);
+    let months = [
+        (TripKind::Fhvhv, "2019-03", 9_000),
+        (TripKind::Fhvhv, "2023-06", 6_000),
+        (TripKind::Fhvhv, "2025-02", 6_000),
+        (TripKind::Fhv, "2016-06", 4_000),
+        (TripKind::Fhv, "2019-03", 4_000),
+        (TripKind::Fhv, "2023-06", 4_000),
+    ];
+    for (kind, month, rows) in months {
+        stack.put_month(kind, month, Era::Y2022, rows);
+    }
+    stack.load(TripKind::Fhvhv);
+    stack.load(TripKind::Fhv);
+    // Hand-made HVFHV rows: a licence the mart does not know, none, and a negative fare.
+    stack.wh(
+        "INSERT INTO raw.fhvhv_tripdata (source_month, source_row, hvfhs_license_num, dispatching_base_num, \
+           pickup_datetime, dropoff_datetime, pulocationid, dolocationid, trip_miles, trip_time, \
+           base_passenger_fare, tips, driver_pay) VALUES \
+         ('2023-06-01', 9000001, 'HV0099', 'B09999', '2023-06-02 10:00', '2023-06-02 10:20', 4, 7, 3.1, 1200, 15.5, 2, 11), \
+         ('2023-06-01', 9000002, NULL, 'B03404', '2023-06-02 11:00', '2023-06-02 11:20', 4, 7, 3.1, 1200, 15.5, 0, 11), \
+         ('2023-06-01', 9000003, 'HV0003', 'B03404', '2023-06-02 12:00', '2023-06-02 12:20', 4, 7, 3.1, 1200, -4.5, 0, 11)",
+    );
+    // As if the month had been loaded with them (the mart rebuilds months whose row count
+    // differs from the load log's).
+    stack.wh("UPDATE raw.load_log SET rows = rows + 3 WHERE kind = 'fhvhv' AND month = '2023-06-01'");
+    let report = stack.build(TripKind::Fhvhv, None);
+    assert_eq!(report.built().count(), 3);
+    stack.build(TripKind::Fhv, None);
+    for (kind, month, _) in months {
+        assert_accounted(&stack, kind, month);
+    }
+    // Uber and Lyft by name, every month; the unknown licence kept as its code.
+    assert_eq!(
+        stack.mart_sql(
+            "SELECT string_agg(DISTINCT s.name, ',') FROM mart.build_log b JOIN mart.dim_service s USING (service_id) \
+             WHERE b.month_id = 202306 AND s.kind = 'fhvhv'"
+        ),
+        "HV0099,fhvhv,juno,lyft,uber,via"
+    );
+    // The negative fare is rejected; the rows without licence or with a new one are kept.
+    assert_eq!(
+        stack.mart_sql(
+            "SELECT string_agg(s.name, ',' ORDER BY f.source_row) FROM mart.fact_for_hire_trip f \
+             JOIN mart.dim_service s USING (service_id) WHERE f.source_row > 9000000"
+        ),
+        "HV0099,fhvhv"
+    );
+    // One query audits every kind: each service and month balances.
+    assert_eq!(
+        stack.mart_sql(
+            "SELECT count(*) FILTER (WHERE warehouse_rows <> fact_rows + rejected_rows \
+                                       OR warehouse_total <> fact_total + rejected_total) || ' of ' || count(*) \
+             FROM mart.build_log"
+        ),
+        format!("0 of {}", stack.mart_sql("SELECT count(*) FROM mart.build_log"))
+    );
+    // Wait times: only requests before the pickup; the bins hold every trip with a wait.
+    assert_eq!(
+        stack.mart_sql("SELECT sum(trips) FROM mart.agg_wait_hour"),
+        stack.mart_sql("SELECT count(*) FROM mart.fact_for_hire_trip WHERE wait_sec IS NOT NULL")
+    );
+    assert_eq!(stack.mart_sql("SELECT count(*) FROM mart.fact_for_hire_trip WHERE request_at > pickup_at AND wait_sec IS NOT NULL"), "0");
+
+    // Nothing to do on a second run; an explicit rebuild writes the same mart.
+    assert_eq!(stack.build(TripKind::Fhvhv, None).months.len(), 0);
+    let before = fingerprint(&stack);
+    for (kind, month, _) in months {
+        stack.build(kind, Some(&format!("{month}..{month}")));
+    }
+    assert_eq!(fingerprint(&stack), before);
+}
+
+#[test]
+fn the_real_high_volume_slice_is_uber_78_and_lyft_22() {
+    let stack = Stack::start(true);
+    let sample = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/tlc/samples/fhvhv_2022-01_head/fhvhv_tripdata_2022-01_head100.parquet"
+    );
+    let month = "2022-01".parse().unwrap();
+    let key = stack.lake_dir.path().join(TripFile::new(TripKind::Fhvhv, month).lake_key());
+    std::fs::create_dir_all(key.parent().unwrap()).unwrap();
+    std::fs::copy(sample, &key).unwrap();
+    stack.load(TripKind::Fhvhv);
+    stack.build(TripKind::Fhvhv, None);
+    assert_accounted(&stack, TripKind::Fhvhv, "2022-01");
+    assert_eq!(
+        stack.mart_sql(
+            "SELECT string_agg(s.name || '=' || b.warehouse_rows, ',' ORDER BY s.name) \
+             FROM mart.build_log b JOIN mart.dim_service s USING (service_id)"
+        ),
+        "lyft=22,uber=78"
+    );
+    // The Lyft rows have no on-scene time; their wait still comes from the request.
+    assert_eq!(
+        stack.mart_sql(
+            "SELECT count(*) FILTER (WHERE on_scene_at IS NULL) || ' ' || count(wait_sec) \
+             FROM mart.fact_for_hire_trip WHERE service_id = 8"
+        ),
+        stack
+            .mart_sql("SELECT count(*) || ' ' || count(*) FROM mart.fact_for_hire_trip WHERE service_id = 8")
+    );
+}
+
+#[test]
+fn kill_9_mid_high_volume_build_keeps_the_previous_month_and_the_rerun_completes() {
+    let stack = Stack::start(true);
+    stack.put_month(TripKind::Fhvhv, "2024-03", Era::Y2024, 2_000);
+    stack.load(TripKind::Fhvhv);
+    let lake_url = format!("file://{}", stack.lake_dir.path().display());
+    let run = || {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_atl-mart"));
+        command
+            .args(["--warehouse", &stack.warehouse.url("postgres"), "--mart", &stack.mart.url("postgres")])
+            .args(["--lake", &lake_url, "build", "--kind", "fhvhv"])
+            .env("RUST_LOG", "warn,sqlx=error");
+        command
+    };
+    assert!(run().status().unwrap().success());
+    let before = fingerprint(&stack);
+    let month_rows = "SELECT sum(warehouse_rows) FROM mart.build_log";
+    assert_eq!(stack.mart_sql(month_rows), "2000");
+
+    // A bigger version of the month reaches the warehouse; the build dies inside
+    // insertion_for_hire.sql, after the whole month was staged.
+    stack.put_month(TripKind::Fhvhv, "2024-03", Era::Y2024, 600_000);
+    stack.load(TripKind::Fhvhv);
+    let mut child = run().spawn().unwrap();
+    let inserting = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() \
+                     AND application_name = 'atl-mart insertion_for_hire.sql'";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while stack.mart_sql(inserting) == "0" {
+        assert!(std::time::Instant::now() < deadline, "insertion_for_hire.sql never started");
+        assert!(child.try_wait().unwrap().is_none(), "the build finished before it could be killed");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while stack.mart_sql(inserting) != "0" {
+        assert!(std::time::Instant::now() < deadline, "the killed build is still running");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(fingerprint(&stack), before, "the previous month must be intact");
+    assert_eq!(stack.mart_sql("SELECT count(*) FROM pg_class WHERE relname = 'fact_for_hire_build'"), "0");
+
+    assert!(run().status().unwrap().success());
+    assert_eq!(stack.mart_sql(month_rows), "600000");
+    assert_accounted(&stack, TripKind::Fhvhv, "2024-03");
+}
+
+#[test]
+fn build_kind_all_builds_every_kind_the_warehouse_holds() {
+    let stack = Stack::start(true);
+    stack.put_month(TripKind::Yellow, "2024-02", Era::Y2024, 3_000);
+    stack.put_month(TripKind::Fhvhv, "2024-02", Era::Y2024, 3_000);
+    stack.put_month(TripKind::Fhv, "2024-02", Era::Y2024, 3_000);
+    for kind in [TripKind::Yellow, TripKind::Fhvhv, TripKind::Fhv] {
+        stack.load(kind);
+    }
+    let lake_url = format!("file://{}", stack.lake_dir.path().display());
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_atl-mart"))
+        .args(["--warehouse", &stack.warehouse.url("postgres"), "--mart", &stack.mart.url("postgres")])
+        .args(["--lake", &lake_url, "build", "--kind", "all"])
+        .env("RUST_LOG", "warn,sqlx=error")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}{}", String::from_utf8_lossy(&output.stderr));
+    for line in [
+        "mart: 1 yellow months built",
+        "mart: 0 green months built",
+        "mart: 1 fhvhv months built",
+        "mart: 1 fhv months built",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    assert_eq!(
+        stack.mart_sql(
+            "SELECT string_agg(DISTINCT s.kind, ',' ORDER BY s.kind) || ' ' || sum(b.warehouse_rows) \
+             FROM mart.build_log b JOIN mart.dim_service s USING (service_id)"
+        ),
+        "fhv,fhvhv,yellow 9000"
+    );
+    for kind in [TripKind::Fhvhv, TripKind::Fhv] {
+        assert_accounted(&stack, kind, "2024-02");
+    }
+}

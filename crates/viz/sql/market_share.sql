@@ -1,0 +1,6 @@
+-- Trips per service and month, every service, for month_id in [$1, $2].
+SELECT service_id, date_id / 100 AS month_id, sum(trips)::int8
+FROM mart.agg_daily
+WHERE date_id / 100 BETWEEN $1 AND $2
+GROUP BY 1, 2
+ORDER BY 2, 1

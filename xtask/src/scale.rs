@@ -1,0 +1,154 @@
+//! `cargo xtask bench scale [--kind fhvhv] [--rows 20000000]`: one generated month at real
+//! size through every stage, beside a 3 M-row yellow month in the same run: each stage's
+//! binary timed from spawn to exit with its peak RSS (GNU time's ru_maxrss), and the bytes
+//! the month takes on each server. The figures `docs/scaling.md` projects from.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use atl_devservices::{TlcMirror, run_timed};
+
+use crate::flags::{BenchArgs, Ports};
+use crate::{services, stages, workspace_root};
+
+const MONTH: &str = "2024-01";
+/// The reference month's kind and size, the figures the issue compares with.
+const REFERENCE: (&str, usize) = ("yellow", 3_000_000);
+
+/// One stage of one month: wall seconds and peak RSS in MB.
+struct StageRun {
+    stage: &'static str,
+    seconds: f64,
+    rss_mb: f64,
+}
+
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let kind = args.kind.as_deref().unwrap_or("fhvhv");
+    let rows = args.rows.unwrap_or(20_000_000);
+    let root = workspace_root();
+    let bench_dir = root.join(".atl/bench");
+    let mut months = vec![(REFERENCE.0, REFERENCE.1)];
+    if kind != REFERENCE.0 || rows != REFERENCE.1 {
+        months.push((kind, rows));
+    }
+    let mirror_dir = bench_dir.join(format!("mirror-scale-{MONTH}"));
+    for (kind, rows) in &months {
+        generate(&mirror_dir, kind, *rows)?;
+    }
+    let mirror = TlcMirror::start(&mirror_dir).context("starting the TLC mirror")?;
+    stages::build(stages::Profile::Release)?;
+    std::fs::create_dir_all(&bench_dir)?;
+    let run_dir = tempfile::Builder::new().prefix("scale-").tempdir_in(&bench_dir)?;
+    crate::bench::make_traversable(run_dir.path())?;
+    let ports = Ports { warehouse_port: crate::bench::free_port()?, mart_port: crate::bench::free_port()? };
+    let urls = services::up(run_dir.path(), &ports)?;
+    let lake = format!("file://{}", run_dir.path().join("lake").display());
+    let env = [
+        ("ATL__SOURCE__BASE_URL", mirror.base_url()),
+        ("ATL__LAKE__URL", lake),
+        ("ATL__WAREHOUSE__URL", urls.warehouse.clone()),
+        ("ATL__MART__URL", urls.mart.clone()),
+        ("ATL__VIZ__OUT_DIR", run_dir.path().join("reports").display().to_string()),
+        ("RUST_LOG", "warn,sqlx=error".to_owned()),
+    ];
+    let outcome = months
+        .iter()
+        .map(|(kind, rows)| month(kind, *rows, &env, &urls).map(|r| (*kind, *rows, r)))
+        .collect::<anyhow::Result<Vec<_>>>();
+    let stopped = services::down(run_dir.path());
+    let results = outcome?;
+    stopped?;
+    println!(
+        "\nscale: one month ({MONTH}) per kind, stage by stage, release binaries (load average {})",
+        crate::bench::load_average()
+    );
+    println!("| kind | rows | stage | seconds | rows/s | peak RSS |");
+    println!("|---|---:|---|---:|---:|---:|");
+    for (kind, rows, (runs, sizes)) in &results {
+        for r in runs {
+            println!(
+                "| {kind} | {rows} | {} | {:.1} | {:.0} k | {:.0} MB |",
+                r.stage,
+                r.seconds,
+                *rows as f64 / r.seconds / 1e3,
+                r.rss_mb
+            );
+        }
+        println!("| {kind} | {rows} | bytes | {sizes} | | |");
+    }
+    Ok(())
+}
+
+/// Runs every stage on one month of `kind`; returns the runs and the bytes on each server.
+fn month(
+    kind: &str,
+    rows: usize,
+    env: &[(&str, String)],
+    urls: &services::ServerUrls,
+) -> anyhow::Result<(Vec<StageRun>, String)> {
+    let bin = stages::bin_dir(stages::Profile::Release);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let steps: [(&'static str, &str, Vec<&str>); 4] = [
+        ("ingest", "atl-ingest", vec!["--zones", "--kind", kind, "--months", MONTH]),
+        ("warehouse", "atl-warehouse", vec!["load", "--kind", kind, "--months", MONTH]),
+        ("mart", "atl-mart", vec!["build", "--kind", kind, "--months", MONTH]),
+        ("dashboard", "atl-viz", vec!["dashboard"]),
+    ];
+    let mut runs = Vec::new();
+    for (stage, binary, args) in steps {
+        println!("==> {kind} {MONTH} ({rows} rows): {binary} {}", args.join(" "));
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let run = run_timed(bin.join(binary), &args, &env)
+            .with_context(|| format!("{binary} on {kind} {MONTH}"))?;
+        println!("<== {:.1} s, peak RSS {:.0} MB", run.seconds, run.peak_rss_mb());
+        runs.push(StageRun { stage, seconds: run.seconds, rss_mb: run.peak_rss_mb() });
+    }
+    let raw = psql(
+        &urls.warehouse,
+        &format!(
+            "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid WHERE i.inhparent = 'raw.{kind}_tripdata'::regclass"
+        ),
+    )?;
+    let fact = if kind == "yellow" || kind == "green" { "mart.fact_trip" } else { "mart.fact_for_hire_trip" };
+    let mart = psql(
+        &urls.mart,
+        &format!(
+            "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid WHERE i.inhparent = '{fact}'::regclass AND c.relname LIKE '%{kind}%'"
+        ),
+    )?;
+    Ok((runs, format!("warehouse {raw}, mart fact {mart}")))
+}
+
+fn psql(url: &str, sql: &str) -> anyhow::Result<String> {
+    let psql = atl_devservices::PgInstall::find().context("finding PostgreSQL's binaries")?.bin("psql");
+    let output = std::process::Command::new(psql)
+        .args(["-X", "-At", "-d", url, "-c", sql])
+        .output()
+        .context("running psql")?;
+    if !output.status.success() {
+        bail!("psql: {}", String::from_utf8_lossy(&output.stderr).trim());
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// Writes one month of `kind` in the CDN's layout, once per size (kept in .atl/bench).
+fn generate(dir: &Path, kind: &str, rows: usize) -> anyhow::Result<()> {
+    // The marker holds the row count of the file written last.
+    let complete = dir.join(format!(".complete-{kind}"));
+    if std::fs::read_to_string(&complete).is_ok_and(|n| n == rows.to_string()) {
+        return Ok(());
+    }
+    println!("==> generating {kind} {MONTH} ({rows} rows) into {}", dir.display());
+    let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(workspace_root())
+        .args(["run", "--quiet", "--release", "-p", "atl-testdata", "--example", "generate", "--"])
+        .args(["--kind", kind, "--months", MONTH, "--rows", &rows.to_string(), "--out"])
+        .arg(dir)
+        .status()
+        .context("running the generator")?;
+    if !status.success() {
+        bail!("generating {kind} {MONTH} failed ({status})");
+    }
+    std::fs::write(&complete, rows.to_string())?;
+    Ok(())
+}

@@ -35,8 +35,8 @@ pub use chain::ErrorChain;
 pub use config::{AtlConfig, DatabaseConfig, LakeConfig, Secret, SourceConfig, VizConfig};
 pub use error::{ConfigError, ParseError, SchemaError};
 pub use kind::{
-    INDICATORS_LAKE_KEY, Kinds, TripFile, TripKind, ZONE_SHAPES_LAKE_KEY, ZONE_SHAPES_SOURCE_PATH, ZONES_LAKE_KEY,
-    ZONES_SOURCE_PATH,
+    INDICATORS_LAKE_KEY, Kinds, TripFile, TripKind, ZONE_SHAPES_LAKE_KEY, ZONE_SHAPES_SOURCE_PATH,
+    ZONES_LAKE_KEY, ZONES_SOURCE_PATH,
 };
 pub use month::{MonthRange, YearMonth};
 pub use pickups::{PickupTally, WrongMonth};

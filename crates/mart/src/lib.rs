@@ -286,9 +286,9 @@ pub async fn build_month(
     // A taxi month on the TLC's definition, while the staging table still holds it (the
     // for-hire kinds are not compared with the TLC's indicators yet).
     if !kind.is_for_hire() {
-        sqlx::raw_sql(schema::RECORDED_MONTH_SQL).execute(&mut conn).await.map_err(MartError::sql(format!(
-            "counting {kind} {month} on the TLC's definition (recorded_month.sql)"
-        )))?;
+        sqlx::raw_sql(schema::RECORDED_MONTH_SQL).execute(&mut conn).await.map_err(MartError::sql(
+            format!("counting {kind} {month} on the TLC's definition (recorded_month.sql)"),
+        ))?;
     }
 
     let records = build_log::of_kind_month(&mut conn, kind.as_str(), month.first_day()).await?;

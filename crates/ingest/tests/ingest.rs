@@ -31,6 +31,7 @@ on_both_backends!(
     a_foreign_schema_is_rejected_naming_the_column,
     an_empty_file_is_rejected,
     a_zone_error_page_is_rejected,
+    the_zone_shapes_and_indicators_land_verified,
     a_republished_object_of_the_same_size_is_fetched_again,
 );
 
@@ -297,6 +298,56 @@ async fn a_zone_error_page_is_rejected(backend: Backend) {
     let Outcome::Failed { reason } = &outcome else { panic!("{outcome:?}") };
     assert!(matches!(reason, IngestError::NotZoneTable { .. }), "{reason:?}");
     assert_nothing_landed(&lake).await;
+}
+
+async fn the_zone_shapes_and_indicators_land_verified(backend: Backend) {
+    use atl_core::{INDICATORS_LAKE_KEY, ZONE_SHAPES_LAKE_KEY, ZONE_SHAPES_SOURCE_PATH};
+    use atl_testdata::reference::{IndicatorRow, ZONE_SHAPES, indicators_csv, zone_shapes_zip};
+    let cdn = Cdn::new();
+    let lake = TestLake::new(backend).await;
+    let source = cdn.source();
+    let indicators_path = cdn.dir.path().join("reports/data_reports_monthly.csv");
+    std::fs::create_dir_all(indicators_path.parent().unwrap()).unwrap();
+
+    // A zip that is not a shapefile archive, and a CSV without the indicator columns: refused.
+    std::fs::write(cdn.dir.path().join(ZONE_SHAPES_SOURCE_PATH), b"PK\x03\x04 not a zip").unwrap();
+    std::fs::write(&indicators_path, "Month,Class\r\n2024-01,Green\r\n").unwrap();
+    let outcome = atl_ingest::ingest_zone_shapes(&source, &lake.lake, &NoProgress).await.unwrap();
+    let Outcome::Failed { reason } = &outcome else { panic!("{outcome:?}") };
+    assert!(reason.to_string().contains("zone shapefile"), "{reason}");
+    let outcome = atl_ingest::ingest_indicators(&source, &lake.lake, &NoProgress).await.unwrap();
+    let Outcome::Failed { reason } = &outcome else { panic!("{outcome:?}") };
+    assert!(reason.to_string().contains("Month/Year"), "{reason}");
+    assert_nothing_landed(&lake).await;
+
+    // The real formats land, byte for byte, with their record and row counts.
+    let zip = zone_shapes_zip();
+    std::fs::write(cdn.dir.path().join(ZONE_SHAPES_SOURCE_PATH), &zip).unwrap();
+    let rows = [IndicatorRow {
+        month: "2024-01".parse().unwrap(),
+        licence_class: "Green",
+        trips_per_day: 1824.0,
+        farebox_per_day: Some(37028.0),
+    }];
+    let csv = indicators_csv(&rows, false);
+    std::fs::write(&indicators_path, &csv).unwrap();
+    let outcome = atl_ingest::ingest_zone_shapes(&source, &lake.lake, &NoProgress).await.unwrap();
+    assert!(matches!(outcome, Outcome::Fetched { rows, .. } if rows == ZONE_SHAPES as u64), "{outcome:?}");
+    let outcome = atl_ingest::ingest_indicators(&source, &lake.lake, &NoProgress).await.unwrap();
+    assert!(matches!(outcome, Outcome::Fetched { rows: 1, .. }), "{outcome:?}");
+    let read = |key: &'static str| {
+        let store = lake.lake.store();
+        async move {
+            use atl_lake::object_store::ObjectStoreExt;
+            let path = atl_lake::object_store::path::Path::from(key);
+            store.get(&path).await.unwrap().bytes().await.unwrap().to_vec()
+        }
+    };
+    assert_eq!(read(ZONE_SHAPES_LAKE_KEY).await, zip);
+    assert_eq!(read(INDICATORS_LAKE_KEY).await, csv.as_bytes());
+    // A second run finds both there.
+    let again = atl_ingest::ingest_zone_shapes(&source, &lake.lake, &NoProgress).await.unwrap();
+    assert!(matches!(again, Outcome::AlreadyPresent { .. }), "{again:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,6 @@
 -- Null or unlisted codes (-1) and the code the TLC itself calls Unknown (5) are one
 -- "unknown" to a reader: shown as one bar.
-SELECT CASE WHEN a.payment_type_id IN (-1, 5) THEN 'Unknown (not recorded, or recorded as unknown)'
+SELECT CASE WHEN a.payment_type_id IN (-1, 5) THEN 'Unknown (null or code 5)'
             ELSE coalesce(p.name, 'Type ' || a.payment_type_id) END,
        sum(a.trips)::int8
 FROM mart.agg_payment_month a

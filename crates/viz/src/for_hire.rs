@@ -6,7 +6,7 @@
 use atl_core::{MonthRange, YearMonth};
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
-use sqlx::PgPool;
+use sqlx::PgConnection;
 
 use crate::charts::{Chart, FONT, hex, render_sized, service_colour, slots};
 use crate::error::VizError;
@@ -30,27 +30,29 @@ pub struct ForHire {
 }
 
 impl ForHire {
-    /// Reads the period's for-hire figures.
-    pub async fn read(pool: &PgPool, period: MonthRange, url: &str) -> Result<ForHire, VizError> {
+    /// Reads the period's for-hire figures over `conn`, the connection the rest of the page's
+    /// queries use: a second connection per page would let renders at once wait on each other
+    /// for the pool (with 200 readers, every render held one and waited for another).
+    pub async fn read(conn: &mut PgConnection, period: MonthRange, url: &str) -> Result<ForHire, VizError> {
         let (from, to) = (month_id(period.first()), month_id(period.last()));
         let err = |query: &'static str| move |e| VizError::from_query(query, url, e);
         let trips: Vec<(i16, i32, i64)> = sqlx::query_as(include_str!("../sql/market_share.sql"))
             .bind(from)
             .bind(to)
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(err("market_share.sql"))?;
         let by_month: Vec<(i16, i32, Option<f64>, Option<f64>)> =
             sqlx::query_as(include_str!("../sql/for_hire_month.sql"))
                 .bind(from)
                 .bind(to)
-                .fetch_all(pool)
+                .fetch_all(&mut *conn)
                 .await
                 .map_err(err("for_hire_month.sql"))?;
         let bins: Vec<(i16, i16, i32, i64)> = sqlx::query_as(include_str!("../sql/wait_hour.sql"))
             .bind(from)
             .bind(to)
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(err("wait_hour.sql"))?;
         let month = |id: i32| YearMonth::new(id / 100, (id % 100) as u32);

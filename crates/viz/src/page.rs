@@ -50,6 +50,7 @@ table.tlc { border-collapse: collapse; font-size: 13px; font-variant-numeric: ta
 table.tlc th, table.tlc td { padding: 5px 9px; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
 table.tlc th:nth-child(-n+2), table.tlc td:nth-child(-n+2) { text-align: left; }
 table.tlc td.flag { color: var(--down); font-weight: 650; }
+.tlc-chart { max-width: 760px; }
 .unavailable { margin: 40px auto; max-width: 760px; background: #fff; border: 1px solid var(--down); border-radius: 8px; padding: 20px 24px; }
 .unavailable h1 { color: var(--down); font-size: 22px; margin-top: 0; }
 "#;
@@ -207,7 +208,7 @@ pub fn dashboard(
     if let Some(chart) =
         charts.iter().find(|c| c.name == "tlc_trips_per_day").filter(|_| !a.reference.tlc.is_empty())
     {
-        out.push_str("<div class=\"charts\">");
+        out.push_str("<div class=\"tlc-chart\">");
         figure(&mut out, chart);
         out.push_str("</div>\n");
     }

@@ -136,8 +136,9 @@ impl MapFrame {
 impl ZoneShape {
     /// An SVG path (`M x y L … Z` per ring, integer map units) and its bounding box
     /// `(min x, min y, max x, max y)`. Points that land on the previous one's map unit are
-    /// dropped, so a path holds what the map can show and no more; a ring keeps at least
-    /// its first three distinct points, so an island never vanishes.
+    /// dropped, then points within one map unit of the line their neighbours draw
+    /// (Douglas-Peucker), so a path holds what the map can show and no more; a ring keeps at
+    /// least three distinct points, so an island never vanishes.
     pub fn svg_path(&self, frame: &MapFrame) -> (String, [i64; 4]) {
         let mut path = String::new();
         let mut bbox = [i64::MAX, i64::MAX, i64::MIN, i64::MIN];
@@ -155,6 +156,7 @@ impl ZoneShape {
             if kept.len() < 3 {
                 continue;
             }
+            let kept = simplify(&kept, 1.0);
             for (i, (x, y)) in kept.iter().enumerate() {
                 path.push_str(if i == 0 { "M" } else { "L" });
                 path.push_str(&format!("{x} {y}"));
@@ -163,5 +165,75 @@ impl ZoneShape {
             path.push('Z');
         }
         (path, bbox)
+    }
+}
+
+/// Douglas-Peucker over an open ring: the points farther than `tolerance` from the chord of
+/// their span, recursively; never fewer than three.
+fn simplify(points: &[(i64, i64)], tolerance: f64) -> Vec<(i64, i64)> {
+    if points.len() <= 3 {
+        return points.to_vec();
+    }
+    let mut keep = vec![false; points.len()];
+    let (first, last) = (0, points.len() - 1);
+    keep[first] = true;
+    keep[last] = true;
+    // The point farthest from the first splits a closed ring into two open runs.
+    let far = (1..last).max_by_key(|&i| dist2(points[first], points[i])).unwrap_or(1);
+    keep[far] = true;
+    let mut spans = vec![(first, far), (far, last)];
+    while let Some((a, b)) = spans.pop() {
+        let (mut worst, mut at) = (0.0, 0);
+        for i in a + 1..b {
+            let d = distance_to_line(points[i], points[a], points[b]);
+            if d > worst {
+                (worst, at) = (d, i);
+            }
+        }
+        if worst > tolerance {
+            keep[at] = true;
+            spans.push((a, at));
+            spans.push((at, b));
+        }
+    }
+    points.iter().zip(keep).filter(|(_, k)| *k).map(|(p, _)| *p).collect()
+}
+
+fn dist2(a: (i64, i64), b: (i64, i64)) -> i64 {
+    (a.0 - b.0).pow(2) + (a.1 - b.1).pow(2)
+}
+
+fn distance_to_line(p: (i64, i64), a: (i64, i64), b: (i64, i64)) -> f64 {
+    let (dx, dy) = ((b.0 - a.0) as f64, (b.1 - a.1) as f64);
+    let length = (dx * dx + dy * dy).sqrt();
+    if length == 0.0 {
+        return (dist2(p, a) as f64).sqrt();
+    }
+    ((p.0 - a.0) as f64 * dy - (p.1 - a.1) as f64 * dx).abs() / length
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simplification_keeps_corners_and_drops_points_on_a_line() {
+        // A square with points along its edges: the corners stay (and the ring's last point,
+        // which the closing edge joins to the first), the points on the edges go.
+        let ring = [(0, 0), (5, 0), (10, 0), (10, 5), (10, 10), (5, 10), (0, 10), (0, 5)];
+        let kept = simplify(&ring, 1.0);
+        assert_eq!(kept, [(0, 0), (10, 0), (10, 10), (0, 10), (0, 5)]);
+        // A dent deeper than the tolerance stays.
+        let dented = [(0, 0), (5, 3), (10, 0), (10, 10), (0, 10)];
+        assert_eq!(simplify(&dented, 1.0).len(), 5);
+        let shape = ZoneShape {
+            record: 1,
+            location_id: 1,
+            zone: "z".into(),
+            borough: "b".into(),
+            rings: vec![vec![(0.0, 0.0), (0.0, 100.0), (100.0, 100.0), (100.0, 0.0), (0.0, 0.0)]],
+        };
+        let frame = MapFrame { left: 0.0, top: 100.0, unit: 10.0 };
+        assert_eq!(shape.svg_path(&frame), ("M0 10L0 0L10 0L10 10Z".to_owned(), [0, 0, 10, 10]));
     }
 }

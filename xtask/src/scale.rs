@@ -103,19 +103,16 @@ fn month(
         println!("<== {:.1} s, peak RSS {:.0} MB", run.seconds, run.peak_rss_mb());
         runs.push(StageRun { stage, seconds: run.seconds, rss_mb: run.peak_rss_mb() });
     }
-    let raw = psql(
-        &urls.warehouse,
-        &format!(
-            "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid WHERE i.inhparent = 'raw.{kind}_tripdata'::regclass"
-        ),
-    )?;
+    // The month's leaf tables: a warehouse month is loaded in parts under its partition.
+    let leaves = |table: &str, like: &str| {
+        format!(
+            "SELECT pg_size_pretty(coalesce(sum(pg_total_relation_size(relid)), 0)) \
+             FROM pg_partition_tree('{table}') WHERE isleaf AND relid::text LIKE '%{like}%'"
+        )
+    };
+    let raw = psql(&urls.warehouse, &leaves(&format!("raw.{kind}_tripdata"), ""))?;
     let fact = if kind == "yellow" || kind == "green" { "mart.fact_trip" } else { "mart.fact_for_hire_trip" };
-    let mart = psql(
-        &urls.mart,
-        &format!(
-            "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid WHERE i.inhparent = '{fact}'::regclass AND c.relname LIKE '%{kind}%'"
-        ),
-    )?;
+    let mart = psql(&urls.mart, &leaves(fact, kind))?;
     Ok((runs, format!("warehouse {raw}, mart fact {mart}")))
 }
 

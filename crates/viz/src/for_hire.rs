@@ -63,6 +63,16 @@ impl ForHire {
         })
     }
 
+    /// Only the rows of `services` (`None`: every service), as the page's service filter says.
+    pub fn only(mut self, services: Option<&[i16]>) -> ForHire {
+        if let Some(ids) = services {
+            self.trips_by_month.retain(|r| ids.contains(&r.0));
+            self.by_month.retain(|r| ids.contains(&r.0));
+            self.wait_by_hour.retain(|r| ids.contains(&r.0));
+        }
+        self
+    }
+
     /// The panels, in page order; none when the mart holds no for-hire trip in the period.
     pub fn charts(&self, period: MonthRange, services: &[Service]) -> Result<Vec<Chart>, VizError> {
         if self.by_month.is_empty() {
@@ -296,6 +306,21 @@ fn monthly_rate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_service_filter_keeps_the_chosen_services() {
+        let month = YearMonth::new(2024, 1).unwrap();
+        let all = ForHire {
+            trips_by_month: vec![(1, month, 10), (6, month, 30), (8, month, 20)],
+            by_month: vec![(6, month, Some(0.7), None), (8, month, Some(0.6), None)],
+            wait_by_hour: vec![(6, 8, 45.0, 300.0), (8, 8, 60.0, 400.0)],
+        };
+        let lyft = all.clone().only(Some(&[8]));
+        assert_eq!(lyft.trips_by_month, vec![(8, month, 20)]);
+        assert_eq!(lyft.by_month.len(), 1);
+        assert_eq!(lyft.wait_by_hour, vec![(8, 8, 60.0, 400.0)]);
+        assert_eq!(all.clone().only(None).trips_by_month.len(), 3);
+    }
 
     #[test]
     fn percentiles_come_from_the_bins() {

@@ -255,7 +255,7 @@ impl Mart {
             .fetch_all(&mut *conn)
             .await
             .map_err(err("build_log.sql"))?;
-        let for_hire = crate::for_hire::ForHire::read(conn, period, url).await?;
+        let for_hire = crate::for_hire::ForHire::read(conn, period, url).await?.only(ids);
 
         Ok(Aggregates {
             filter: Filter { period: Some(period), ..filter.clone() },

@@ -211,6 +211,14 @@ fn the_real_high_volume_slice_is_uber_78_and_lyft_22() {
         ),
         "lyft=22,uber=78"
     );
+    // One build for both: the same time and speed (all 100 rows) on each service's row.
+    assert_eq!(
+        stack.mart_sql(
+            "SELECT count(DISTINCT (seconds, rows_per_sec)) || ' ' || \
+                    bool_and(abs(rows_per_sec * seconds - 100) < 0.01) FROM mart.build_log"
+        ),
+        "1 true"
+    );
     // The Lyft rows have no on-scene time; their wait still comes from the request.
     assert_eq!(
         stack.mart_sql(

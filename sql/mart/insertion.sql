@@ -7,6 +7,11 @@
 --     atl.warehouse_total  optional: the month's sum of total_amount rounded to cents, as the
 --                  warehouse server counted it (atl-mart sets it, from the snapshot it copied);
 --                  unset or '', it is summed from the staging table
+--     atl.warehouse_rows  optional: the month's rows as the warehouse server counted them;
+--                  unset or '', they are counted in the staging table
+--     atl.fact_prebuilt  'on' when atl-mart has already streamed the month's clean rows into
+--                  mart.fact_trip_build (made by mart.new_build_table) and staged only the
+--                  rejected ones (see HOW); unset, every staged row is cleaned here
 --     atl.warehouse_loaded_at  optional: raw.load_log.finished_at of the month as copied,
 --                  recorded in build_log so atl-mart knows which load it built from
 -- By hand, after creation.sql and staging_fdw.sql (see README.md):
@@ -16,6 +21,7 @@
 --
 -- CLEANING RULES. Every staged row ends either in mart.fact_trip or in mart.rejects under
 -- exactly one reason: the first rule it fails, in this order (one CASE expression below).
+-- BEGIN GENERATED rules: from crates/mart/src/cleaning (edit there; cargo test rewrites this)
 --   timestamp_missing         pickup or dropoff is null
 --   pickup_outside_month      pickup not in [month, month + 1 month): the TLC files hold trips
 --                             dated in other months, sometimes years off
@@ -27,6 +33,7 @@
 --   amount_missing            fare_amount or total_amount null
 --   amount_negative           fare_amount < 0 or total_amount < 0 (refunds and disputes)
 --   amount_over_10000         any amount column above $10,000 in absolute value (or NaN)
+-- END GENERATED rules
 -- Not reasons to reject (the row is kept):
 --   vendor, payment type and rate code: null or unlisted → the unknown member -1
 --   passenger_count: null, fractional or outside 0..9 → null (it is typed by the driver)
@@ -36,18 +43,24 @@
 -- Sums "as numeric" below are sums of total_amount rounded to cents.
 --
 -- HOW (the build's cost is a few full passes over the month; each is counted here):
---   1. staging, once: the staged rows (and money, unless the warehouse's figure is given),
+--   0. the table that becomes the month's partition, mart.fact_trip_build, is made empty with
+--      the fact's columns, NOT NULL and CHECK constraints and one CHECK matching the
+--      partition bounds (mart.new_build_table), so rows are checked as they arrive;
+--   1. staging, once: the staged rows (and money, unless the warehouse's figures are given),
 --      counted independently of the rules;
 --   2. staging, once: the rejected rows (a few percent) into a temporary table;
---   3. staging, once: the clean rows, converted, into a new table by CREATE TABLE AS, whose
---      query may run in parallel workers (an INSERT ... SELECT cannot in PostgreSQL 15);
---   4. the new table, once: the fact's NOT NULL and CHECK constraints plus one matching
---      the partition bounds, added by a single ALTER TABLE (one validating scan);
---   5. the new table, three times in parallel: three roll-ups every aggregate is summed from;
---   6. nothing: ATTACH PARTITION finds the bounds CHECK (no partition-constraint scan) and
+--   3. staging, once: the clean rows, converted, into mart.fact_trip_build;
+--   4. the new table, three times in parallel: three roll-ups every aggregate is summed from;
+--   5. nothing: ATTACH PARTITION finds the bounds CHECK (no partition-constraint scan) and
 --      no foreign key to validate (the fact's dimension keys are guaranteed by this file and
 --      guarded on the dimensions' side: migration 0004).
---   build_log's figures come from 1, 5 and the rejects, without scanning anything again.
+--   build_log's figures come from 1, 4 and the rejects, without scanning anything again.
+-- atl-mart does 0 and 3 in the stream between the servers (crates/mart/src/cleaning: the
+-- rules and conversions below are generated from its declarations, and it applies the same
+-- ones to each row in flight): it makes mart.fact_trip_build and fills it with the clean rows
+-- in one transaction, stages only the rejected rows, and runs this file with
+-- atl.fact_prebuilt = 'on' and the warehouse's figures. Steps 2 and 3 then pass over the
+-- rejected rows only (3 finds none clean), and the month costs one write of its rows.
 
 BEGIN;
 
@@ -59,9 +72,8 @@ SET LOCAL client_min_messages = warning;
 -- The roll-ups' hash tables (bounded by the dimensions: a few MB) stay in memory even when
 -- the planner, without statistics on the new table, expects more groups.
 SET LOCAL work_mem = '256MB';
--- The month's full passes are worth parallel workers: workers converting rows hand them to
--- the leader cheaply next to the conversions themselves (step 3), and the new table has no
--- statistics yet to tell the planner its size (step 5).
+-- The month's full passes are worth parallel workers: the new table has no statistics yet to
+-- tell the planner its size (step 4).
 SET LOCAL parallel_tuple_cost = 0.01;
 SET LOCAL parallel_setup_cost = 0;
 -- JIT compilation pays for none of these statements here (measured), and costs ~0.1 s on
@@ -102,6 +114,7 @@ SELECT mart.refresh_zones();
 -- step 3 needs: the month's first date_id, and the code dimensions' members as arrays (an
 -- IN (SELECT ...) per row, three of them, cost 1.5 s of CPU on a 3 M-row month; a constant
 -- array costs next to nothing). The members are read once, in this transaction.
+-- BEGIN GENERATED classify: from crates/mart/src/cleaning (edit there; cargo test rewrites this)
 DO $do$
 DECLARE
     p build_params;
@@ -120,7 +133,8 @@ CREATE TEMP VIEW classified_trip AS
 SELECT %1$s::smallint AS service_id, %2$L::date AS month_start, s.*,
        CASE
            WHEN s.pickup_at IS NULL OR s.dropoff_at IS NULL THEN 'timestamp_missing'
-           WHEN s.pickup_at < %2$L::timestamp OR s.pickup_at >= %3$L::timestamp THEN 'pickup_outside_month'
+           WHEN s.pickup_at < %2$L::timestamp OR s.pickup_at >= %3$L::timestamp
+               THEN 'pickup_outside_month'
            WHEN s.dropoff_at <= s.pickup_at THEN 'dropoff_not_after_pickup'
            WHEN s.dropoff_at > s.pickup_at + interval '24 hours' THEN 'trip_over_24h'
            WHEN s.pulocationid IS NULL OR s.dolocationid IS NULL
@@ -130,23 +144,24 @@ SELECT %1$s::smallint AS service_id, %2$L::date AS month_start, s.*,
            WHEN s.trip_distance > 500 THEN 'distance_over_500mi'
            WHEN s.fare_amount IS NULL OR s.total_amount IS NULL THEN 'amount_missing'
            WHEN s.fare_amount < 0 OR s.total_amount < 0 THEN 'amount_negative'
-           -- float8 NaN compares greater than every number, so NaN lands here too.
            WHEN greatest(abs(s.fare_amount), abs(s.extra), abs(s.mta_tax), abs(s.tip_amount),
                          abs(s.tolls_amount), abs(s.improvement_surcharge), abs(s.total_amount),
-                         abs(s.congestion_surcharge), abs(s.airport_fee), abs(s.cbd_congestion_fee),
-                         abs(s.ehail_fee)) > 10000
+                         abs(s.congestion_surcharge), abs(s.airport_fee),
+                         abs(s.cbd_congestion_fee), abs(s.ehail_fee)) > 10000
                THEN 'amount_over_10000'
        END AS reason
 FROM mart.staging_trip s
 $view$, p.service_id, p.month_start, p.month_end);
 END
 $do$;
+-- END GENERATED classify
 
 -- 1. The staged month as a whole, counted without the rules: build_log checks that it equals
--- fact + rejects. Its money is the warehouse server's own figure when atl.warehouse_total
--- gives it (the sum below, a conversion of every row, then never runs).
+-- fact + rejects. Its rows and money are the warehouse server's own figures when
+-- atl.warehouse_rows and atl.warehouse_total give them (the sum below, a conversion of every
+-- row, then never runs).
 CREATE TEMP TABLE staged_total ON COMMIT DROP AS
-SELECT count(*) AS rows,
+SELECT coalesce(nullif(current_setting('atl.warehouse_rows', true), '')::bigint, count(*)) AS rows,
        coalesce(nullif(current_setting('atl.warehouse_total', true), '')::numeric,
                 (SELECT coalesce(sum(mart.round_cents(total_amount)), 0) FROM mart.staging_trip)) AS total,
        count(*) FILTER (WHERE source_month IS DISTINCT FROM month_start) AS other_month_rows
@@ -163,19 +178,29 @@ END $$;
 CREATE TEMP TABLE rejected_trip ON COMMIT DROP AS
 SELECT * FROM classified_trip WHERE reason IS NOT NULL;
 
--- 3. The clean rows, converted, into the table that becomes the month's partition. Column
--- types are the fact's (ATTACH PARTITION refuses any difference). Unlisted vendor, payment
--- type and rate codes become the unknown member -1. Money and distance: mart.round_cents, the
--- rounding rule (migration 0004). The date, hour and duration are computed without numeric:
--- extract() returns numeric since PostgreSQL 14, and its three calls per row for the date
--- cost 2.6 s of CPU on a 3 M-row month. Each expression equals the one it replaces on every
--- clean row: the pickup lies in the month (pickup_outside_month), so its date_id is the
+-- 0. The month's new partition, empty and constrained, unless atl-mart made and filled it.
+SELECT mart.new_build_table(service, month_start::date) FROM build_params
+WHERE current_setting('atl.fact_prebuilt', true) IS DISTINCT FROM 'on';
+
+-- 3. The clean rows, converted, into the month's new partition. Unlisted vendor, payment
+-- type and rate codes become the unknown member -1. Money and distance: mart.round_cents,
+-- the rounding rule (migration 0004). The date, hour and duration are computed without
+-- numeric: extract() returns numeric since PostgreSQL 14, and its three calls per row for the
+-- date cost 2.6 s of CPU on a 3 M-row month. Each expression equals the one it replaces on
+-- every clean row: the pickup lies in the month (pickup_outside_month), so its date_id is the
 -- month's first plus its day offset; 0 < duration <= 24 h (the duration rules), so the
 -- float8 epoch of the interval is exact to the microsecond and floor(+ 0.5) rounds half away
 -- from zero as numeric round() did.
-DROP TABLE IF EXISTS mart.fact_trip_build;
-CREATE TABLE mart.fact_trip_build AS
-SELECT c.service_id,
+-- BEGIN GENERATED convert: from crates/mart/src/cleaning (edit there; cargo test rewrites this)
+INSERT INTO mart.fact_trip_build (service_id, pickup_at, dropoff_at, pickup_date_id, pickup_hour, pu_zone_id,
+                                 do_zone_id, vendor_id, payment_type_id, rate_code_id,
+                                 passenger_count, store_and_fwd, trip_type, duration_sec,
+                                 trip_distance, fare_amount, extra, mta_tax, tip_amount,
+                                 tolls_amount, improvement_surcharge, congestion_surcharge,
+                                 airport_fee, cbd_congestion_fee, ehail_fee, total_amount,
+                                 source_month, source_row)
+SELECT
+       c.service_id,
        c.pickup_at,
        c.dropoff_at,
        k.first_date_id + (c.pickup_at::date - k.month_start) AS pickup_date_id,
@@ -183,11 +208,9 @@ SELECT c.service_id,
        c.pulocationid::int AS pu_zone_id,
        c.dolocationid::int AS do_zone_id,
        CASE WHEN c.vendorid = ANY (k.vendor_ids) THEN c.vendorid::int ELSE -1 END AS vendor_id,
-       CASE WHEN c.payment_type = ANY (k.payment_type_ids) THEN c.payment_type::int ELSE -1 END
-           AS payment_type_id,
+       CASE WHEN c.payment_type = ANY (k.payment_type_ids) THEN c.payment_type::int ELSE -1 END AS payment_type_id,
        CASE WHEN c.ratecodeid = ANY (k.rate_code_ids) THEN c.ratecodeid::int ELSE -1 END AS rate_code_id,
-       CASE WHEN c.passenger_count IN (0, 1, 2, 3, 4, 5, 6, 7, 8, 9) THEN c.passenger_count::smallint END
-           AS passenger_count,
+       CASE WHEN c.passenger_count IN (0, 1, 2, 3, 4, 5, 6, 7, 8, 9) THEN c.passenger_count::smallint END AS passenger_count,
        CASE c.store_and_fwd_flag WHEN 'Y' THEN true WHEN 'N' THEN false END AS store_and_fwd,
        CASE WHEN c.trip_type IN (1, 2) THEN c.trip_type::smallint END AS trip_type,
        floor(date_part('epoch', c.dropoff_at - c.pickup_at) + 0.5)::int AS duration_sec,
@@ -207,11 +230,9 @@ SELECT c.service_id,
        c.source_row
 FROM classified_trip c CROSS JOIN build_constants k
 WHERE c.reason IS NULL;
+-- END GENERATED convert
 
--- 4. The fact's constraints and the partition bounds, checked in one scan.
-SELECT mart.constrain_build_table(service, month_start::date) FROM build_params;
-
--- 5. The month's aggregates, from the new table: three small roll-ups (each one parallel
+-- 4. The month's aggregates, from the new table: three small roll-ups (each one parallel
 -- scan; GROUPING SETS would do them in one scan, but serially) fine enough for every aggregate
 -- table, and the fact's own totals, to be summed from them. Their groups are bounded by the
 -- dimensions (31 days x 24 hours x 8 payment types; 265 zones x 8; 50,000 distances).
@@ -237,7 +258,7 @@ SELECT trip_distance, count(*) AS trips, sum(fare_amount) AS fare_sum
 FROM mart.fact_trip_build
 GROUP BY trip_distance;
 
--- 6. Old partition out, new one in, in this transaction.
+-- 5. Old partition out, new one in, in this transaction.
 SELECT mart.swap_month_partition(service, month_start::date) FROM build_params;
 
 DELETE FROM mart.rejects r USING build_params p WHERE r.service_id = p.service_id AND r.month_id = p.month_id;
@@ -254,7 +275,7 @@ FROM (SELECT *, row_number() OVER (PARTITION BY reason ORDER BY source_row) AS n
 CROSS JOIN build_params p
 WHERE r.n <= 10;
 
--- The aggregate tables, summed from the roll-ups of step 5. Card = payment type 1.
+-- The aggregate tables, summed from the roll-ups of step 4. Card = payment type 1.
 DELETE FROM mart.agg_daily a USING build_params p
 WHERE a.service_id = p.service_id AND a.date_id / 100 = p.month_id;
 INSERT INTO mart.agg_daily (service_id, date_id, trips, revenue, fare_sum, card_trips, card_fare_sum,
@@ -297,9 +318,26 @@ SELECT p.service_id, p.month_id, least(floor(r.trip_distance * 2) / 2, 30), sum(
 FROM rollup_distance r CROSS JOIN build_params p
 GROUP BY 1, 2, 3;
 
+-- The month on the TLC's definition, for readers comparing the mart with the TLC's own
+-- monthly indicators (not part of the accounting): every staged row picked up in the month,
+-- whatever the rules say of it, with its total_amount and tip_amount. That is the fact's rows
+-- (all picked up in the month) and the rejected rows picked up in it.
+INSERT INTO mart.agg_month_recorded AS r (service_id, month_id, trips, total_amount_sum, tip_amount_sum)
+SELECT p.service_id, p.month_id, f.trips + x.trips, f.total + x.total, f.tip + x.tip
+FROM build_params p,
+     (SELECT coalesce(sum(trips), 0) AS trips, coalesce(sum(revenue), 0) AS total,
+             coalesce(sum(tip_sum), 0) AS tip
+      FROM rollup_day_hour_payment) f,
+     (SELECT count(*) AS trips, coalesce(sum(mart.round_cents(j.total_amount)), 0) AS total,
+             coalesce(sum(mart.round_cents(j.tip_amount)), 0) AS tip
+      FROM rejected_trip j JOIN build_params q
+        ON j.pickup_at >= q.month_start AND j.pickup_at < q.month_end) x
+ON CONFLICT (service_id, month_id) DO UPDATE
+SET trips = excluded.trips, total_amount_sum = excluded.total_amount_sum, tip_amount_sum = excluded.tip_amount_sum;
+
 -- The accounting: staged = fact + rejected, in rows and in money; the build_log CHECKs
 -- make a mismatch abort the whole transaction. Staged: step 1; fact: the new partition's
--- rows as step 5 counted them; rejected: mart.rejects.
+-- rows as step 4 counted them; rejected: mart.rejects.
 DELETE FROM mart.build_log b USING build_params p WHERE b.service_id = p.service_id AND b.month_id = p.month_id;
 INSERT INTO mart.build_log (service_id, month_id, warehouse_rows, fact_rows, rejected_rows,
                             warehouse_total, fact_total, rejected_total, built_at, warehouse_loaded_at,

@@ -24,6 +24,10 @@ pub enum MartError {
         "the mart's staging table has a column `{column}` that no kind's raw table has (atl-core's declarations): fix the mart migration that added it"
     )]
     StagingColumn { column: String },
+    #[error("the cleaning declarations (crates/mart/src/cleaning) and the mart's tables disagree: {detail}")]
+    Cleaning { detail: String },
+    #[error("{kind} {month}: streaming the month from the warehouse into the mart: {detail}")]
+    Stream { kind: TripKind, month: YearMonth, detail: String },
     #[error("the mart does not model {0} trips")]
     UnsupportedKind(TripKind),
     #[error("{kind} {month} is not in the warehouse (run atl-warehouse load first)")]

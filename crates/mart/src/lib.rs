@@ -1,9 +1,11 @@
 //! The mart stage: cleaned TLC trips in a partitioned snowflake model on PostgreSQL server #2.
 //!
-//! For each month of a kind, [`build`] streams the warehouse's raw rows (server #1) into the
-//! mart's unlogged staging table with binary COPY on both ends, chunks forwarded as they
-//! arrive ([`transfer`]); then runs `sql/mart/insertion.sql` in one transaction, which applies
-//! the documented cleaning rules, swaps the month's fact partition (old one dropped, new one
+//! For each month of a kind, [`build`] streams the warehouse's raw rows (server #1) to the
+//! mart with binary COPY on both ends. Taxi months are cleaned in flight ([`stream`], by the
+//! rules declared in [`cleaning`]): clean rows go straight into the month's new partition,
+//! rejected ones into the staging table; for-hire months are staged whole ([`transfer`]).
+//! Then `sql/mart/insertion.sql` (or `insertion_for_hire.sql`) runs in one transaction: it
+//! applies the documented cleaning rules to what is staged, swaps the month's fact partition (old one dropped, new one
 //! attached: readers see a whole month or the previous one, never half), refreshes the
 //! month's aggregates and counts every rejected row by reason; finally it checks that
 //! warehouse rows = fact rows + rejected rows, and the same for the sum of total_amount.
@@ -23,9 +25,11 @@
 //! ```
 
 pub mod build_log;
+pub mod cleaning;
 pub mod error;
 pub mod reference;
 pub mod schema;
+pub mod stream;
 pub mod transfer;
 pub mod zones;
 
@@ -231,15 +235,24 @@ pub async fn build_month(
     .execute(&mut wh_count)
     .await
     .map_err(MartError::sql(format!("sharing the warehouse snapshot of {kind} {month}")))?;
+    // Taxis: the clean rows straight into the new partition, the rejected ones staged on a
+    // second session (stream.rs). For-hire months: the whole month staged (transfer.rs).
+    let mut rejects = if kind.is_for_hire() { None } else { Some(connect(mart).await?) };
     let transfer = async {
         let clock = Instant::now();
-        let staged = transfer::stage_month(&mut wh, &mut conn, kind, month).await;
+        let staged = match rejects.as_mut() {
+            Some(rejects) => stream::stream_month(&mut wh, &mut conn, rejects, kind, month)
+                .await
+                .map(|s| s.clean + s.rejected),
+            None => transfer::stage_month(&mut wh, &mut conn, kind, month).await,
+        };
         (staged, clock.elapsed().as_secs_f64())
     };
     let (totals, (staged, transfer_seconds)) =
         tokio::join!(transfer::warehouse_totals(&mut wh_count, kind, month), transfer);
     drop(wh);
     drop(wh_count);
+    drop(rejects);
     let (service_totals, warehouse_loaded_at) = totals?;
     let warehouse_rows: i64 = service_totals.iter().map(|t| t.rows).sum();
     let warehouse_total = sum_numeric(&mut conn, service_totals.iter().map(|t| t.total.as_str())).await?;
@@ -271,6 +284,13 @@ pub async fn build_month(
     .execute(&mut conn)
     .await
     .map_err(MartError::sql("setting atl.month, atl.service and the warehouse's totals"))?;
+    if !kind.is_for_hire() {
+        sqlx::query("SELECT set_config('atl.fact_prebuilt', 'on', false), set_config('atl.warehouse_rows', $1, false)")
+            .bind(warehouse_rows.to_string())
+            .execute(&mut conn)
+            .await
+            .map_err(MartError::sql("setting atl.fact_prebuilt and atl.warehouse_rows"))?;
+    }
     let file = if kind.is_for_hire() { "insertion_for_hire.sql" } else { "insertion.sql" };
     // Shows in pg_stat_activity (whose query text is cut at 1 kB) what this session runs.
     sqlx::raw_sql(AssertSqlSafe(format!("SET application_name = 'atl-mart {file}'")))
@@ -281,14 +301,6 @@ pub async fn build_month(
         // The insertion opens its own transaction block; leave the session clean.
         let _ = sqlx::raw_sql("ROLLBACK").execute(&mut conn).await;
         return Err(MartError::Sql { what: format!("running sql/mart/{file} for {kind} {month}"), source });
-    }
-
-    // A taxi month on the TLC's definition, while the staging table still holds it (the
-    // for-hire kinds are not compared with the TLC's indicators yet).
-    if !kind.is_for_hire() {
-        sqlx::raw_sql(schema::RECORDED_MONTH_SQL).execute(&mut conn).await.map_err(MartError::sql(
-            format!("counting {kind} {month} on the TLC's definition (recorded_month.sql)"),
-        ))?;
     }
 
     let records = build_log::of_kind_month(&mut conn, kind.as_str(), month.first_day()).await?;

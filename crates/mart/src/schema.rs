@@ -20,9 +20,6 @@ pub const INSERTION_SQL: &str = include_str!("../../../sql/mart/insertion.sql");
 /// The same for a month of fhv or fhvhv (`atl.service` names the kind), from
 /// `mart.staging_for_hire`: one build_log row per service (HVFHV licence).
 pub const INSERTION_FOR_HIRE_SQL: &str = include_str!("../../../sql/mart/insertion_for_hire.sql");
-/// Counts the staged month on the TLC's definition into `mart.agg_month_recorded`, after
-/// insertion.sql, in the same session.
-pub const RECORDED_MONTH_SQL: &str = include_str!("../../../sql/mart/recorded_month.sql");
 /// Fills `mart.staging_trip` from the warehouse through postgres_fdw (for psql users).
 pub const STAGING_FDW_SQL: &str = include_str!("../../../sql/mart/staging_fdw.sql");
 

@@ -1,0 +1,258 @@
+//! The taxi cleaning rules and the conversion of a clean row into the fact, declared once.
+//!
+//! Two things are derived from the declarations below:
+//! - the SQL of `sql/mart/insertion.sql` between its `GENERATED` markers ([`sql`]): the CASE
+//!   that gives each staged row its reject reason, and the SELECT that converts clean rows
+//!   into `mart.fact_trip_build`. A test (`insertion_sql_is_generated_from_the_rules`)
+//!   regenerates that region and fails when the file differs (it rewrites the file, so
+//!   `cargo test` once more passes);
+//! - [`row::Cleaner`], which applies the same rules and conversions to the warehouse's binary
+//!   COPY rows as they stream to the mart: clean rows go straight into the build table in the
+//!   fact's binary form, rejected ones into the staging table, where insertion.sql gives them
+//!   their reason again. `crates/mart/tests/build.rs` builds months both ways and compares.
+//!
+//! Every comparison follows PostgreSQL's semantics: NULL fails a test (a CASE branch whose
+//! condition is NULL is not taken) and float8 NaN equals itself and is above every number.
+
+pub mod row;
+pub mod sql;
+
+/// A staging column (`mart.staging_trip`).
+pub type Col = &'static str;
+
+/// One cleaning rule: the reason recorded for a row that fails it, what it means, and its test.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub reason: &'static str,
+    pub doc: &'static str,
+    pub test: Test,
+}
+
+/// A test a row fails (true = rejected), over staging columns.
+#[derive(Debug, Clone, Copy)]
+pub enum Test {
+    /// Any of the columns is NULL.
+    AnyNull(&'static [Col]),
+    /// The timestamp is outside [month, month + 1 month).
+    OutsideMonth(Col),
+    /// The first timestamp is not after the second.
+    NotAfter(Col, Col),
+    /// The first timestamp is more than the hours after the second.
+    HoursAfter(Col, Col, i64),
+    /// Any integer column is NULL or outside lo..=hi.
+    NullOrOutside(&'static [Col], i64, i64),
+    /// The number is NULL or at most the bound.
+    NullOrAtMost(Col, f64),
+    /// The number is above the bound (NaN is).
+    Above(Col, f64),
+    /// Any number is below zero.
+    AnyNegative(&'static [Col]),
+    /// The largest absolute value of the numbers (NULLs ignored) is above the bound.
+    AbsAbove(&'static [Col], f64),
+}
+
+/// The money columns of the taxi staging table.
+pub const MONEY: &[Col] = &[
+    "fare_amount",
+    "extra",
+    "mta_tax",
+    "tip_amount",
+    "tolls_amount",
+    "improvement_surcharge",
+    "total_amount",
+    "congestion_surcharge",
+    "airport_fee",
+    "cbd_congestion_fee",
+    "ehail_fee",
+];
+
+/// The rules, in order: a row's reason is the first rule it fails; no failed rule, it is clean.
+pub const RULES: &[Rule] = &[
+    Rule {
+        reason: "timestamp_missing",
+        doc: "pickup or dropoff is null",
+        test: Test::AnyNull(&["pickup_at", "dropoff_at"]),
+    },
+    Rule {
+        reason: "pickup_outside_month",
+        doc: "pickup not in [month, month + 1 month): the TLC files hold trips dated in other months, sometimes years off",
+        test: Test::OutsideMonth("pickup_at"),
+    },
+    Rule {
+        reason: "dropoff_not_after_pickup",
+        doc: "dropoff <= pickup",
+        test: Test::NotAfter("dropoff_at", "pickup_at"),
+    },
+    Rule {
+        reason: "trip_over_24h",
+        doc: "dropoff more than 24 hours after pickup",
+        test: Test::HoursAfter("dropoff_at", "pickup_at", 24),
+    },
+    Rule {
+        reason: "zone_unknown",
+        doc: "pickup or dropoff zone null or not in 1..265 (the zone table)",
+        test: Test::NullOrOutside(&["pulocationid", "dolocationid"], 1, 265),
+    },
+    Rule {
+        reason: "distance_not_positive",
+        doc: "trip_distance null or <= 0 mi",
+        test: Test::NullOrAtMost("trip_distance", 0.0),
+    },
+    Rule {
+        reason: "distance_over_500mi",
+        doc: "trip_distance > 500 mi (the meter's 100,000+ mile glitches)",
+        test: Test::Above("trip_distance", 500.0),
+    },
+    Rule {
+        reason: "amount_missing",
+        doc: "fare_amount or total_amount null",
+        test: Test::AnyNull(&["fare_amount", "total_amount"]),
+    },
+    Rule {
+        reason: "amount_negative",
+        doc: "fare_amount < 0 or total_amount < 0 (refunds and disputes)",
+        test: Test::AnyNegative(&["fare_amount", "total_amount"]),
+    },
+    Rule {
+        reason: "amount_over_10000",
+        doc: "any amount column above $10,000 in absolute value (or NaN)",
+        test: Test::AbsAbove(MONEY, 10000.0),
+    },
+];
+
+/// A code dimension whose members a staging column is checked against: unlisted codes
+/// become the unknown member -1.
+#[derive(Debug, Clone, Copy)]
+pub struct Dimension {
+    /// The dimension table and its key.
+    pub table: &'static str,
+    pub key: &'static str,
+    /// The name of the array of members in insertion.sql's build_constants.
+    pub array: &'static str,
+    /// The staging column's type, which the members are compared as.
+    pub element: Element,
+}
+
+/// How a staged code is typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Element {
+    Bigint,
+    Float8,
+}
+
+pub const VENDOR: Dimension =
+    Dimension { table: "mart.dim_vendor", key: "vendor_id", array: "vendor_ids", element: Element::Bigint };
+pub const PAYMENT_TYPE: Dimension = Dimension {
+    table: "mart.dim_payment_type",
+    key: "payment_type_id",
+    array: "payment_type_ids",
+    element: Element::Float8,
+};
+pub const RATE_CODE: Dimension = Dimension {
+    table: "mart.dim_rate_code",
+    key: "rate_code_id",
+    array: "rate_code_ids",
+    element: Element::Float8,
+};
+pub const DIMENSIONS: &[Dimension] = &[VENDOR, PAYMENT_TYPE, RATE_CODE];
+
+/// How a fact column is made from a clean staged row.
+#[derive(Debug, Clone, Copy)]
+pub enum Conv {
+    /// The build's service (smallint).
+    Service,
+    /// The staged value as it is (timestamp, date or bigint).
+    Same(Col),
+    /// The date_id (yyyymmdd, int) of the timestamp's day.
+    DateId(Col),
+    /// The hour (0-23, smallint) of the timestamp.
+    Hour(Col),
+    /// A bigint that the rules keep small, as int.
+    Int(Col),
+    /// The code if the dimension lists it, else -1 (int).
+    Member(Col, Dimension),
+    /// The number if it is a whole number in lo..=hi, else NULL (smallint).
+    WholeIn(Col, i16, i16),
+    /// 'Y' true, 'N' false, anything else NULL.
+    Flag(Col),
+    /// Whole seconds from the first timestamp to the second, rounded half up (int).
+    Seconds(Col, Col),
+    /// mart.round_cents, as numeric(precision, 2).
+    Cents(Col, u8),
+}
+
+/// The fact's columns, each with how it is made: the order of insertion.sql's SELECT and of
+/// the streamed binary rows.
+pub const FACT: &[(&str, Conv)] = &[
+    ("service_id", Conv::Service),
+    ("pickup_at", Conv::Same("pickup_at")),
+    ("dropoff_at", Conv::Same("dropoff_at")),
+    ("pickup_date_id", Conv::DateId("pickup_at")),
+    ("pickup_hour", Conv::Hour("pickup_at")),
+    ("pu_zone_id", Conv::Int("pulocationid")),
+    ("do_zone_id", Conv::Int("dolocationid")),
+    ("vendor_id", Conv::Member("vendorid", VENDOR)),
+    ("payment_type_id", Conv::Member("payment_type", PAYMENT_TYPE)),
+    ("rate_code_id", Conv::Member("ratecodeid", RATE_CODE)),
+    ("passenger_count", Conv::WholeIn("passenger_count", 0, 9)),
+    ("store_and_fwd", Conv::Flag("store_and_fwd_flag")),
+    ("trip_type", Conv::WholeIn("trip_type", 1, 2)),
+    ("duration_sec", Conv::Seconds("pickup_at", "dropoff_at")),
+    ("trip_distance", Conv::Cents("trip_distance", 9)),
+    ("fare_amount", Conv::Cents("fare_amount", 10)),
+    ("extra", Conv::Cents("extra", 10)),
+    ("mta_tax", Conv::Cents("mta_tax", 10)),
+    ("tip_amount", Conv::Cents("tip_amount", 10)),
+    ("tolls_amount", Conv::Cents("tolls_amount", 10)),
+    ("improvement_surcharge", Conv::Cents("improvement_surcharge", 10)),
+    ("congestion_surcharge", Conv::Cents("congestion_surcharge", 10)),
+    ("airport_fee", Conv::Cents("airport_fee", 10)),
+    ("cbd_congestion_fee", Conv::Cents("cbd_congestion_fee", 10)),
+    ("ehail_fee", Conv::Cents("ehail_fee", 10)),
+    ("total_amount", Conv::Cents("total_amount", 10)),
+    ("source_month", Conv::Same("source_month")),
+    ("source_row", Conv::Same("source_row")),
+];
+
+impl Conv {
+    /// The fact column's type, as `format_type` spells it.
+    pub fn sql_type(self, staged: &str) -> String {
+        match self {
+            Conv::Service | Conv::Hour(_) | Conv::WholeIn(..) => "smallint".into(),
+            Conv::Same(_) => staged.into(),
+            Conv::DateId(_) | Conv::Int(_) | Conv::Member(..) | Conv::Seconds(..) => "integer".into(),
+            Conv::Flag(_) => "boolean".into(),
+            Conv::Cents(_, p) => format!("numeric({p},2)"),
+        }
+    }
+
+    /// The staging columns it reads.
+    pub fn sources(self) -> Vec<Col> {
+        match self {
+            Conv::Service => vec![],
+            Conv::Same(c)
+            | Conv::DateId(c)
+            | Conv::Hour(c)
+            | Conv::Int(c)
+            | Conv::Member(c, _)
+            | Conv::WholeIn(c, ..)
+            | Conv::Flag(c)
+            | Conv::Cents(c, _) => vec![c],
+            Conv::Seconds(a, b) => vec![a, b],
+        }
+    }
+}
+
+impl Test {
+    /// The staging columns it reads.
+    pub fn sources(self) -> Vec<Col> {
+        match self {
+            Test::AnyNull(cs)
+            | Test::NullOrOutside(cs, ..)
+            | Test::AnyNegative(cs)
+            | Test::AbsAbove(cs, _) => cs.to_vec(),
+            Test::OutsideMonth(c) | Test::NullOrAtMost(c, _) | Test::Above(c, _) => vec![c],
+            Test::NotAfter(a, b) | Test::HoursAfter(a, b, _) => vec![a, b],
+        }
+    }
+}

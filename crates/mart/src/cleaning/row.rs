@@ -1,0 +1,342 @@
+//! The rules and conversions of [`super`] applied in the stream: a staged row in PostgreSQL's
+//! binary COPY form in, its reason (the first rule it fails) or its fact row in binary COPY
+//! form out. Values follow PostgreSQL bit for bit: timestamps are microseconds since
+//! 2000-01-01, money goes through [`round_cents`], the rule of `mart.round_cents`.
+
+use bytes::{BufMut, BytesMut};
+
+use super::{Col, Conv, Element, FACT, RULES, Rule, Test};
+use crate::error::MartError;
+
+const DAY_US: i64 = 86_400_000_000;
+const HOUR_US: i64 = 3_600_000_000;
+
+/// A staging column's type, as binary COPY sends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Bigint,
+    Float8,
+    Timestamp,
+    Date,
+    Text,
+}
+
+impl Field {
+    pub fn of(sql_type: &str) -> Option<Field> {
+        Some(match sql_type {
+            "bigint" => Field::Bigint,
+            "double precision" => Field::Float8,
+            "timestamp without time zone" => Field::Timestamp,
+            "date" => Field::Date,
+            "text" => Field::Text,
+            _ => return None,
+        })
+    }
+}
+
+/// What a build needs to know beside the rules: the service, the month and the code
+/// dimensions' members (in [`super::DIMENSIONS`] order), as the mart holds them.
+#[derive(Debug, Clone)]
+pub struct BuildConstants {
+    pub service_id: i16,
+    /// Days from 2000-01-01 to the month's first day, and to the next month's.
+    pub month_start_day: i32,
+    pub month_end_day: i32,
+    /// yyyymm01 of the month's first day.
+    pub first_date_id: i32,
+    pub members: Vec<Vec<i64>>,
+}
+
+/// The rules and conversions resolved to positions in the staged row.
+#[derive(Debug)]
+pub struct Cleaner {
+    fields: Vec<Field>,
+    rules: Vec<(usize, Test, Vec<usize>)>,
+    convs: Vec<(Conv, Vec<usize>, Option<usize>)>,
+    constants: BuildConstants,
+}
+
+/// A staged row: each field's bytes, `None` for NULL.
+pub type Row<'a> = [Option<&'a [u8]>];
+
+impl Cleaner {
+    /// `staging`: the staged row's columns (name, type) in order.
+    pub fn new(staging: &[(String, String)], constants: BuildConstants) -> Result<Cleaner, MartError> {
+        let fields = staging
+            .iter()
+            .map(|(name, ty)| {
+                Field::of(ty).ok_or_else(|| MartError::Cleaning {
+                    detail: format!("mart.staging_trip.{name} is {ty}, a type the stream does not read"),
+                })
+            })
+            .collect::<Result<Vec<Field>, MartError>>()?;
+        let index = |col: Col| {
+            staging.iter().position(|(name, _)| name == col).ok_or_else(|| MartError::Cleaning {
+                detail: format!("mart.staging_trip has no column {col}"),
+            })
+        };
+        let positions =
+            |cols: Vec<Col>| cols.into_iter().map(index).collect::<Result<Vec<usize>, MartError>>();
+        let rules = RULES
+            .iter()
+            .enumerate()
+            .map(|(i, Rule { test, .. })| Ok((i, *test, positions(test.sources())?)))
+            .collect::<Result<_, MartError>>()?;
+        let convs = FACT
+            .iter()
+            .map(|(_, conv)| {
+                let member = match conv {
+                    Conv::Member(_, d) => super::DIMENSIONS.iter().position(|x| x.table == d.table),
+                    _ => None,
+                };
+                Ok((*conv, positions(conv.sources())?, member))
+            })
+            .collect::<Result<_, MartError>>()?;
+        Ok(Cleaner { fields, rules, convs, constants })
+    }
+
+    /// The fact's columns with their types, as the build table must have them.
+    pub fn fact_types(&self) -> Vec<(&'static str, String)> {
+        FACT.iter()
+            .zip(&self.convs)
+            .map(|((name, conv), (_, at, _))| {
+                let staged = at.first().map_or("", |i| sql_name(self.fields[*i]));
+                (*name, conv.sql_type(staged))
+            })
+            .collect()
+    }
+
+    /// The first rule `row` fails, as its index in [`RULES`]; `None`: the row is clean.
+    pub fn reason(&self, row: &Row) -> Option<usize> {
+        self.rules.iter().find(|(_, test, at)| self.fails(row, *test, at)).map(|(i, _, _)| *i)
+    }
+
+    fn fails(&self, row: &Row, test: Test, at: &[usize]) -> bool {
+        let c = &self.constants;
+        match test {
+            Test::AnyNull(_) => at.iter().any(|i| row[*i].is_none()),
+            Test::OutsideMonth(_) => ts(row, at[0]).is_some_and(|t| {
+                t < i64::from(c.month_start_day) * DAY_US || t >= i64::from(c.month_end_day) * DAY_US
+            }),
+            Test::NotAfter(..) => matches!((ts(row, at[0]), ts(row, at[1])), (Some(a), Some(b)) if a <= b),
+            Test::HoursAfter(_, _, h) => {
+                matches!((ts(row, at[0]), ts(row, at[1])), (Some(a), Some(b)) if a > b.saturating_add(h * HOUR_US))
+            }
+            Test::NullOrOutside(_, lo, hi) => {
+                at.iter().any(|i| row[*i].is_none())
+                    || at.iter().any(|i| int(row, *i).is_some_and(|v| v < lo || v > hi))
+            }
+            Test::NullOrAtMost(_, v) => float(row, at[0]).is_none_or(|x| !pg_gt(x, v)),
+            Test::Above(_, v) => float(row, at[0]).is_some_and(|x| pg_gt(x, v)),
+            Test::AnyNegative(_) => at.iter().any(|i| float(row, *i).is_some_and(|x| x < 0.0)),
+            Test::AbsAbove(_, v) => at.iter().any(|i| float(row, *i).is_some_and(|x| pg_gt(x.abs(), v))),
+        }
+    }
+
+    /// Appends the fact row of a clean `row` to `out` in binary COPY form.
+    pub fn write_fact(&self, row: &Row, out: &mut BytesMut) -> Result<(), String> {
+        let c = &self.constants;
+        out.put_i16(self.convs.len() as i16);
+        for (conv, at, member) in &self.convs {
+            match *conv {
+                Conv::Service => put_i16(out, Some(c.service_id)),
+                Conv::Same(_) => put_raw(out, row[at[0]]),
+                Conv::DateId(_) => put_i32(
+                    out,
+                    ts(row, at[0])
+                        .map(|t| c.first_date_id + (t.div_euclid(DAY_US) as i32 - c.month_start_day)),
+                ),
+                Conv::Hour(_) => {
+                    put_i16(out, ts(row, at[0]).map(|t| (t.rem_euclid(DAY_US) / HOUR_US) as i16))
+                }
+                Conv::Int(_) => put_i32(out, int(row, at[0]).map(|v| v as i32)),
+                Conv::Member(_, d) => {
+                    let members = &c.members[member.unwrap_or_default()];
+                    let listed = match d.element {
+                        Element::Bigint => int(row, at[0]).filter(|v| members.contains(v)),
+                        Element::Float8 => float(row, at[0])
+                            .filter(|x| members.iter().any(|m| *m as f64 == *x))
+                            .map(|x| x as i64),
+                    };
+                    put_i32(out, Some(listed.map_or(-1, |v| v as i32)));
+                }
+                Conv::WholeIn(_, lo, hi) => put_i16(
+                    out,
+                    float(row, at[0])
+                        .filter(|x| (f64::from(lo)..=f64::from(hi)).contains(x) && x.fract() == 0.0)
+                        .map(|x| x as i16),
+                ),
+                Conv::Flag(_) => match row[at[0]] {
+                    Some(b"Y") => put_bool(out, Some(true)),
+                    Some(b"N") => put_bool(out, Some(false)),
+                    _ => put_bool(out, None),
+                },
+                Conv::Seconds(..) => {
+                    let d = ts(row, at[1]).zip(ts(row, at[0])).map(|(b, a)| b - a);
+                    put_i32(out, d.map(seconds))
+                }
+                Conv::Cents(col, _) => match float(row, at[0]) {
+                    None => put_raw(out, None),
+                    Some(x) => put_numeric_cents(out, round_cents(x).ok_or_else(|| format!("{col} = {x}"))?),
+                },
+            }
+        }
+        Ok(())
+    }
+}
+
+fn sql_name(field: Field) -> &'static str {
+    match field {
+        Field::Bigint => "bigint",
+        Field::Float8 => "double precision",
+        Field::Timestamp => "timestamp without time zone",
+        Field::Date => "date",
+        Field::Text => "text",
+    }
+}
+
+/// PostgreSQL's float8 `>`: NaN is above every number and equal to itself.
+fn pg_gt(a: f64, b: f64) -> bool {
+    match (a.is_nan(), b.is_nan()) {
+        (true, b_nan) => !b_nan,
+        (false, true) => false,
+        _ => a > b,
+    }
+}
+
+fn eight(row: &Row, i: usize) -> Option<[u8; 8]> {
+    row[i].and_then(|b| b.try_into().ok())
+}
+fn ts(row: &Row, i: usize) -> Option<i64> {
+    eight(row, i).map(i64::from_be_bytes)
+}
+fn int(row: &Row, i: usize) -> Option<i64> {
+    eight(row, i).map(i64::from_be_bytes)
+}
+fn float(row: &Row, i: usize) -> Option<f64> {
+    eight(row, i).map(f64::from_be_bytes)
+}
+
+/// `floor(date_part('epoch', b - a) + 0.5)` for 0 < b - a <= 24 h, the durations the rules
+/// keep: the interval's epoch is its microseconds / 1e6 in float8.
+pub fn seconds(micros: i64) -> i32 {
+    (micros as f64 / 1e6 + 0.5).floor() as i32
+}
+
+/// `mart.round_cents(x)` in cents: `round(x::numeric, 2)`, where `x::numeric` is x's
+/// 15-significant-digit decimal form and the rounding is half away from zero, with the same
+/// integer shortcut for values within 0.49 of a whole number of cents. `None` for NaN, the
+/// infinities and |x| >= 1e13 (not a clean row's values).
+pub fn round_cents(x: f64) -> Option<i64> {
+    if !x.is_finite() || x.abs() >= 1e13 {
+        return None;
+    }
+    let hundred = x * 100.0;
+    let n = hundred.round_ties_even();
+    if x.abs() < 1e7 && (hundred - n).abs() < 0.49 {
+        return Some(n as i64);
+    }
+    // d.dddddddddddddde±E: 15 significant digits, as PostgreSQL's float8 -> numeric.
+    let text = format!("{:.14e}", x.abs());
+    let (mantissa, exponent) = text.split_once('e')?;
+    let digits: u128 = mantissa.replace('.', "").parse().ok()?;
+    let exponent: i32 = exponent.parse().ok()?;
+    // x = digits * 10^(exponent - 14), cents = digits * 10^(exponent - 12).
+    let shift = exponent - 12;
+    let cents = if shift >= 0 {
+        digits * 10u128.pow(shift as u32)
+    } else if -shift > 30 {
+        0
+    } else {
+        let unit = 10u128.pow((-shift) as u32);
+        digits / unit + u128::from(2 * (digits % unit) >= unit)
+    };
+    let cents = i64::try_from(cents).ok()?;
+    Some(if x < 0.0 { -cents } else { cents })
+}
+
+fn put_raw(out: &mut BytesMut, value: Option<&[u8]>) {
+    match value {
+        None => out.put_i32(-1),
+        Some(bytes) => {
+            out.put_i32(bytes.len() as i32);
+            out.put_slice(bytes);
+        }
+    }
+}
+fn put_i16(out: &mut BytesMut, value: Option<i16>) {
+    put_raw(out, value.map(i16::to_be_bytes).as_ref().map(|b| b.as_slice()))
+}
+fn put_i32(out: &mut BytesMut, value: Option<i32>) {
+    put_raw(out, value.map(i32::to_be_bytes).as_ref().map(|b| b.as_slice()))
+}
+fn put_bool(out: &mut BytesMut, value: Option<bool>) {
+    put_raw(out, value.map(|v| [u8::from(v)]).as_ref().map(|b| b.as_slice()))
+}
+
+/// A numeric of scale 2 worth `cents / 100`, in PostgreSQL's binary form: base-10000 digits,
+/// the first `weight` groups before the point, no leading or trailing zero group.
+pub fn put_numeric_cents(out: &mut BytesMut, cents: i64) {
+    let magnitude = cents.unsigned_abs();
+    let mut groups = [0u16; 6];
+    let mut int_groups = 0;
+    let mut whole = magnitude / 100;
+    let mut reversed = [0u16; 5];
+    while whole > 0 {
+        reversed[int_groups] = (whole % 10_000) as u16;
+        whole /= 10_000;
+        int_groups += 1;
+    }
+    for i in 0..int_groups {
+        groups[i] = reversed[int_groups - 1 - i];
+    }
+    groups[int_groups] = (magnitude % 100) as u16 * 100;
+    let mut len = int_groups + 1;
+    while len > 0 && groups[len - 1] == 0 {
+        len -= 1;
+    }
+    let weight = if int_groups == 0 { -1 } else { int_groups as i16 - 1 };
+    let (weight, sign) = if len == 0 { (0, 0) } else { (weight, if cents < 0 { 0x4000 } else { 0 }) };
+    out.put_i32(8 + 2 * len as i32);
+    out.put_i16(len as i16);
+    out.put_i16(weight);
+    out.put_u16(sign);
+    out.put_u16(2);
+    for g in &groups[..len] {
+        out.put_u16(*g);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_cents_rounds_the_fifteen_digit_form_half_away_from_zero() {
+        assert_eq!(round_cents(12.34), Some(1234));
+        assert_eq!(round_cents(-0.0), Some(0));
+        assert_eq!(round_cents(0.125), Some(13));
+        assert_eq!(round_cents(-0.125), Some(-13));
+        // 2.675 is 2.67499999999999982236431605997495353221893310546875 as a double; its
+        // 15-digit form is 2.67500000000000, which rounds up.
+        assert_eq!(round_cents(2.675), Some(268));
+        assert_eq!(round_cents(1.004999), Some(100));
+        assert_eq!(round_cents(9999.995), Some(1_000_000));
+        assert_eq!(round_cents(f64::NAN), None);
+    }
+
+    fn numeric(cents: i64) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        put_numeric_cents(&mut out, cents);
+        out.to_vec()
+    }
+
+    #[test]
+    fn numerics_are_normalised_base_10000_digits() {
+        // len, ndigits, weight, sign, dscale, digits
+        assert_eq!(numeric(0), [0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 2]);
+        assert_eq!(numeric(1234), [0, 0, 0, 12, 0, 2, 0, 0, 0, 0, 0, 2, 0, 12, 13, 72]);
+        assert_eq!(numeric(-5), [0, 0, 0, 10, 0, 1, 255, 255, 64, 0, 0, 2, 1, 244]);
+        assert_eq!(numeric(1_000_000), [0, 0, 0, 10, 0, 1, 0, 1, 0, 0, 0, 2, 0, 1]);
+    }
+}

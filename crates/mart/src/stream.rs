@@ -1,0 +1,293 @@
+//! A taxi month from the warehouse into the mart with its cleaning in flight. The warehouse
+//! sends the month as staged rows (`COPY (SELECT ...) TO STDOUT (FORMAT binary)`, the
+//! transfer's query); each row is given its reason by [`Cleaner`]: a clean row is converted
+//! and written, in the fact's binary form, into `mart.fact_trip_build`, made empty in the same
+//! transaction (`mart.new_build_table`); a rejected row goes as it came into
+//! `mart.staging_trip`, on a second mart session. insertion.sql then runs with
+//! `atl.fact_prebuilt = 'on'`: it gives the staged rows their reasons again and finishes the
+//! month. Each row is written once, instead of staged, read and written again.
+
+use atl_core::{TripKind, YearMonth};
+use bytes::{Buf, BufMut, BytesMut};
+use futures::StreamExt;
+use sqlx::{AssertSqlSafe, PgConnection};
+
+use crate::cleaning::row::{BuildConstants, Cleaner};
+use crate::cleaning::{DIMENSIONS, Element, FACT};
+use crate::error::MartError;
+use crate::transfer::{self, staging_columns};
+
+/// The binary COPY header: signature, flags, header extension length.
+const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+/// Bytes per COPY message to the mart.
+const CHUNK_BYTES: usize = 1 << 20;
+const STAGING: &str = "mart.staging_trip";
+const BUILD: &str = "mart.fact_trip_build";
+
+/// Rows of a streamed month: into the build table, and into the staging table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Streamed {
+    pub clean: u64,
+    pub rejected: u64,
+}
+
+/// Streams `kind` `month` from `warehouse` (in its transaction's snapshot) into `mart`'s new
+/// build table and `rejects`' staging table. Both mart transactions are committed on success;
+/// on an error they are left open for the caller to drop (the server rolls them back).
+pub async fn stream_month(
+    warehouse: &mut PgConnection,
+    mart: &mut PgConnection,
+    rejects: &mut PgConnection,
+    kind: TripKind,
+    month: YearMonth,
+) -> Result<Streamed, MartError> {
+    let what = |step: &str| format!("{step} {kind} {month}");
+    let staging = staging_columns(mart, STAGING).await?;
+    let cleaner = Cleaner::new(
+        &staging.iter().map(|c| (c.name.clone(), c.sql_type.clone())).collect::<Vec<_>>(),
+        constants(mart, kind, month).await?,
+    )?;
+    sqlx::raw_sql(AssertSqlSafe(format!("BEGIN; TRUNCATE {STAGING}")))
+        .execute(&mut *rejects)
+        .await
+        .map_err(MartError::sql(what("emptying the staging table for")))?;
+    sqlx::raw_sql("BEGIN")
+        .execute(&mut *mart)
+        .await
+        .map_err(MartError::sql(what("starting the build of")))?;
+    sqlx::query("SELECT mart.new_build_table($1, $2)")
+        .bind(kind.as_str())
+        .bind(month.first_day())
+        .execute(&mut *mart)
+        .await
+        .map_err(MartError::sql(what("making the new partition of")))?;
+    check_build_table(mart, &cleaner).await?;
+
+    let copy_out =
+        format!("COPY ({}) TO STDOUT (FORMAT binary)", transfer::warehouse_select(kind, month, &staging)?);
+    let names: Vec<String> = staging.iter().map(|c| atl_core::raw::quote_ident(&c.name)).collect();
+    let copy_rejects =
+        format!("COPY {STAGING} ({}) FROM STDIN (FORMAT binary, FREEZE true)", names.join(", "));
+    let fact: Vec<&str> = FACT.iter().map(|(n, _)| *n).collect();
+    let copy_fact = format!("COPY {BUILD} ({}) FROM STDIN (FORMAT binary, FREEZE true)", fact.join(", "));
+    let mut rows = warehouse.copy_out_raw(&copy_out).await.map_err(MartError::sql(what("reading")))?;
+    let mut fact_sink = mart
+        .copy_in_raw(&copy_fact)
+        .await
+        .map_err(MartError::sql(what("starting the COPY into the partition of")))?;
+    let mut reject_sink = rejects
+        .copy_in_raw(&copy_rejects)
+        .await
+        .map_err(MartError::sql(what("starting the staging COPY of")))?;
+
+    let mut input = BytesMut::new();
+    let mut out = [header(), header()];
+    let mut counts = Streamed { clean: 0, rejected: 0 };
+    let mut state = Framing::Header;
+    let failed = |detail: String| MartError::Stream { kind, month, detail };
+    while let Some(chunk) = rows.next().await {
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                let reason = format!("the warehouse stopped sending: {e}");
+                let _ = fact_sink.abort(reason.clone()).await;
+                let _ = reject_sink.abort(reason).await;
+                return Err(MartError::Sql { what: what("reading"), source: e });
+            }
+        };
+        input.extend_from_slice(&chunk);
+        let step = split_rows(&mut input, &mut state, &cleaner, &mut out, &mut counts);
+        if let Err(detail) = step {
+            let _ = fact_sink.abort(detail.clone()).await;
+            let _ = reject_sink.abort(detail.clone()).await;
+            return Err(failed(detail));
+        }
+        if out[0].len() >= CHUNK_BYTES {
+            fact_sink
+                .send(out[0].split().freeze())
+                .await
+                .map_err(MartError::sql(what("writing the partition of")))?;
+        }
+        if out[1].len() >= CHUNK_BYTES {
+            reject_sink.send(out[1].split().freeze()).await.map_err(MartError::sql(what("staging")))?;
+        }
+    }
+    if state != Framing::Done || !input.is_empty() {
+        let detail = "the warehouse's COPY ended before its trailer".to_owned();
+        let _ = fact_sink.abort(detail.clone()).await;
+        let _ = reject_sink.abort(detail.clone()).await;
+        return Err(failed(detail));
+    }
+    for buffer in &mut out {
+        buffer.put_i16(-1);
+    }
+    let [fact_bytes, reject_bytes] = out;
+    fact_sink.send(fact_bytes.freeze()).await.map_err(MartError::sql(what("writing the partition of")))?;
+    reject_sink.send(reject_bytes.freeze()).await.map_err(MartError::sql(what("staging")))?;
+    let written = fact_sink.finish().await.map_err(MartError::sql(what("finishing the partition of")))?;
+    let staged = reject_sink.finish().await.map_err(MartError::sql(what("finishing the staging COPY of")))?;
+    if written != counts.clean || staged != counts.rejected {
+        return Err(failed(format!(
+            "{} clean and {} rejected rows sent, but the mart took {written} and {staged}",
+            counts.clean, counts.rejected
+        )));
+    }
+    sqlx::raw_sql("COMMIT")
+        .execute(&mut *rejects)
+        .await
+        .map_err(MartError::sql(what("committing the staging of")))?;
+    sqlx::raw_sql("COMMIT")
+        .execute(&mut *mart)
+        .await
+        .map_err(MartError::sql(what("committing the partition of")))?;
+    Ok(counts)
+}
+
+fn header() -> BytesMut {
+    let mut out = BytesMut::with_capacity(CHUNK_BYTES + (64 << 10));
+    out.put_slice(SIGNATURE);
+    out.put_i32(0);
+    out.put_i32(0);
+    out
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    Header,
+    Rows,
+    Done,
+}
+
+/// Takes every whole row off the front of `input`: clean ones converted into `out[0]`,
+/// rejected ones copied into `out[1]`.
+fn split_rows(
+    input: &mut BytesMut,
+    state: &mut Framing,
+    cleaner: &Cleaner,
+    out: &mut [BytesMut; 2],
+    counts: &mut Streamed,
+) -> Result<(), String> {
+    if *state == Framing::Header {
+        if input.len() < SIGNATURE.len() + 8 {
+            return Ok(());
+        }
+        if &input[..SIGNATURE.len()] != SIGNATURE {
+            return Err("the warehouse did not send binary COPY".into());
+        }
+        let extension = u32::from_be_bytes(input[15..19].try_into().unwrap_or_default()) as usize;
+        if input.len() < 19 + extension {
+            return Ok(());
+        }
+        input.advance(19 + extension);
+        *state = Framing::Rows;
+    }
+    let mut at = 0;
+    let mut fields: Vec<Option<&[u8]>> = Vec::with_capacity(32);
+    while *state == Framing::Rows {
+        let Some((len, count)) = row_span(&input[at..], &mut fields)? else { break };
+        if count < 0 {
+            *state = Framing::Done;
+            at += len;
+            break;
+        }
+        match cleaner.reason(&fields) {
+            Some(_) => {
+                out[1].put_slice(&input[at..at + len]);
+                counts.rejected += 1;
+            }
+            None => {
+                cleaner
+                    .write_fact(&fields, &mut out[0])
+                    .map_err(|e| format!("a clean row cannot be converted: {e}"))?;
+                counts.clean += 1;
+            }
+        }
+        at += len;
+    }
+    input.advance(at);
+    Ok(())
+}
+
+/// The length and field count of the row at the start of `bytes`, its fields in `fields`;
+/// `None` if the row is not whole yet. A count of -1 is the trailer.
+fn row_span<'a>(bytes: &'a [u8], fields: &mut Vec<Option<&'a [u8]>>) -> Result<Option<(usize, i16)>, String> {
+    fields.clear();
+    let Some(head) = bytes.get(..2) else { return Ok(None) };
+    let count = i16::from_be_bytes([head[0], head[1]]);
+    let mut at = 2;
+    for _ in 0..count.max(0) {
+        let Some(len) = bytes.get(at..at + 4) else { return Ok(None) };
+        let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
+        at += 4;
+        if len < 0 {
+            fields.push(None);
+            continue;
+        }
+        let Some(value) = bytes.get(at..at + len as usize) else { return Ok(None) };
+        fields.push(Some(value));
+        at += len as usize;
+    }
+    if count < -1 {
+        return Err(format!("a row of {count} fields"));
+    }
+    Ok(Some((at, count)))
+}
+
+/// The build's service, month and dimension members, from the mart (insertion.sql reads the
+/// same in its transaction, under the same build lock).
+async fn constants(
+    mart: &mut PgConnection,
+    kind: TripKind,
+    month: YearMonth,
+) -> Result<BuildConstants, MartError> {
+    let service_id: i16 = sqlx::query_scalar("SELECT service_id FROM mart.dim_service WHERE name = $1")
+        .bind(kind.as_str())
+        .fetch_optional(&mut *mart)
+        .await
+        .map_err(MartError::sql(format!("reading the service of {kind}")))?
+        .ok_or(MartError::UnsupportedKind(kind))?;
+    let mut members = Vec::new();
+    for d in DIMENSIONS {
+        let sql = format!("SELECT coalesce(array_agg({}::int8), '{{}}') FROM {}", d.key, d.table);
+        let listed: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(sql))
+            .fetch_one(&mut *mart)
+            .await
+            .map_err(MartError::sql(format!("reading the members of {}", d.table)))?;
+        // A float8 code is compared as float8: members beyond 2^53 are not exact there.
+        if d.element == Element::Float8 && listed.iter().any(|m| m.unsigned_abs() > 1 << 53) {
+            return Err(MartError::Cleaning {
+                detail: format!("{} has a member too large for a float8 code", d.table),
+            });
+        }
+        members.push(listed);
+    }
+    let epoch = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default();
+    let days = |d: chrono::NaiveDate| (d - epoch).num_days() as i32;
+    let first = month.first_day();
+    Ok(BuildConstants {
+        service_id,
+        month_start_day: days(first),
+        month_end_day: days(month.next().first_day()),
+        first_date_id: first.format("%Y%m%d").to_string().parse().unwrap_or_default(),
+        members,
+    })
+}
+
+/// The build table has each fact column the stream writes, with the type it writes.
+async fn check_build_table(mart: &mut PgConnection, cleaner: &Cleaner) -> Result<(), MartError> {
+    let columns = staging_columns(mart, BUILD).await?;
+    for (name, ty) in cleaner.fact_types() {
+        match columns.iter().find(|c| c.name == name) {
+            Some(c) if c.sql_type == ty => {}
+            found => {
+                return Err(MartError::Cleaning {
+                    detail: format!(
+                        "the stream writes {BUILD}.{name} as {ty}, the table has {}",
+                        found.map_or("no such column".to_owned(), |c| c.sql_type.clone())
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}

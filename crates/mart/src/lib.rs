@@ -285,7 +285,12 @@ pub async fn build_month(
     .await
     .map_err(MartError::sql("setting atl.month, atl.service and the warehouse's totals"))?;
     if !kind.is_for_hire() {
-        sqlx::query("SELECT set_config('atl.fact_prebuilt', 'on', false), set_config('atl.warehouse_rows', $1, false)")
+        // The stream's transaction is still open: insertion.sql's BEGIN only warns that it
+        // is (its own SET LOCAL brings warnings back for the rest of the file).
+        sqlx::query(
+            "SELECT set_config('atl.fact_prebuilt', 'on', false), set_config('atl.warehouse_rows', $1, false), \
+             set_config('client_min_messages', 'error', false)",
+        )
             .bind(warehouse_rows.to_string())
             .execute(&mut conn)
             .await

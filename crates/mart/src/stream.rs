@@ -32,8 +32,10 @@ pub struct Streamed {
 }
 
 /// Streams `kind` `month` from `warehouse` (in its transaction's snapshot) into `mart`'s new
-/// build table and `rejects`' staging table. Both mart transactions are committed on success;
-/// on an error they are left open for the caller to drop (the server rolls them back).
+/// build table and `rejects`' staging table. The staging is committed on success; `mart`'s
+/// transaction is left open, for insertion.sql to finish the month in it: the partition is
+/// never committed on its own, so a build killed at any point leaves no trace of it. On an
+/// error both are left open for the caller to drop (the server rolls them back).
 pub async fn stream_month(
     warehouse: &mut PgConnection,
     mart: &mut PgConnection,
@@ -136,10 +138,6 @@ pub async fn stream_month(
         .execute(&mut *rejects)
         .await
         .map_err(MartError::sql(what("committing the staging of")))?;
-    sqlx::raw_sql("COMMIT")
-        .execute(&mut *mart)
-        .await
-        .map_err(MartError::sql(what("committing the partition of")))?;
     Ok(counts)
 }
 

@@ -273,8 +273,17 @@ fn without_a_zone_table_zones_are_unknown_members() {
     assert_accounted(&stack, TripKind::Green, "2023-03");
 
     // insertion.sql run by hand (psql, no atl.warehouse_total: it sums the staging table
-    // itself) over the month still staged rebuilds the same month.
+    // itself) over the whole month staged rebuilds the same month.
     let before = stack.mart_contents();
+    stack
+        .rt
+        .block_on(async {
+            let mut wh = atl_warehouse::connect(&stack.wh_db()).await?;
+            let mut mart = atl_mart::connect(&stack.mart_db()).await?;
+            atl_mart::transfer::stage_month(&mut wh, &mut mart, TripKind::Green, "2023-03".parse().unwrap())
+                .await
+        })
+        .unwrap();
     stack.mart_sql(&format!(
         "SELECT set_config('atl.month', '2023-03-01', false), set_config('atl.service', 'green', false); {}",
         atl_mart::schema::INSERTION_SQL
@@ -303,7 +312,7 @@ fn kill_9_mid_build_keeps_the_previous_month_and_the_rerun_completes() {
     assert_eq!(stack.mart_sql(month_rows), "1000");
 
     // A bigger version of the month reaches the warehouse; the build starts and dies inside
-    // insertion.sql (after the whole month was staged).
+    // insertion.sql (after the whole month was streamed into the new partition and staging).
     stack.put_month(TripKind::Yellow, "2023-05", Era::Y2022, 1_500_000);
     stack.load(TripKind::Yellow);
     let mut child = run().spawn().unwrap();

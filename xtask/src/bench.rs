@@ -100,8 +100,11 @@ fn year(args: &BenchArgs) -> anyhow::Result<()> {
     };
     let load_before = load_average();
     let clock = Instant::now();
-    let outcome =
-        pipeline::run_with(&pipeline_args, &[("ATL__SOURCE__BASE_URL".to_owned(), mirror.base_url())]);
+    let env = [
+        ("ATL__SOURCE__BASE_URL".to_owned(), mirror.base_url()),
+        ("ATL__SOURCE__INDICATORS_URL".to_owned(), format!("{}/{INDICATORS_PATH}", mirror.base_url())),
+    ];
+    let outcome = pipeline::run_with(&pipeline_args, &env);
     let seconds = clock.elapsed().as_secs_f64();
     let stopped = services::down(run_dir.path());
     outcome?;
@@ -115,24 +118,38 @@ fn year(args: &BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes the year's months in the CDN's layout, once per row count (kept in .atl/bench).
+/// Where the generator puts the TLC's monthly indicators in a mirror.
+const INDICATORS_PATH: &str = "reports/data_reports_monthly.csv";
+
+/// Writes the year's months in the CDN's layout, once per row count (kept in .atl/bench),
+/// with the reference files the pipeline fetches (zones, shapes, the TLC's indicators).
 fn generate_mirror(dir: &Path, rows: usize) -> anyhow::Result<()> {
     let complete = dir.join(".complete");
     if complete.is_file() {
+        // Mirrors made before the generator wrote the reference files: add them.
+        if !dir.join(INDICATORS_PATH).is_file() {
+            run_generator(dir, rows, &["--reference-only"])?;
+        }
         return Ok(());
     }
     println!("==> generating {YEAR} ({rows} rows a month) into {}", dir.display());
+    run_generator(dir, rows, &[])?;
+    std::fs::write(&complete, "")?;
+    Ok(())
+}
+
+fn run_generator(dir: &Path, rows: usize, extra: &[&str]) -> anyhow::Result<()> {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(workspace_root())
         .args(["run", "--quiet", "--release", "-p", "atl-testdata", "--example", "generate", "--"])
         .args(["--kind", "yellow", "--months", YEAR, "--rows", &rows.to_string(), "--out"])
         .arg(dir)
+        .args(extra)
         .status()
         .context("running the generator")?;
     if !status.success() {
         bail!("generating the mirror failed ({status})");
     }
-    std::fs::write(&complete, "")?;
     Ok(())
 }
 

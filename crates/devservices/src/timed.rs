@@ -19,6 +19,8 @@ pub struct TimedRun {
     pub seconds: f64,
     /// The child's peak resident set size, in kB.
     pub peak_rss_kb: u64,
+    /// The child's CPU time, user and system, in seconds (its servers' time is not in it).
+    pub cpu_seconds: f64,
 }
 
 impl TimedRun {
@@ -38,7 +40,7 @@ pub fn run_timed(program: impl Into<PathBuf>, args: &[String], env: &[(&str, &st
         source,
     })?;
     let mut command = Command::new(GNU_TIME);
-    command.args(["-f", "%M", "-o"]).arg(report.path()).arg(&program).args(args);
+    command.args(["-f", "%M %U %S", "-o"]).arg(report.path()).arg(&program).args(args);
     command.envs(env.iter().copied());
     let clock = Instant::now();
     let output = command.output().map_err(|source| Error::Spawn { program: GNU_TIME.into(), source })?;
@@ -55,6 +57,8 @@ pub fn run_timed(program: impl Into<PathBuf>, args: &[String], env: &[(&str, &st
         path: report.path().to_owned(),
         source,
     })?;
-    let peak_rss_kb = text.lines().rev().find_map(|l| l.trim().parse().ok()).unwrap_or(0);
-    Ok(TimedRun { seconds, peak_rss_kb })
+    // The last line is ours ("RSS user system"); a killed child's lines come before it.
+    let fields: Vec<&str> = text.lines().last().unwrap_or_default().split_whitespace().collect();
+    let number = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    Ok(TimedRun { seconds, peak_rss_kb: number(0) as u64, cpu_seconds: number(1) + number(2) })
 }

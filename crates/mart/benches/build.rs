@@ -44,8 +44,10 @@ fn main() {
         rt.block_on(atl_warehouse::load(&db(&warehouse), &lake, &LoadRequest::new(TripKind::Yellow), |_| {}));
     assert_eq!(load.unwrap().loaded().count(), 1);
     eprintln!("generated and loaded {rows} rows in {:.1} s", clock.elapsed().as_secs_f64());
-    mart.psql("postgres", "ALTER SYSTEM SET log_min_duration_statement = 0").unwrap();
-    mart.psql("postgres", "SELECT pg_reload_conf()").unwrap();
+    for server in [&mart, &warehouse] {
+        server.psql("postgres", "ALTER SYSTEM SET log_min_duration_statement = 0").unwrap();
+        server.psql("postgres", "SELECT pg_reload_conf()").unwrap();
+    }
 
     let args: Vec<String> = [
         "--warehouse",
@@ -64,24 +66,29 @@ fn main() {
     .map(|s| s.to_string())
     .collect();
     let log = mart.cluster().log_path();
+    let wh_log = warehouse.cluster().log_path();
     let mut runs: Vec<TimedRun> = Vec::new();
     let mut last_round_log = Vec::new();
+    let mut last_round_wh_log = Vec::new();
     for round in 0..rounds {
         mart.psql("postgres", "CHECKPOINT").unwrap();
         warehouse.psql("postgres", "CHECKPOINT").unwrap();
         let log_start = log_len(&log);
+        let wh_log_start = log_len(&wh_log);
         let run = run_timed(env!("CARGO_BIN_EXE_atl-mart"), &args, &[("RUST_LOG", "warn")])
             .expect("atl-mart build");
         eprintln!(
-            "  round {} atl-mart build {:6.2} s = {:8.0} rows/s  {:6.1} MB  (load average {})",
+            "  round {} atl-mart build {:6.2} s = {:8.0} rows/s  {:6.1} MB, {:.2} CPU-s in atl-mart itself  (load average {})",
             round + 1,
             run.seconds,
             rows as f64 / run.seconds,
             run.peak_rss_mb(),
+            run.cpu_seconds,
             load_average()
         );
         runs.push(run);
         last_round_log = statement_durations(&log, log_start);
+        last_round_wh_log = statement_durations(&wh_log, wh_log_start);
     }
     let built: String = mart
         .psql(
@@ -124,6 +131,12 @@ fn main() {
     }
     println!("    {stream:>8.2} s  the stream (the two COPYs above, side by side)");
     logged += stream;
+    println!("  the last round on the warehouse server (its statements overlap the mart's):");
+    for (ms, statement) in &last_round_wh_log {
+        if *ms >= 50.0 {
+            println!("    {:>8.2} s  {}", ms / 1000.0, shorten(statement));
+        }
+    }
     println!(
         "    {:>8.2} s  everything else (connections, the warehouse side's count, the client)",
         last - logged

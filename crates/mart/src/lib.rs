@@ -228,6 +228,7 @@ pub async fn build_month(
     // One snapshot of the warehouse for the count and the COPY, which run at the same time on
     // two warehouse sessions (the count's scan overlaps the transfer instead of preceding it).
     let mut wh_count = atl_warehouse::connect(warehouse).await?;
+    transfer::install_rounding(&mut conn, &mut wh_count).await?;
     let snapshot = export_snapshot(&mut wh, kind, month).await?;
     sqlx::raw_sql(AssertSqlSafe(format!(
         "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{snapshot}'"

@@ -21,6 +21,8 @@ use crate::transfer::{self, staging_columns};
 const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 /// Bytes per COPY message to the mart.
 const CHUNK_BYTES: usize = 1 << 20;
+/// Bytes of warehouse rows gathered before they are split.
+const BATCH_BYTES: usize = 1 << 16;
 const STAGING: &str = "mart.staging_trip";
 const BUILD: &str = "mart.fact_trip_build";
 
@@ -98,6 +100,10 @@ pub async fn stream_month(
             }
         };
         input.extend_from_slice(&chunk);
+        // The warehouse sends a message per row: split them a batch at a time.
+        if input.len() < BATCH_BYTES {
+            continue;
+        }
         let step = split_rows(&mut input, &mut state, &cleaner, &mut out, &mut counts);
         if let Err(detail) = step {
             let _ = fact_sink.abort(detail.clone()).await;
@@ -113,6 +119,11 @@ pub async fn stream_month(
         if out[1].len() >= CHUNK_BYTES {
             reject_sink.send(out[1].split().freeze()).await.map_err(MartError::sql(what("staging")))?;
         }
+    }
+    if let Err(detail) = split_rows(&mut input, &mut state, &cleaner, &mut out, &mut counts) {
+        let _ = fact_sink.abort(detail.clone()).await;
+        let _ = reject_sink.abort(detail.clone()).await;
+        return Err(failed(detail));
     }
     if state != Framing::Done || !input.is_empty() {
         let detail = "the warehouse's COPY ended before its trailer".to_owned();

@@ -184,11 +184,12 @@ fn bench_level(setup: &Setup, wal_level: &str) {
                 pg.psql("postgres", &format!("SELECT count(*) FROM {table}")).unwrap().parse().unwrap();
             assert_eq!(count, setup.rows, "{} left {count} rows", contender.label());
             eprintln!(
-                "  [{wal_level}] round {} {:<32} {:6.2} s  {:6.1} MB",
+                "  [{wal_level}] round {} {:<32} {:6.2} s  {:6.1} MB  {:5.2} CPU-s in the process",
                 round + 1,
                 contender.label(),
                 run.seconds,
-                run.peak_rss_mb()
+                run.peak_rss_mb(),
+                run.cpu_seconds
             );
             runs.push((contender, run));
         }

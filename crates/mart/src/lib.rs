@@ -254,10 +254,11 @@ pub async fn build_month(
     drop(wh);
     drop(wh_count);
     drop(rejects);
+    // The stream's error first: it is the cause, and it leaves `conn`'s transaction aborted.
+    let staged = staged?;
     let (service_totals, warehouse_loaded_at) = totals?;
     let warehouse_rows: i64 = service_totals.iter().map(|t| t.rows).sum();
     let warehouse_total = sum_numeric(&mut conn, service_totals.iter().map(|t| t.total.as_str())).await?;
-    let staged = staged?;
     if staged != warehouse_rows as u64 {
         return Err(MartError::Transfer { kind, month, warehouse_rows, staged_rows: staged });
     }

@@ -8,8 +8,10 @@
 //! month. Each row is written once, instead of staged, read and written again.
 
 use atl_core::{TripKind, YearMonth};
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures::StreamExt;
+use futures::stream::BoxStream;
+use sqlx::postgres::PgCopyIn;
 use sqlx::{AssertSqlSafe, PgConnection};
 
 use crate::cleaning::row::{BuildConstants, Cleaner};
@@ -84,71 +86,91 @@ pub async fn stream_month(
         .await
         .map_err(MartError::sql(what("starting the staging COPY of")))?;
 
-    let mut input = BytesMut::new();
-    let mut out = [header(), header()];
-    let mut counts = Streamed { clean: 0, rejected: 0 };
-    let mut state = Framing::Header;
-    let failed = |detail: String| MartError::Stream { kind, month, detail };
-    while let Some(chunk) = rows.next().await {
-        let chunk = match chunk {
-            Ok(chunk) => chunk,
-            Err(e) => {
-                let reason = format!("the warehouse stopped sending: {e}");
-                let _ = fact_sink.abort(reason.clone()).await;
-                let _ = reject_sink.abort(reason).await;
-                return Err(MartError::Sql { what: what("reading"), source: e });
-            }
-        };
-        input.extend_from_slice(&chunk);
-        // The warehouse sends a message per row: split them a batch at a time.
-        if input.len() < BATCH_BYTES {
-            continue;
+    let counts = match pump(&mut rows, &mut fact_sink, &mut reject_sink, &cleaner).await {
+        Ok(counts) => counts,
+        Err(stop) => {
+            let reason = stop.to_string();
+            let _ = fact_sink.abort(reason.clone()).await;
+            let _ = reject_sink.abort(reason).await;
+            return Err(match stop {
+                Stop::Sql(step, source) => MartError::Sql { what: what(step), source },
+                Stop::Rows(detail) => MartError::Stream { kind, month, detail },
+            });
         }
-        let step = split_rows(&mut input, &mut state, &cleaner, &mut out, &mut counts);
-        if let Err(detail) = step {
-            let _ = fact_sink.abort(detail.clone()).await;
-            let _ = reject_sink.abort(detail.clone()).await;
-            return Err(failed(detail));
-        }
-        if out[0].len() >= CHUNK_BYTES {
-            fact_sink
-                .send(out[0].split().freeze())
-                .await
-                .map_err(MartError::sql(what("writing the partition of")))?;
-        }
-        if out[1].len() >= CHUNK_BYTES {
-            reject_sink.send(out[1].split().freeze()).await.map_err(MartError::sql(what("staging")))?;
-        }
-    }
-    if let Err(detail) = split_rows(&mut input, &mut state, &cleaner, &mut out, &mut counts) {
-        let _ = fact_sink.abort(detail.clone()).await;
-        let _ = reject_sink.abort(detail.clone()).await;
-        return Err(failed(detail));
-    }
-    if state != Framing::Done || !input.is_empty() {
-        let detail = "the warehouse's COPY ended before its trailer".to_owned();
-        let _ = fact_sink.abort(detail.clone()).await;
-        let _ = reject_sink.abort(detail.clone()).await;
-        return Err(failed(detail));
-    }
-    for buffer in &mut out {
-        buffer.put_i16(-1);
-    }
-    let [fact_bytes, reject_bytes] = out;
-    fact_sink.send(fact_bytes.freeze()).await.map_err(MartError::sql(what("writing the partition of")))?;
-    reject_sink.send(reject_bytes.freeze()).await.map_err(MartError::sql(what("staging")))?;
+    };
     let written = fact_sink.finish().await.map_err(MartError::sql(what("finishing the partition of")))?;
     let staged = reject_sink.finish().await.map_err(MartError::sql(what("finishing the staging COPY of")))?;
     if written != counts.clean || staged != counts.rejected {
-        return Err(failed(format!(
-            "{} clean and {} rejected rows sent, but the mart took {written} and {staged}",
-            counts.clean, counts.rejected
-        )));
+        return Err(MartError::Stream {
+            kind,
+            month,
+            detail: format!(
+                "{} clean and {} rejected rows sent, but the mart took {written} and {staged}",
+                counts.clean, counts.rejected
+            ),
+        });
     }
     sqlx::raw_sql("COMMIT")
         .execute(&mut *rejects)
         .await
         .map_err(MartError::sql(what("committing the staging of")))?;
+    Ok(counts)
+}
+
+/// Why [`pump`] stopped: a server's error (with the step, "reading" and so on, completed by
+/// the month), or rows that are not what the warehouse should send.
+#[derive(Debug)]
+enum Stop {
+    Sql(&'static str, sqlx::Error),
+    Rows(String),
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stop::Sql(step, e) => write!(f, "{step}: {e}"),
+            Stop::Rows(detail) => f.write_str(detail),
+        }
+    }
+}
+
+/// Moves every row of `rows` into one of the sinks, their binary COPY trailers included.
+async fn pump(
+    rows: &mut BoxStream<'_, sqlx::Result<Bytes>>,
+    fact: &mut PgCopyIn<&mut PgConnection>,
+    rejects: &mut PgCopyIn<&mut PgConnection>,
+    cleaner: &Cleaner,
+) -> Result<Streamed, Stop> {
+    let mut input = BytesMut::new();
+    let mut out = [header(), header()];
+    let mut counts = Streamed { clean: 0, rejected: 0 };
+    let mut state = Framing::Header;
+    let mut ended = false;
+    while !ended {
+        match rows.next().await {
+            Some(chunk) => input.extend_from_slice(&chunk.map_err(|e| Stop::Sql("reading", e))?),
+            None => ended = true,
+        }
+        // The warehouse sends a message per row: split them a batch at a time.
+        if input.len() < BATCH_BYTES && !ended {
+            continue;
+        }
+        split_rows(&mut input, &mut state, cleaner, &mut out, &mut counts).map_err(Stop::Rows)?;
+        if out[0].len() >= CHUNK_BYTES {
+            fact.send(out[0].split().freeze()).await.map_err(|e| Stop::Sql("writing the partition of", e))?;
+        }
+        if out[1].len() >= CHUNK_BYTES {
+            rejects.send(out[1].split().freeze()).await.map_err(|e| Stop::Sql("staging", e))?;
+        }
+    }
+    if state != Framing::Done || !input.is_empty() {
+        return Err(Stop::Rows("the warehouse's COPY ended before its trailer".into()));
+    }
+    let [mut fact_bytes, mut reject_bytes] = out;
+    fact_bytes.put_i16(-1);
+    reject_bytes.put_i16(-1);
+    fact.send(fact_bytes.freeze()).await.map_err(|e| Stop::Sql("writing the partition of", e))?;
+    rejects.send(reject_bytes.freeze()).await.map_err(|e| Stop::Sql("staging", e))?;
     Ok(counts)
 }
 

@@ -133,3 +133,52 @@ fn the_stream_and_insertion_sql_by_hand_build_the_same_months() {
     stack.build(TripKind::Yellow, Some("2023-01"));
     assert_eq!(contents(&stack), streamed);
 }
+
+/// The warehouse's connection dropped in the middle of the stream: the build fails naming
+/// the month and the cause, the mart keeps the month it had, and the rerun completes.
+#[test]
+fn a_warehouse_connection_dropped_mid_stream_fails_the_month_and_keeps_the_previous_one() {
+    let stack = Stack::start(true);
+    stack.put_month(TripKind::Yellow, "2023-05", Era::Y2022, 1_000);
+    stack.load(TripKind::Yellow);
+    stack.build(TripKind::Yellow, Some("2023-05"));
+    let before = stack.mart_contents();
+    stack.put_month(TripKind::Yellow, "2023-05", Era::Y2022, 1_500_000);
+    stack.load(TripKind::Yellow);
+
+    let lake_url = format!("file://{}", stack.lake_dir.path().display());
+    let run = || {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_atl-mart"));
+        command
+            .args(["--warehouse", &stack.warehouse.url("postgres"), "--mart", &stack.mart.url("postgres")])
+            .args(["--lake", &lake_url, "build", "--kind", "yellow", "--months", "2023-05"])
+            .env("RUST_LOG", "error")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        command
+    };
+    let child = run().spawn().unwrap();
+    let streaming = "SELECT pid FROM pg_stat_activity WHERE query LIKE 'COPY (SELECT%' AND backend_type = 'client backend'";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let pid = loop {
+        let pid = stack.wh(streaming);
+        if !pid.is_empty() {
+            break pid;
+        }
+        assert!(std::time::Instant::now() < deadline, "the stream never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stack.wh(&format!("SELECT pg_terminate_backend({pid})"));
+    let output = child.wait_with_output().unwrap();
+    let text =
+        String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{text}");
+    assert!(text.contains("failed yellow 2023-05: reading yellow 2023-05"), "{text}");
+    assert_eq!(stack.mart_contents(), before, "the previous month must be intact");
+    assert_eq!(stack.mart_sql("SELECT count(*) FROM pg_class WHERE relname = 'fact_trip_build'"), "0");
+
+    let rerun = run().output().unwrap();
+    assert!(rerun.status.success(), "{}", String::from_utf8_lossy(&rerun.stderr));
+    assert_eq!(stack.mart_sql("SELECT warehouse_rows FROM mart.build_log"), "1500000");
+}

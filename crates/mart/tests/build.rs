@@ -275,15 +275,7 @@ fn without_a_zone_table_zones_are_unknown_members() {
     // insertion.sql run by hand (psql, no atl.warehouse_total: it sums the staging table
     // itself) over the whole month staged rebuilds the same month.
     let before = stack.mart_contents();
-    stack
-        .rt
-        .block_on(async {
-            let mut wh = atl_warehouse::connect(&stack.wh_db()).await?;
-            let mut mart = atl_mart::connect(&stack.mart_db()).await?;
-            atl_mart::transfer::stage_month(&mut wh, &mut mart, TripKind::Green, "2023-03".parse().unwrap())
-                .await
-        })
-        .unwrap();
+    stack.stage_whole_month(TripKind::Green, "2023-03");
     stack.mart_sql(&format!(
         "SELECT set_config('atl.month', '2023-03-01', false), set_config('atl.service', 'green', false); {}",
         atl_mart::schema::INSERTION_SQL

@@ -78,14 +78,7 @@ fn contents(stack: &Stack) -> (String, String) {
 
 /// insertion.sql by hand, as psql users run it: the whole month staged, then the file.
 fn build_by_hand(stack: &Stack, kind: TripKind, month: &str) {
-    let staged = stack
-        .rt
-        .block_on(async {
-            let mut wh = atl_warehouse::connect(&stack.wh_db()).await?;
-            let mut mart = atl_mart::connect(&stack.mart_db()).await?;
-            atl_mart::transfer::stage_month(&mut wh, &mut mart, kind, month.parse().unwrap()).await
-        })
-        .unwrap();
+    let staged = stack.stage_whole_month(kind, month);
     assert!(staged > 0);
     stack.mart_sql(&format!(
         "SELECT set_config('atl.month', '{month}-01', false), set_config('atl.service', '{kind}', false); {}",

@@ -64,6 +64,18 @@ impl Stack {
         report
     }
 
+    /// The whole warehouse month staged in `mart.staging_trip` / `staging_for_hire`, as
+    /// psql users stage it before running insertion.sql by hand; returns the rows staged.
+    pub fn stage_whole_month(&self, kind: TripKind, month: &str) -> u64 {
+        self.rt
+            .block_on(async {
+                let mut wh = atl_warehouse::connect(&self.wh_db()).await?;
+                let mut mart = atl_mart::connect(&self.mart_db()).await?;
+                atl_mart::transfer::stage_month(&mut wh, &mut mart, kind, month.parse().unwrap()).await
+            })
+            .unwrap()
+    }
+
     pub fn wh(&self, sql: &str) -> String {
         self.warehouse.psql("postgres", sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
     }

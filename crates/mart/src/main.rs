@@ -12,12 +12,14 @@ use clap::{Parser, Subcommand};
 
 /// Build the data mart (PostgreSQL server #2) from the warehouse (server #1).
 ///
-/// Each month is copied from raw.<kind>_tripdata on the warehouse into the mart's staging
-/// table (binary COPY on both ends), cleaned by sql/mart/insertion.sql (taxis) or
-/// insertion_for_hire.sql (fhv, fhvhv) into its own fact partition in one transaction, and
-/// checked per service: warehouse rows = fact rows + rejected rows, and the same for the
-/// passengers' totals. mart.build_log records every build, one row per service (HVFHV: one
-/// per licence).
+/// Each month is copied from raw.<kind>_tripdata on the warehouse to the mart (binary COPY
+/// on both ends). Taxi months are cleaned on the way, by the rules sql/mart/insertion.sql
+/// states: clean rows go straight into the month's new fact partition, rejected ones into
+/// the staging table; fhv and fhvhv months are staged whole. Then insertion.sql (taxis) or
+/// insertion_for_hire.sql finishes the month in one transaction (reasons, aggregates, the
+/// partition swapped in), checked per service: warehouse rows = fact rows + rejected rows,
+/// and the same for the passengers' totals. mart.build_log records every build, one row per
+/// service (HVFHV: one per licence).
 #[derive(Debug, Parser)]
 #[command(name = "atl-mart", version)]
 struct Cli {

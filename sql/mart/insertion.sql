@@ -28,7 +28,8 @@
 --   dropoff_not_after_pickup  dropoff <= pickup
 --   trip_over_24h             dropoff more than 24 hours after pickup
 --   zone_unknown              pickup or dropoff zone null or not in 1..265 (the zone table)
---   distance_not_positive     trip_distance null or <= 0 mi
+--   distance_not_positive     trip_distance null or <= 0 mi once rounded to the hundredth, as
+--                             the fact holds it (0.004 mi is 0.00)
 --   distance_over_500mi       trip_distance > 500 mi (the meter's 100,000+ mile glitches)
 --   amount_missing            fare_amount or total_amount null
 --   amount_negative           fare_amount < 0 or total_amount < 0 (refunds and disputes)
@@ -140,7 +141,8 @@ SELECT %1$s::smallint AS service_id, %2$L::date AS month_start, s.*,
            WHEN s.pulocationid IS NULL OR s.dolocationid IS NULL
                 OR s.pulocationid NOT BETWEEN 1 AND 265 OR s.dolocationid NOT BETWEEN 1 AND 265
                THEN 'zone_unknown'
-           WHEN s.trip_distance IS NULL OR s.trip_distance <= 0 THEN 'distance_not_positive'
+           WHEN s.trip_distance IS NULL OR mart.round_cents(s.trip_distance) <= 0
+               THEN 'distance_not_positive'
            WHEN s.trip_distance > 500 THEN 'distance_over_500mi'
            WHEN s.fare_amount IS NULL OR s.total_amount IS NULL THEN 'amount_missing'
            WHEN s.fare_amount < 0 OR s.total_amount < 0 THEN 'amount_negative'

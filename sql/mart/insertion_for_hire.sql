@@ -26,7 +26,8 @@
 --   zone_unknown              a zone that is not an integer in 1..265 (the zone table); for
 --                             HVFHV also a missing zone (other-FHV files often leave them blank:
 --                             kept, zone NULL)
---   distance_not_positive     HVFHV: trip_miles null or <= 0
+--   distance_not_positive     HVFHV: trip_miles null or <= 0 once rounded to the hundredth, as
+--                             the fact holds it (0.004 mi is 0.00)
 --   distance_over_500mi       HVFHV: trip_miles > 500
 --   amount_missing            HVFHV: base_passenger_fare null
 --   amount_negative           HVFHV: the base fare or a passenger charge (tolls, bcf, sales tax,
@@ -144,7 +145,7 @@ SELECT %1$s::smallint AS kind_id, %2$L::date AS month_first_day, %7$s::int AS fi
                 OR s.dolocationid NOT BETWEEN 1 AND 265 OR s.dolocationid <> trunc(s.dolocationid)
                 OR (%6$s AND (s.pulocationid IS NULL OR s.dolocationid IS NULL))
                THEN 'zone_unknown'
-           WHEN %6$s AND (s.trip_miles IS NULL OR s.trip_miles <= 0) THEN 'distance_not_positive'
+           WHEN %6$s AND (s.trip_miles IS NULL OR mart.round_cents(s.trip_miles) <= 0) THEN 'distance_not_positive'
            WHEN %6$s AND s.trip_miles > 500 THEN 'distance_over_500mi'
            WHEN %6$s AND s.base_passenger_fare IS NULL THEN 'amount_missing'
            WHEN %6$s AND (s.base_passenger_fare < 0 OR s.tolls < 0 OR s.bcf < 0 OR s.sales_tax < 0

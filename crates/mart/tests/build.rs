@@ -41,7 +41,7 @@ fn warehouse_reasons(stack: &Stack, kind: TripKind, month: &str) -> String {
                WHEN {dropoff} <= {pickup} THEN 'dropoff_not_after_pickup' \
                WHEN {dropoff} - {pickup} > interval '1 day' THEN 'trip_over_24h' \
                WHEN coalesce(pulocationid NOT BETWEEN 1 AND 265 OR dolocationid NOT BETWEEN 1 AND 265, true) THEN 'zone_unknown' \
-               WHEN coalesce(trip_distance <= 0, true) THEN 'distance_not_positive' \
+               WHEN coalesce(round(trip_distance::numeric, 2) <= 0, true) THEN 'distance_not_positive' \
                WHEN trip_distance > 500 THEN 'distance_over_500mi' \
                WHEN fare_amount IS NULL OR total_amount IS NULL THEN 'amount_missing' \
                WHEN fare_amount < 0 OR total_amount < 0 THEN 'amount_negative' \

@@ -22,7 +22,7 @@ fn warehouse_reasons(stack: &Stack, kind: TripKind, month: &str) -> String {
     let hv = kind == TripKind::Fhvhv;
     let zone_bad = |c: &str| format!("coalesce({c} NOT BETWEEN 1 AND 265 OR {c}::numeric % 1 <> 0, {hv})");
     let hv_rules = if hv {
-        "WHEN coalesce(trip_miles <= 0, true) THEN 'distance_not_positive' \
+        "WHEN coalesce(round(trip_miles::numeric, 2) <= 0, true) THEN 'distance_not_positive' \
          WHEN trip_miles > 500 THEN 'distance_over_500mi' \
          WHEN base_passenger_fare IS NULL THEN 'amount_missing' \
          WHEN least(base_passenger_fare, tolls, bcf, sales_tax, congestion_surcharge, airport_fee, \
@@ -138,11 +138,12 @@ fn high_volume_and_other_fhv_months_are_accounted_for_per_licence_and_rebuild_id
            base_passenger_fare, tips, driver_pay) VALUES \
          ('2023-06-01', 9000001, 'HV0099', 'B09999', '2023-06-02 10:00', '2023-06-02 10:20', 4, 7, 3.1, 1200, 15.5, 2, 11), \
          ('2023-06-01', 9000002, NULL, 'B03404', '2023-06-02 11:00', '2023-06-02 11:20', 4, 7, 3.1, 1200, 15.5, 0, 11), \
-         ('2023-06-01', 9000003, 'HV0003', 'B03404', '2023-06-02 12:00', '2023-06-02 12:20', 4, 7, 3.1, 1200, -4.5, 0, 11)",
+         ('2023-06-01', 9000003, 'HV0003', 'B03404', '2023-06-02 12:00', '2023-06-02 12:20', 4, 7, 3.1, 1200, -4.5, 0, 11), \
+         ('2023-06-01', 9000004, 'HV0003', 'B03404', '2023-06-02 13:00', '2023-06-02 13:20', 4, 7, 0.004, 1200, 9, 0, 7)",
     );
     // As if the month had been loaded with them (the mart rebuilds months whose row count
     // differs from the load log's).
-    stack.wh("UPDATE raw.load_log SET rows = rows + 3 WHERE kind = 'fhvhv' AND month = '2023-06-01'");
+    stack.wh("UPDATE raw.load_log SET rows = rows + 4 WHERE kind = 'fhvhv' AND month = '2023-06-01'");
     let report = stack.build(TripKind::Fhvhv, None);
     assert_eq!(report.built().count(), 3);
     stack.build(TripKind::Fhv, None);
@@ -157,7 +158,8 @@ fn high_volume_and_other_fhv_months_are_accounted_for_per_licence_and_rebuild_id
         ),
         "HV0099,fhvhv,juno,lyft,uber,via"
     );
-    // The negative fare is rejected; the rows without licence or with a new one are kept.
+    // The negative fare and the 0.004-mile trip (0.00 in the fact) are rejected; the rows
+    // without licence or with a new one are kept.
     assert_eq!(
         stack.mart_sql(
             "SELECT string_agg(s.name, ',' ORDER BY f.source_row) FROM mart.fact_for_hire_trip f \

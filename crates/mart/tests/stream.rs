@@ -36,6 +36,9 @@ const YELLOW_EDGES: &[&str] = &[
     "9100024, 1, '2023-01-10 10:00', '2023-01-10 10:30', 1, 3, 1, 'N', 4, 4, 1, 12, 0, 0, 0, '-Infinity', 15",
     "9100025, 1, '2023-01-10 10:00', '2023-01-10 10:30', 1, 3, 1, 'N', 4, 4, 1, 12, 0, 0, 0, 0, 10000.004",
     "9100026, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL",
+    // A distance the fact would hold as 0.00 mi (its CHECK wants > 0): rejected, not a failed build.
+    "9100027, 1, '2023-01-10 10:00', '2023-01-10 10:30', 1, 0.004999, 1, 'N', 4, 4, 1, 12, 0, 0, 0, 0, 15",
+    "9100028, 1, '2023-01-10 10:00', '2023-01-10 10:30', 1, '-Infinity', 1, 'N', 4, 4, 1, 12, 0, 0, 0, 0, 15",
 ];
 
 /// Green 2019-07 rows on the edges of what green alone has: trip_type and ehail_fee.
@@ -114,6 +117,11 @@ fn the_stream_and_insertion_sql_by_hand_build_the_same_months() {
              FROM mart.fact_trip WHERE source_row = 9100001"
         ),
         "2.68 2.68 0.13 1.01 -0.01 4.81 t 1800 1 1"
+    );
+
+    assert_eq!(
+        stack.mart_sql("SELECT count(*) FROM mart.fact_trip WHERE source_row BETWEEN 9100011 AND 9100099"),
+        "0"
     );
 
     build_by_hand(&stack, TripKind::Yellow, "2023-01");

@@ -41,8 +41,9 @@ pub enum Test {
     HoursAfter(Col, Col, i64),
     /// Any integer column is NULL or outside lo..=hi.
     NullOrOutside(&'static [Col], i64, i64),
-    /// The number is NULL or at most the bound.
-    NullOrAtMost(Col, f64),
+    /// The number is NULL or, rounded to the cent by `mart.round_cents` (the precision the
+    /// fact stores it at), at most the bound.
+    NullOrRoundsToAtMost(Col, f64),
     /// The number is above the bound (NaN is).
     Above(Col, f64),
     /// Any number is below zero.
@@ -95,8 +96,8 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         reason: "distance_not_positive",
-        doc: "trip_distance null or <= 0 mi",
-        test: Test::NullOrAtMost("trip_distance", 0.0),
+        doc: "trip_distance null or <= 0 mi once rounded to the hundredth, as the fact holds it (0.004 mi is 0.00)",
+        test: Test::NullOrRoundsToAtMost("trip_distance", 0.0),
     },
     Rule {
         reason: "distance_over_500mi",
@@ -251,7 +252,7 @@ impl Test {
             | Test::NullOrOutside(cs, ..)
             | Test::AnyNegative(cs)
             | Test::AbsAbove(cs, _) => cs.to_vec(),
-            Test::OutsideMonth(c) | Test::NullOrAtMost(c, _) | Test::Above(c, _) => vec![c],
+            Test::OutsideMonth(c) | Test::NullOrRoundsToAtMost(c, _) | Test::Above(c, _) => vec![c],
             Test::NotAfter(a, b) | Test::HoursAfter(a, b, _) => vec![a, b],
         }
     }

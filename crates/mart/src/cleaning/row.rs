@@ -126,7 +126,11 @@ impl Cleaner {
                 at.iter().any(|i| row[*i].is_none())
                     || at.iter().any(|i| int(row, *i).is_some_and(|v| v < lo || v > hi))
             }
-            Test::NullOrAtMost(_, v) => float(row, at[0]).is_none_or(|x| !pg_gt(x, v)),
+            Test::NullOrRoundsToAtMost(_, v) => float(row, at[0]).is_none_or(|x| match round_cents(x) {
+                Some(cents) => cents as f64 <= v * 100.0,
+                // NaN (numeric NaN is above every number), the infinities, |x| >= 1e13.
+                None => !x.is_nan() && x < 0.0,
+            }),
             Test::Above(_, v) => float(row, at[0]).is_some_and(|x| pg_gt(x, v)),
             Test::AnyNegative(_) => at.iter().any(|i| float(row, *i).is_some_and(|x| x < 0.0)),
             Test::AbsAbove(_, v) => at.iter().any(|i| float(row, *i).is_some_and(|x| pg_gt(x.abs(), v))),

@@ -73,7 +73,7 @@ pub fn condition(test: Test) -> String {
             each(cs, &|c| format!("s.{c} IS NULL")),
             each(cs, &|c| format!("s.{c} NOT BETWEEN {lo} AND {hi}"))
         ),
-        Test::NullOrAtMost(c, v) => format!("s.{c} IS NULL OR s.{c} <= {v}"),
+        Test::NullOrRoundsToAtMost(c, v) => format!("s.{c} IS NULL OR mart.round_cents(s.{c}) <= {v}"),
         Test::Above(c, v) => format!("s.{c} > {v}"),
         Test::AnyNegative(cs) => each(cs, &|c| format!("s.{c} < 0")),
         Test::AbsAbove(cs, v) => {

@@ -5,7 +5,10 @@
 //! - DuckDB's postgres extension: `INSERT INTO pg.<table> SELECT * FROM read_parquet(...)`
 //!   into an existing table of the file's shape (Python, `ATL_BENCH_PYTHON`);
 //! - the server-side `COPY <table> FROM '<file>' (FORMAT binary)` of the same rows into an
-//!   existing table shaped like the raw table (psql as the process).
+//!   existing table shaped like the raw table (psql as the process);
+//! - the same COPY in two halves at once, each on its own connection into its own table (a
+//!   shell running two psql): the server's ceiling for a client with two streams, as the
+//!   loader has, with no client work at all. No loader can beat it on the same server.
 //!
 //! Each contender runs once per round, the order rotating between rounds; every figure is
 //! wall time spawn→exit and the process's peak RSS (GNU time). A checkpoint runs (untimed)
@@ -34,9 +37,12 @@ enum Contender {
     Loader,
     DuckDb,
     Copy,
+    CopyHalves,
 }
 
-const CONTENDERS: [Contender; 3] = [Contender::Loader, Contender::DuckDb, Contender::Copy];
+const CONTENDERS: [Contender; 4] =
+    [Contender::Loader, Contender::DuckDb, Contender::Copy, Contender::CopyHalves];
+const HALVES: [&str; 2] = ["bench_copy_h0", "bench_copy_h1"];
 
 impl Contender {
     fn label(self) -> &'static str {
@@ -44,6 +50,7 @@ impl Contender {
             Contender::Loader => "atl-warehouse load --force",
             Contender::DuckDb => "DuckDB INSERT … read_parquet",
             Contender::Copy => "server COPY FROM file (binary)",
+            Contender::CopyHalves => "server COPY, two halves at once",
         }
     }
 }
@@ -136,28 +143,31 @@ fn bench_level(setup: &Setup, wal_level: &str) {
         ]
     };
     let psql = pg.cluster().install().bin("psql");
-    let copy_file = binary_copy_file(&setup.parquet, &setup.work, setup.month, &setup.key);
-    let copy_args: Vec<String> = vec![
-        "-X".into(),
-        "-q".into(),
-        "-v".into(),
-        "ON_ERROR_STOP=1".into(),
-        "-h".into(),
-        "127.0.0.1".into(),
-        "-p".into(),
-        pg.port().to_string(),
-        "-U".into(),
-        "postgres".into(),
-        "-d".into(),
-        "postgres".into(),
-        "-c".into(),
-        format!("COPY bench_copy FROM '{}' (FORMAT binary)", copy_file.display()),
+    let copy_files = binary_copy_files(&setup.parquet, &setup.work, setup.month, &setup.key);
+    let psql_command = |table: &str, file: &Path| -> String {
+        format!(
+            "{} -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p {} -U postgres -d postgres -c \"COPY {table} FROM '{}' (FORMAT binary)\"",
+            psql.display(),
+            pg.port(),
+            file.display()
+        )
+    };
+    let copy_args = vec!["-c".to_string(), format!("exec {}", psql_command("bench_copy", &copy_files.whole))];
+    let halves_args = vec![
+        "-c".to_string(),
+        format!(
+            "{} & a=$!; {} & b=$!; wait $a && wait $b",
+            psql_command(HALVES[0], &copy_files.halves[0]),
+            psql_command(HALVES[1], &copy_files.halves[1])
+        ),
     ];
 
     // Untimed: the raw schema and a first load, DuckDB's table, the COPY's table.
     run_timed(loader, &loader_args, &[("RUST_LOG", "warn")]).expect("a first load");
     run_timed(&setup.python, &duckdb_args("prepare"), &[]).expect("DuckDB's table (is duckdb installed?)");
-    pg.psql("postgres", "CREATE TABLE bench_copy (LIKE raw.yellow_tripdata)").unwrap();
+    for table in ["bench_copy", HALVES[0], HALVES[1]] {
+        pg.psql("postgres", &format!("CREATE TABLE {table} (LIKE raw.yellow_tripdata)")).unwrap();
+    }
 
     let mut runs: Vec<(Contender, TimedRun)> = Vec::new();
     for round in 0..setup.rounds {
@@ -166,22 +176,31 @@ fn bench_level(setup: &Setup, wal_level: &str) {
             match contender {
                 Contender::DuckDb => pg.psql("postgres", "TRUNCATE bench_duckdb").unwrap(),
                 Contender::Copy => pg.psql("postgres", "TRUNCATE bench_copy").unwrap(),
+                Contender::CopyHalves => {
+                    pg.psql("postgres", &format!("TRUNCATE {}", HALVES.join(", "))).unwrap()
+                }
                 Contender::Loader => String::new(),
             };
             pg.psql("postgres", "CHECKPOINT").unwrap();
             let run = match contender {
                 Contender::Loader => run_timed(loader, &loader_args, &[("RUST_LOG", "warn")]),
                 Contender::DuckDb => run_timed(&setup.python, &duckdb_args("load"), &[]),
-                Contender::Copy => run_timed(&psql, &copy_args, &[]),
+                Contender::Copy => run_timed("sh", &copy_args, &[]),
+                Contender::CopyHalves => run_timed("sh", &halves_args, &[]),
             }
             .unwrap_or_else(|e| panic!("{}: {e}", contender.label()));
-            let table = match contender {
-                Contender::Loader => "raw.yellow_tripdata",
-                Contender::DuckDb => "bench_duckdb",
-                Contender::Copy => "bench_copy",
+            let count_sql = match contender {
+                Contender::Loader => "SELECT count(*) FROM raw.yellow_tripdata".to_string(),
+                Contender::DuckDb => "SELECT count(*) FROM bench_duckdb".to_string(),
+                Contender::Copy => "SELECT count(*) FROM bench_copy".to_string(),
+                Contender::CopyHalves => {
+                    format!(
+                        "SELECT (SELECT count(*) FROM {}) + (SELECT count(*) FROM {})",
+                        HALVES[0], HALVES[1]
+                    )
+                }
             };
-            let count: usize =
-                pg.psql("postgres", &format!("SELECT count(*) FROM {table}")).unwrap().parse().unwrap();
+            let count: usize = pg.psql("postgres", &count_sql).unwrap().parse().unwrap();
             assert_eq!(count, setup.rows, "{} left {count} rows", contender.label());
             eprintln!(
                 "  [{wal_level}] round {} {:<32} {:6.2} s  {:6.1} MB  {:5.2} CPU-s in the process",
@@ -220,21 +239,63 @@ fn bench_level(setup: &Setup, wal_level: &str) {
     }
 }
 
-/// Encodes the Parquet file with the loader's own encoder into a file the server can read.
-fn binary_copy_file(parquet: &Path, dir: &Path, month: YearMonth, key: &str) -> PathBuf {
+struct CopyFiles {
+    whole: PathBuf,
+    /// Rows `[0, n/2)` and `[n/2, n)`, each a complete COPY file.
+    halves: [PathBuf; 2],
+}
+
+/// Encodes the Parquet file with the loader's own encoder into files the server can read:
+/// the whole month, and its two halves.
+fn binary_copy_files(parquet: &Path, dir: &Path, month: YearMonth, key: &str) -> CopyFiles {
     let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(parquet).unwrap()).unwrap();
+    let rows = reader.metadata().file_metadata().num_rows() as usize;
     let mapping = SchemaMapping::new(TripKind::Yellow, reader.schema(), key).unwrap();
-    let mut encoder = CopyEncoder::new(&Lineage { month: month.first_day(), first_row: 0 });
-    let path = dir.join("rows.pgcopy");
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let lineage = |first_row| Lineage { month: month.first_day(), first_row };
+    let mut whole = CopyOut::create(dir.join("rows.pgcopy"), &lineage(0));
+    let mut halves = [
+        CopyOut::create(dir.join("rows_h0.pgcopy"), &lineage(0)),
+        CopyOut::create(dir.join("rows_h1.pgcopy"), &lineage(rows as i64 / 2)),
+    ];
+    let mut done = 0;
     for batch in reader.with_batch_size(65_536).build().unwrap() {
-        encoder.encode(&mapping.apply(&batch.unwrap()).unwrap()).unwrap();
-        out.write_all(&encoder.take()).unwrap();
+        let batch = mapping.apply(&batch.unwrap()).unwrap();
+        whole.write(&batch);
+        // The part of this batch before the middle row goes to the first half.
+        let first = (rows / 2).saturating_sub(done).min(batch.num_rows());
+        halves[0].write(&batch.slice(0, first));
+        halves[1].write(&batch.slice(first, batch.num_rows() - first));
+        done += batch.num_rows();
     }
-    out.write_all(&encoder.finish()).unwrap();
-    out.flush().unwrap();
-    make_traversable(&path);
-    path
+    let [h0, h1] = halves;
+    CopyFiles { whole: whole.finish(), halves: [h0.finish(), h1.finish()] }
+}
+
+struct CopyOut {
+    path: PathBuf,
+    encoder: CopyEncoder,
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl CopyOut {
+    fn create(path: PathBuf, lineage: &Lineage) -> CopyOut {
+        let out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        CopyOut { path, encoder: CopyEncoder::new(lineage), out }
+    }
+
+    fn write(&mut self, batch: &arrow::record_batch::RecordBatch) {
+        if batch.num_rows() > 0 {
+            self.encoder.encode(batch).unwrap();
+            self.out.write_all(&self.encoder.take()).unwrap();
+        }
+    }
+
+    fn finish(mut self) -> PathBuf {
+        self.out.write_all(&self.encoder.finish()).unwrap();
+        self.out.flush().unwrap();
+        make_traversable(&self.path);
+        self.path
+    }
 }
 
 fn make_traversable(path: &Path) {

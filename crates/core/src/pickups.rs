@@ -15,6 +15,8 @@ use chrono::{DateTime, Datelike};
 
 use crate::YearMonth;
 
+const MICROS_PER_DAY: i64 = 86_400 * 1_000_000;
+
 /// Pickups counted per month.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PickupTally {
@@ -60,18 +62,36 @@ impl PickupTally {
             self.undated += array.len() as u64;
             return;
         };
+        // Counted per day first (a run of pickups on the same day costs a comparison), then
+        // each day converted to its month once: a calendar conversion per row was 7% of the
+        // loader's CPU.
+        let mut per_day: BTreeMap<i64, u64> = BTreeMap::new();
+        let (mut day, mut run) = (i64::MIN, 0u64);
         for value in micros.as_primitive::<Int64Type>().iter() {
-            match value.and_then(DateTime::from_timestamp_micros) {
-                Some(t) => {
-                    let date = t.date_naive();
-                    if let Some(month) = YearMonth::new(date.year(), date.month()) {
-                        *self.per_month.entry(month).or_default() += 1;
-                        *self.days.entry(month).or_default() |= 1 << (date.day() - 1);
-                    } else {
-                        self.undated += 1;
-                    }
+            let Some(value) = value else {
+                self.undated += 1;
+                continue;
+            };
+            let this_day = value.div_euclid(MICROS_PER_DAY);
+            if this_day != day {
+                if run > 0 {
+                    *per_day.entry(day).or_default() += run;
                 }
-                None => self.undated += 1,
+                (day, run) = (this_day, 0);
+            }
+            run += 1;
+        }
+        if run > 0 {
+            *per_day.entry(day).or_default() += run;
+        }
+        for (day, n) in per_day {
+            let date = DateTime::from_timestamp(day * 86_400, 0).map(|t| t.date_naive());
+            match date.and_then(|d| Some((YearMonth::new(d.year(), d.month())?, d.day()))) {
+                Some((month, day_of_month)) => {
+                    *self.per_month.entry(month).or_default() += n;
+                    *self.days.entry(month).or_default() |= 1 << (day_of_month - 1);
+                }
+                None => self.undated += n,
             }
         }
     }
@@ -176,5 +196,23 @@ mod tests {
         assert!(tally.check("2023-02".parse().unwrap()).is_ok());
         assert_eq!(tally.days_covered("2023-02".parse().unwrap()), 2);
         assert!(PickupTally::default().check("2023-02".parse().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn days_before_1970_and_runs_of_one_day_count_in_their_month() {
+        let mut tally = PickupTally::default();
+        let array = Arc::new(TimestampMicrosecondArray::from(vec![
+            Some(micros("1969-12-31 23:59")),
+            Some(micros("2023-02-03 10:00")),
+            Some(micros("2023-02-03 11:00")),
+            None,
+            Some(micros("2023-02-04 00:00")),
+            Some(micros("2023-02-03 12:00")),
+        ]));
+        tally.add(array.as_ref());
+        assert_eq!(tally.inside("1969-12".parse().unwrap()), 1);
+        assert_eq!(tally.inside("2023-02".parse().unwrap()), 4);
+        assert_eq!(tally.days_covered("2023-02".parse().unwrap()), 2);
+        assert_eq!(tally.dated(), 5);
     }
 }

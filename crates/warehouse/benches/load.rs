@@ -7,8 +7,10 @@
 //! - the server-side `COPY <table> FROM '<file>' (FORMAT binary)` of the same rows into an
 //!   existing table shaped like the raw table (psql as the process);
 //! - the same COPY in two halves at once, each on its own connection into its own table (a
-//!   shell running two psql): the server's ceiling for a client with two streams, as the
-//!   loader has, with no client work at all. No loader can beat it on the same server.
+//!   shell running two psql): the server's ceiling for two streams, as the loader has;
+//! - the same two halves sent by two psql over the connection (`COPY ... FROM STDIN` fed the
+//!   encoded files): the ceiling for a client with two streams that spends no CPU of its
+//!   own on decoding and encoding. No loader of the Parquet file can beat it on the server.
 //!
 //! Each contender runs once per round, the order rotating between rounds; every figure is
 //! wall time spawn→exit and the process's peak RSS (GNU time). A checkpoint runs (untimed)
@@ -38,10 +40,11 @@ enum Contender {
     DuckDb,
     Copy,
     CopyHalves,
+    SentHalves,
 }
 
-const CONTENDERS: [Contender; 4] =
-    [Contender::Loader, Contender::DuckDb, Contender::Copy, Contender::CopyHalves];
+const CONTENDERS: [Contender; 5] =
+    [Contender::Loader, Contender::DuckDb, Contender::Copy, Contender::CopyHalves, Contender::SentHalves];
 const HALVES: [&str; 2] = ["bench_copy_h0", "bench_copy_h1"];
 
 impl Contender {
@@ -51,6 +54,7 @@ impl Contender {
             Contender::DuckDb => "DuckDB INSERT … read_parquet",
             Contender::Copy => "server COPY FROM file (binary)",
             Contender::CopyHalves => "server COPY, two halves at once",
+            Contender::SentHalves => "two psql sending encoded halves",
         }
     }
 }
@@ -144,13 +148,17 @@ fn bench_level(setup: &Setup, wal_level: &str) {
     };
     let psql = pg.cluster().install().bin("psql");
     let copy_files = binary_copy_files(&setup.parquet, &setup.work, setup.month, &setup.key);
-    let psql_command = |table: &str, file: &Path| -> String {
+    let psql = |sql: &str| -> String {
         format!(
-            "{} -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p {} -U postgres -d postgres -c \"COPY {table} FROM '{}' (FORMAT binary)\"",
+            "{} -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p {} -U postgres -d postgres -c \"{sql}\"",
             psql.display(),
             pg.port(),
-            file.display()
         )
+    };
+    let psql_command =
+        |table: &str, file: &Path| psql(&format!("COPY {table} FROM '{}' (FORMAT binary)", file.display()));
+    let psql_sending = |table: &str, file: &Path| {
+        format!("{} < '{}'", psql(&format!("COPY {table} FROM STDIN (FORMAT binary)")), file.display())
     };
     let copy_args = vec!["-c".to_string(), format!("exec {}", psql_command("bench_copy", &copy_files.whole))];
     let halves_args = vec![
@@ -159,6 +167,14 @@ fn bench_level(setup: &Setup, wal_level: &str) {
             "{} & a=$!; {} & b=$!; wait $a && wait $b",
             psql_command(HALVES[0], &copy_files.halves[0]),
             psql_command(HALVES[1], &copy_files.halves[1])
+        ),
+    ];
+    let sending_args = vec![
+        "-c".to_string(),
+        format!(
+            "{} & a=$!; {} & b=$!; wait $a && wait $b",
+            psql_sending(HALVES[0], &copy_files.halves[0]),
+            psql_sending(HALVES[1], &copy_files.halves[1])
         ),
     ];
 
@@ -176,7 +192,7 @@ fn bench_level(setup: &Setup, wal_level: &str) {
             match contender {
                 Contender::DuckDb => pg.psql("postgres", "TRUNCATE bench_duckdb").unwrap(),
                 Contender::Copy => pg.psql("postgres", "TRUNCATE bench_copy").unwrap(),
-                Contender::CopyHalves => {
+                Contender::CopyHalves | Contender::SentHalves => {
                     pg.psql("postgres", &format!("TRUNCATE {}", HALVES.join(", "))).unwrap()
                 }
                 Contender::Loader => String::new(),
@@ -187,13 +203,14 @@ fn bench_level(setup: &Setup, wal_level: &str) {
                 Contender::DuckDb => run_timed(&setup.python, &duckdb_args("load"), &[]),
                 Contender::Copy => run_timed("sh", &copy_args, &[]),
                 Contender::CopyHalves => run_timed("sh", &halves_args, &[]),
+                Contender::SentHalves => run_timed("sh", &sending_args, &[]),
             }
             .unwrap_or_else(|e| panic!("{}: {e}", contender.label()));
             let count_sql = match contender {
                 Contender::Loader => "SELECT count(*) FROM raw.yellow_tripdata".to_string(),
                 Contender::DuckDb => "SELECT count(*) FROM bench_duckdb".to_string(),
                 Contender::Copy => "SELECT count(*) FROM bench_copy".to_string(),
-                Contender::CopyHalves => {
+                Contender::CopyHalves | Contender::SentHalves => {
                     format!(
                         "SELECT (SELECT count(*) FROM {}) + (SELECT count(*) FROM {})",
                         HALVES[0], HALVES[1]

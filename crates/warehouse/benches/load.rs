@@ -161,22 +161,13 @@ fn bench_level(setup: &Setup, wal_level: &str) {
         format!("{} < '{}'", psql(&format!("COPY {table} FROM STDIN (FORMAT binary)")), file.display())
     };
     let copy_args = vec!["-c".to_string(), format!("exec {}", psql_command("bench_copy", &copy_files.whole))];
-    let halves_args = vec![
-        "-c".to_string(),
-        format!(
-            "{} & a=$!; {} & b=$!; wait $a && wait $b",
-            psql_command(HALVES[0], &copy_files.halves[0]),
-            psql_command(HALVES[1], &copy_files.halves[1])
-        ),
-    ];
-    let sending_args = vec![
-        "-c".to_string(),
-        format!(
-            "{} & a=$!; {} & b=$!; wait $a && wait $b",
-            psql_sending(HALVES[0], &copy_files.halves[0]),
-            psql_sending(HALVES[1], &copy_files.halves[1])
-        ),
-    ];
+    // Both halves at once, each psql over its own connection; fails if either fails.
+    let both_halves = |command: &dyn Fn(&str, &Path) -> String| {
+        let [a, b] = [0, 1].map(|i| command(HALVES[i], &copy_files.halves[i]));
+        vec!["-c".to_string(), format!("{a} & a=$!; {b} & b=$!; wait $a && wait $b")]
+    };
+    let halves_args = both_halves(&psql_command);
+    let sending_args = both_halves(&psql_sending);
 
     // Untimed: the raw schema and a first load, DuckDB's table, the COPY's table.
     run_timed(loader, &loader_args, &[("RUST_LOG", "warn")]).expect("a first load");

@@ -172,7 +172,8 @@ async fn warehouse_months(
     wh: &mut PgConnection,
     kind: TripKind,
 ) -> Result<Vec<(NaiveDate, i64, DateTime<Utc>)>, MartError> {
-    atl_warehouse::migrate::ensure_schema(wh).await?;
+    // Read-only: the mart's role on the warehouse may only read it.
+    atl_warehouse::migrate::check_schema(wh).await?;
     Ok(atl_warehouse::load_log::all(wh)
         .await?
         .into_iter()

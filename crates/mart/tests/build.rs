@@ -336,13 +336,18 @@ fn kill_9_mid_build_keeps_the_previous_month_and_the_rerun_completes() {
 
 /// `atl-mart build --kind yellow` against this stack, as a scheduler runs it.
 fn mart_command(stack: &Stack, lake_url: &str) -> Command {
+    mart_command_reading(stack, lake_url, &stack.warehouse.url("postgres"))
+}
+
+/// `atl-mart build --kind yellow` reading the warehouse at `warehouse_url`.
+fn mart_command_reading(stack: &Stack, lake_url: &str, warehouse_url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_atl-mart"));
     for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("ATL")) {
         command.env_remove(key);
     }
     command
         .current_dir(stack.lake_dir.path())
-        .args(["--warehouse", &stack.warehouse.url("postgres"), "--mart", &stack.mart.url("postgres")])
+        .args(["--warehouse", warehouse_url, "--mart", &stack.mart.url("postgres")])
         .args(["--lake", lake_url, "build", "--kind", "yellow"])
         .env("RUST_LOG", "warn,sqlx=error");
     command
@@ -519,4 +524,39 @@ fn reference_files_load_and_each_month_counts_on_the_tlc_definition() {
     let message = atl_core::ErrorChain::new(&err).to_string();
     assert!(message.contains("reference/taxi_zones.zip") && message.contains("zip"), "{message}");
     assert_eq!(stack.mart_sql("SELECT count(*) FROM mart.ref_zone_shape"), ZONE_SHAPES.to_string());
+}
+
+#[test]
+fn a_warehouse_role_that_may_only_read_builds_the_mart() {
+    let stack = Stack::start(true);
+    stack.put_month(TripKind::Yellow, "2023-05", Era::Y2022, 1_000);
+    stack.load(TripKind::Yellow);
+    stack.wh("CREATE ROLE reader LOGIN; GRANT USAGE ON SCHEMA raw TO reader; \
+         GRANT SELECT ON ALL TABLES IN SCHEMA raw TO reader");
+    let lake_url = format!("file://{}", stack.lake_dir.path().display());
+    let reader = stack.warehouse.url("postgres").replacen("postgres@", "reader@", 1);
+    let output = mart_command_reading(&stack, &lake_url, &reader).output().unwrap();
+    let text = output_text(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("mart: 1 yellow months built, 0 failed"), "{text}");
+    assert_accounted(&stack, TripKind::Yellow, "2023-05");
+}
+
+#[test]
+fn a_warehouse_schema_older_than_the_release_stops_the_build_naming_the_upgrade() {
+    let stack = Stack::start(true);
+    stack.put_month(TripKind::Yellow, "2023-05", Era::Y2022, 1_000);
+    stack.load(TripKind::Yellow);
+    let newest = atl_warehouse::migrate::MIGRATOR.iter().map(|m| m.version).max().unwrap();
+    // As a warehouse last migrated by the release before this one records itself.
+    stack.wh(&format!("DELETE FROM raw._sqlx_migrations WHERE version = {newest}"));
+    let lake_url = format!("file://{}", stack.lake_dir.path().display());
+    let output = mart_command(&stack, &lake_url).output().unwrap();
+    let text = output_text(&output);
+    assert!(!output.status.success(), "{text}");
+    let expected =
+        format!("the warehouse's schema is at version {}, this release reads version {newest}", newest - 1);
+    assert!(text.contains(&expected) && text.contains("atl-warehouse migrate"), "{text}");
+    assert_eq!(stack.mart_sql("SELECT count(*) FROM mart.fact_trip"), "0");
+    assert_eq!(stack.wh("SELECT count(*) FROM raw._sqlx_migrations"), (newest - 1).to_string());
 }

@@ -12,6 +12,15 @@ pub enum WarehouseError {
     Sql { what: String, source: sqlx::Error },
     #[error("migrating the {server} schema: {}", crate::error::migrate_cause(source))]
     Migrate { server: &'static str, source: sqlx::migrate::MigrateError },
+    #[error(
+        "the warehouse's schema is at version {found}, this release reads version {newest}: {}",
+        if found < newest {
+            "run `atl-warehouse migrate` (or a load) with a role that may change the warehouse, then build again"
+        } else {
+            "it was upgraded by a newer release; run that release (or a newer one), not this one"
+        }
+    )]
+    SchemaVersion { found: i64, newest: i64 },
     #[error(transparent)]
     Lake(#[from] atl_lake::LakeError),
     #[error("reading {key} from the lake: {source}")]

@@ -82,6 +82,34 @@ pub async fn ensure_schema(conn: &mut PgConnection) -> Result<MigrationReport, W
     Ok(report)
 }
 
+/// Checks, changing nothing, that the warehouse's schema is at the newest version this
+/// release knows, and returns it: for readers of the warehouse (the mart), whose role may
+/// only read it. A schema from before migrations counts as version 1, no schema as 0.
+pub async fn check_schema(conn: &mut PgConnection) -> Result<i64, WarehouseError> {
+    let table = format!("{SCHEMA}._sqlx_migrations");
+    let what = "reading the warehouse's schema version";
+    let versions = applied_versions(conn, &table).await.map_err(|e| match e {
+        MigrateError::Execute(source) => WarehouseError::Sql { what: what.into(), source },
+        other => WarehouseError::Migrate { server: "warehouse", source: other },
+    })?;
+    let found = match versions.last() {
+        Some(v) => *v,
+        None => {
+            let legacy: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+                .bind(V1_MARKER)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(WarehouseError::sql(what))?;
+            i64::from(legacy)
+        }
+    };
+    let newest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    if found != newest {
+        return Err(WarehouseError::SchemaVersion { found, newest });
+    }
+    Ok(found)
+}
+
 /// Applies `migrator` on `conn`, recording them in `<schema>._sqlx_migrations`, after
 /// recording version 1 as applied when the table `v1_marker` exists but no migration was
 /// ever recorded. On an error, close the connection: sqlx's own lock may still be held.

@@ -1,5 +1,6 @@
 //! The ingest stage of ATL-Datamart: fetch TLC trip months and the reference files (zone
-//! table, zone shapes, the TLC's monthly indicators) from the CDN (or a mirror with its layout) into the data lake, verified, exactly once.
+//! table, zone shapes, the TLC's monthly indicators) from the CDN (or a mirror with its
+//! layout) into the data lake, verified, exactly once.
 //!
 //! For each month: HEAD the source → if the lake already holds the object with that size,
 //! copied from the source object of the same ETag (recorded at download under `_source/`,
@@ -8,8 +9,9 @@
 //! into a staging file (never held in memory), checked (Parquet magic at both ends, a
 //! readable footer, a schema core can map: an HTML/XML error page, a truncated body or a
 //! foreign schema is rejected and named), and committed atomically with
-//! [`atl_lake::Lake::write_file`], then its source ETag recorded. Timeouts, resets, truncated bodies and 5xx are retried
-//! with exponential backoff (`source.retries` attempts); 403/404 mean
+//! [`atl_lake::Lake::write_file`], then its source ETag recorded. Timeouts, resets,
+//! truncated bodies and 5xx are retried with exponential backoff (`source.retries`
+//! attempts); 403/404 mean
 //! [`Outcome::NotPublished`]. Months run `source.concurrency` at a time.
 //!
 //! The library never prints: progress goes through a [`Progress`] the caller implements
@@ -23,7 +25,8 @@
 //!
 //! let config = AtlConfig::load(None)?;
 //! let lake = Lake::open(&config.lake)?;
-//! let report = ingest_months(&config.source, &lake, TripKind::Yellow, "2023-01..2023-03".parse()?, &NoProgress).await?;
+//! let months = "2023-01..2023-03".parse()?;
+//! let report = ingest_months(&config.source, &lake, TripKind::Yellow, months, &NoProgress).await?;
 //! assert!(!report.has_failures());
 //! # Ok(()) }
 //! ```

@@ -4,12 +4,13 @@
 //! Data flows one way through it: `atl-ingest` downloads a month into a staging file,
 //! verifies it and hands it to [`Lake::put_file`]; the warehouse stage lists the months
 //! with [`Lake::trip_files`] and streams them with parquet's async reader over
-//! [`Lake::parquet_reader`] (or uses [`Lake::store`] directly), on either backend. Objects follow the lake layout of
-//! `atl_core`: `{kind}/{YYYY}/{kind}_tripdata_{YYYY-MM}.parquet` and
+//! [`Lake::parquet_reader`] (or uses [`Lake::store`] directly), on either backend. Objects
+//! follow the lake layout of `atl_core`: `{kind}/{YYYY}/{kind}_tripdata_{YYYY-MM}.parquet` and
 //! `reference/taxi_zone_lookup.csv`.
 //!
 //! - `file://data/lake` (relative to the current folder) or `file:///srv/lake`: a folder,
-//!   which [`Lake::open`] requires to exist and [`Lake::create`] creates; files staged in [`Lake::staging_dir`] are renamed into place.
+//!   which [`Lake::open`] requires to exist and [`Lake::create`] creates; files staged in
+//!   [`Lake::staging_dir`] are renamed into place.
 //! - `s3://bucket` with `lake.endpoint`, `lake.region`, keys and `lake.allow_http`: AWS S3 or
 //!   any S3 server (MinIO, moto), addressed path-style; [`Lake::init`] creates the bucket.
 //!

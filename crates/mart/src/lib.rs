@@ -5,8 +5,9 @@
 //! rules declared in [`cleaning`]): clean rows go straight into the month's new partition,
 //! rejected ones into the staging table; for-hire months are staged whole ([`transfer`]).
 //! Then `sql/mart/insertion.sql` (or `insertion_for_hire.sql`) runs in one transaction: it
-//! applies the documented cleaning rules to what is staged, swaps the month's fact partition (old one dropped, new one
-//! attached: readers see a whole month or the previous one, never half), refreshes the
+//! applies the documented cleaning rules to what is staged, swaps the month's fact
+//! partition (old one dropped, new one attached: readers see a whole month or the previous
+//! one, never half), refreshes the
 //! month's aggregates and counts every rejected row by reason; finally it checks that
 //! warehouse rows = fact rows + rejected rows, and the same for the sum of total_amount.
 //! The model (`sql/mart/migrations`, for psql users `sql/mart/creation.sql`) is brought to

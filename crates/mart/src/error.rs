@@ -12,6 +12,8 @@ pub enum MartError {
     Migrate { source: sqlx::migrate::MigrateError },
     #[error(transparent)]
     Warehouse(#[from] atl_warehouse::WarehouseError),
+    #[error("{source} (the warehouse at {url})")]
+    WarehouseSchema { url: String, source: atl_warehouse::WarehouseError },
     #[error(transparent)]
     Lake(#[from] atl_lake::LakeError),
     #[error("reading the zone table {key} from the lake: {source}")]

@@ -129,6 +129,10 @@ pub async fn build(
         );
     }
     let reference = reference::load_reference(&mut conn, lake).await?;
+    // Read-only: the mart's role on the warehouse may only read it.
+    atl_warehouse::migrate::check_schema(&mut wh)
+        .await
+        .map_err(|source| MartError::WarehouseSchema { url: warehouse.url.to_string(), source })?;
     let loaded = warehouse_months(&mut wh, kind).await?;
     let built = build_log::all(&mut conn).await?;
     // Each month takes the build lock on its own session (insertion.sql takes it again).
@@ -173,8 +177,6 @@ async fn warehouse_months(
     wh: &mut PgConnection,
     kind: TripKind,
 ) -> Result<Vec<(NaiveDate, i64, DateTime<Utc>)>, MartError> {
-    // Read-only: the mart's role on the warehouse may only read it.
-    atl_warehouse::migrate::check_schema(wh).await?;
     Ok(atl_warehouse::load_log::all(wh)
         .await?
         .into_iter()

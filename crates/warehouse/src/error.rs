@@ -13,7 +13,8 @@ pub enum WarehouseError {
     #[error("migrating the {server} schema: {}", crate::error::migrate_cause(source))]
     Migrate { server: &'static str, source: sqlx::migrate::MigrateError },
     #[error(
-        "the warehouse's schema is at version {found}, this release reads version {newest}: {}",
+        "the warehouse's schema is at version {found}{}, this release reads version {newest}: {}",
+        if *found == 0 { " (it holds no raw tables: nothing was loaded yet)" } else { "" },
         if found < newest {
             "run `atl-warehouse migrate` (or a load) with a role that may change the warehouse, then build again"
         } else {

@@ -13,7 +13,7 @@ pub enum MartError {
     #[error(transparent)]
     Warehouse(#[from] atl_warehouse::WarehouseError),
     #[error("{source} (the warehouse at {url})")]
-    WarehouseSchema { url: String, source: atl_warehouse::WarehouseError },
+    WarehouseSchema { url: String, source: Box<atl_warehouse::WarehouseError> },
     #[error(transparent)]
     Lake(#[from] atl_lake::LakeError),
     #[error("reading the zone table {key} from the lake: {source}")]

@@ -130,9 +130,10 @@ pub async fn build(
     }
     let reference = reference::load_reference(&mut conn, lake).await?;
     // Read-only: the mart's role on the warehouse may only read it.
-    atl_warehouse::migrate::check_schema(&mut wh)
-        .await
-        .map_err(|source| MartError::WarehouseSchema { url: warehouse.url.to_string(), source })?;
+    atl_warehouse::migrate::check_schema(&mut wh).await.map_err(|source| MartError::WarehouseSchema {
+        url: warehouse.url.to_string(),
+        source: Box::new(source),
+    })?;
     let loaded = warehouse_months(&mut wh, kind).await?;
     let built = build_log::all(&mut conn).await?;
     // Each month takes the build lock on its own session (insertion.sql takes it again).

@@ -27,6 +27,8 @@ pub mod config;
 pub mod error;
 pub mod kind;
 pub mod month;
+#[cfg(feature = "postgres")]
+pub mod pg_error;
 pub mod pickups;
 pub mod raw;
 pub mod schema;

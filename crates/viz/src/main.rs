@@ -102,7 +102,10 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("atl-viz: {}", ErrorChain::new(e.as_ref()).with_render(render_cause));
+            eprintln!(
+                "atl-viz: {}",
+                ErrorChain::new(e.as_ref()).with_render(atl_core::pg_error::render_cause)
+            );
             ExitCode::FAILURE
         }
     }
@@ -227,30 +230,4 @@ fn role_password(file: Option<&std::path::Path>) -> anyhow::Result<Secret> {
     };
     anyhow::ensure!(!password.is_empty(), "no password: set ATL_VIZ_PASSWORD or pass --password-file FILE");
     Ok(Secret::new(password))
-}
-
-/// A PostgreSQL error by its message, detail and hint, without sqlx's "at line N" (a line of
-/// PostgreSQL's C source, not of the user's SQL); sqlx's "error returned from database"
-/// wrapper is left out.
-fn render_cause(error: &(dyn std::error::Error + 'static)) -> Option<String> {
-    // sqlx gives its database error as the source of `sqlx::Error::Database`, boxed.
-    let pg = error.downcast_ref::<sqlx::postgres::PgDatabaseError>().or_else(|| {
-        error
-            .downcast_ref::<Box<dyn sqlx::error::DatabaseError>>()
-            .and_then(|e| e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
-    });
-    if let Some(pg) = pg {
-        let mut text = pg.message().to_owned();
-        if let Some(detail) = pg.detail() {
-            text.push_str(&format!(" (detail: {detail})"));
-        }
-        if let Some(hint) = pg.hint() {
-            text.push_str(&format!(" (hint: {hint})"));
-        }
-        return Some(text);
-    }
-    if let Some(sqlx::Error::Database(_)) = error.downcast_ref::<sqlx::Error>() {
-        return Some(String::new());
-    }
-    None
 }

@@ -100,29 +100,4 @@ pub fn is_connection_error(error: &sqlx::Error) -> bool {
     }
 }
 
-/// Renders a cause of an error chain (see [`atl_core::ErrorChain::with_render`]): a
-/// PostgreSQL error by its message, detail and hint, without the driver's "at line N" (a
-/// line of PostgreSQL's own C source, not of the user's SQL).
-pub fn render_cause(error: &(dyn std::error::Error + 'static)) -> Option<String> {
-    // sqlx gives its database error as the source of `sqlx::Error::Database`, boxed.
-    let pg = error.downcast_ref::<sqlx::postgres::PgDatabaseError>().or_else(|| {
-        error
-            .downcast_ref::<Box<dyn sqlx::error::DatabaseError>>()
-            .and_then(|e| e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
-    });
-    if let Some(pg) = pg {
-        let mut text = pg.message().to_owned();
-        if let Some(detail) = pg.detail() {
-            text.push_str(&format!(" (detail: {detail})"));
-        }
-        if let Some(hint) = pg.hint() {
-            text.push_str(&format!(" (hint: {hint})"));
-        }
-        return Some(text);
-    }
-    // "error returned from database: <the PostgreSQL error>": the next line says it better.
-    if let Some(sqlx::Error::Database(_)) = error.downcast_ref::<sqlx::Error>() {
-        return Some(String::new());
-    }
-    None
-}
+pub use atl_core::pg_error::render_cause;

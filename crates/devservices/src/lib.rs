@@ -23,6 +23,7 @@ mod pg_install;
 mod postgres;
 mod process;
 mod s3;
+mod stage;
 mod timed;
 
 pub use error::{Error, Result};
@@ -30,4 +31,5 @@ pub use mirror::{ACCESS_DENIED_XML, Fault, TlcMirror};
 pub use pg_install::{BINDIR_ENV, PgInstall};
 pub use postgres::{PgCluster, PgServer, PgStatus, StartOutcome};
 pub use s3::{MOTO_SERVER_ENV, S3Server, find_moto_server};
+pub use stage::{output_text, without_atl_env};
 pub use timed::{TimedRun, run_timed};

@@ -16,9 +16,7 @@ on_both_backends!(a_killed_download_leaves_no_object_and_the_rerun_completes);
 /// `atl-ingest` pointed at the mirror and the lake by ATL__ variables, as Airflow runs it.
 fn ingest_command(cdn: &Cdn, lake: &TestLake) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_atl-ingest"));
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("ATL")) {
-        command.env_remove(key);
-    }
+    atl_devservices::without_atl_env(&mut command);
     command
         // No atl.toml there: only the defaults and the variables below apply.
         .current_dir(lake.dir.path())

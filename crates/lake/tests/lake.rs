@@ -70,9 +70,7 @@ impl TestLake {
 
     fn command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_atl-lake"));
-        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("ATL")) {
-            command.env_remove(key);
-        }
+        atl_devservices::without_atl_env(&mut command);
         command
             .current_dir(self.dir.path())
             .env("ATL__LAKE__URL", &self.config.url)
@@ -433,9 +431,7 @@ fn the_built_in_keys_against_a_remote_endpoint_warn_once() {
     let dir = tempfile::tempdir().unwrap();
     let ls = |endpoint: &str| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_atl-lake"));
-        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("ATL")) {
-            command.env_remove(key);
-        }
+        atl_devservices::without_atl_env(&mut command);
         let output = command
             .current_dir(dir.path())
             .env("ATL__LAKE__URL", "s3://rawnyc")

@@ -1,6 +1,7 @@
 //! Building the mart on a second real PostgreSQL server from a warehouse filled from a lake of
 //! generated months.
 
+use atl_devservices::output_text;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -342,24 +343,13 @@ fn mart_command(stack: &Stack, lake_url: &str) -> Command {
 /// `atl-mart build --kind yellow` reading the warehouse at `warehouse_url`.
 fn mart_command_reading(stack: &Stack, lake_url: &str, warehouse_url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_atl-mart"));
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("ATL")) {
-        command.env_remove(key);
-    }
+    atl_devservices::without_atl_env(&mut command);
     command
         .current_dir(stack.lake_dir.path())
         .args(["--warehouse", warehouse_url, "--mart", &stack.mart.url("postgres")])
         .args(["--lake", lake_url, "build", "--kind", "yellow"])
         .env("RUST_LOG", "warn,sqlx=error");
     command
-}
-
-fn output_text(output: &std::process::Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 #[test]

@@ -129,6 +129,13 @@ fn main() {
     for level in wal_levels.split(',').map(str::trim).filter(|l| !l.is_empty()) {
         bench_level(&setup, level);
     }
+    if std::fs::read_to_string("/proc/cmdline").is_ok_and(|c| c.contains("page_reporting")) {
+        println!(
+            "note: this machine hands free memory back to its host (page_reporting on the kernel \
+             command line): writing into fresh pages costs more than reusing freed ones, which is \
+             most of the gap between the first load and the reload (docs/architecture.md)"
+        );
+    }
 }
 
 fn bench_level(setup: &Setup, wal_level: &str) {

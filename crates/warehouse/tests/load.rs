@@ -2,6 +2,7 @@
 
 mod common;
 
+use atl_devservices::output_text;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -253,23 +254,12 @@ fn kill_9_mid_copy_keeps_the_previous_month_and_the_rerun_loads_once() {
 /// `atl-warehouse` run as a scheduler would, on this stack's server and lake.
 fn warehouse_command(stack: &Stack, lake_url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_atl-warehouse"));
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("ATL")) {
-        command.env_remove(key);
-    }
+    atl_devservices::without_atl_env(&mut command);
     command
         .current_dir(stack.lake_dir.path())
         .args(["--warehouse", &stack.pg.url("postgres"), "--lake", lake_url])
         .env("RUST_LOG", "warn");
     command
-}
-
-fn output_text(output: &std::process::Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 #[test]
@@ -368,9 +358,7 @@ fn errors_say_each_cause_once_name_the_server_and_no_driver_line_numbers() {
     let stack = Stack::start();
     let status = |warehouse_url: &str| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_atl-warehouse"));
-        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("ATL")) {
-            command.env_remove(key);
-        }
+        atl_devservices::without_atl_env(&mut command);
         let output = command
             .current_dir(stack.lake_dir.path())
             .args(["--warehouse", warehouse_url, "status"])

@@ -51,17 +51,20 @@
 --      counted independently of the rules;
 --   2. staging, once: the rejected rows (a few percent) into a temporary table;
 --   3. staging, once: the clean rows, converted, into mart.fact_trip_build;
---   4. the new table, three times in parallel: three roll-ups every aggregate is summed from;
+--   4. the new table, three times in parallel: three roll-ups every aggregate is summed from
+--      (unless atl-mart made them: see below);
 --   5. nothing: ATTACH PARTITION finds the bounds CHECK (no partition-constraint scan) and
 --      no foreign key to validate (the fact's dimension keys are guaranteed by this file and
 --      guarded on the dimensions' side: migration 0004).
 --   build_log's figures come from 1, 4 and the rejects, without scanning anything again.
--- atl-mart does 0 and 3 in the stream between the servers (crates/mart/src/cleaning: the
--- rules and conversions below are generated from its declarations, and it applies the same
--- ones to each row in flight): it makes mart.fact_trip_build and fills it with the clean rows
--- in one transaction, stages only the rejected rows, and runs this file with
--- atl.fact_prebuilt = 'on' and the warehouse's figures. Steps 2 and 3 then pass over the
--- rejected rows only (3 finds none clean), and the month costs one write of its rows.
+-- atl-mart does 0, 3 and 4 in the stream between the servers (crates/mart/src/cleaning: the
+-- rules, conversions and roll-ups below are generated from its declarations, and it applies
+-- the same ones to each row in flight): it makes mart.fact_trip_build and fills it with the
+-- clean rows in one transaction, makes the roll-up tables of step 4 from the same rows,
+-- stages only the rejected rows, and runs this file with atl.fact_prebuilt = 'on' and the
+-- warehouse's figures. Steps 2 and 3 then pass over the rejected rows only (3 finds none
+-- clean), step 4 finds its tables made, and the month costs one write of its rows and no
+-- read of them.
 
 BEGIN;
 
@@ -238,27 +241,38 @@ WHERE c.reason IS NULL;
 -- scan; GROUPING SETS would do them in one scan, but serially) fine enough for every aggregate
 -- table, and the fact's own totals, to be summed from them. Their groups are bounded by the
 -- dimensions (31 days x 24 hours x 8 payment types; 265 zones x 8; 50,000 distances).
-CREATE TEMP TABLE rollup_day_hour_payment ON COMMIT DROP AS
+-- atl-mart sums the same groups as it streams the clean rows and makes these tables before
+-- running this file: IF NOT EXISTS then skips the three scans.
+-- BEGIN GENERATED rollups: from crates/mart/src/cleaning (edit there; cargo test rewrites this)
+CREATE TEMP TABLE IF NOT EXISTS rollup_day_hour_payment ON COMMIT DROP AS
 SELECT pickup_date_id, pickup_hour, payment_type_id,
-       count(*) AS trips, sum(total_amount) AS revenue, sum(fare_amount) AS fare_sum,
-       sum(tip_amount) AS tip_sum, sum(duration_sec) AS duration_sec_sum,
+       count(*) AS trips,
+       sum(total_amount) AS revenue,
+       sum(fare_amount) AS fare_sum,
+       sum(tip_amount) AS tip_sum,
+       sum(duration_sec) AS duration_sec_sum,
        sum(trip_distance) AS distance_sum,
        count(*) FILTER (WHERE pu_zone_id IN (1, 132, 138) OR do_zone_id IN (1, 132, 138)
                               OR rate_code_id IN (2, 3)) AS airport_trips
 FROM mart.fact_trip_build
 GROUP BY pickup_date_id, pickup_hour, payment_type_id;
 
-CREATE TEMP TABLE rollup_zone_payment ON COMMIT DROP AS
+CREATE TEMP TABLE IF NOT EXISTS rollup_zone_payment ON COMMIT DROP AS
 SELECT pu_zone_id, payment_type_id,
-       count(*) AS trips, sum(total_amount) AS revenue, sum(fare_amount) AS fare_sum,
+       count(*) AS trips,
+       sum(total_amount) AS revenue,
+       sum(fare_amount) AS fare_sum,
        sum(tip_amount) AS tip_sum
 FROM mart.fact_trip_build
 GROUP BY pu_zone_id, payment_type_id;
 
-CREATE TEMP TABLE rollup_distance ON COMMIT DROP AS
-SELECT trip_distance, count(*) AS trips, sum(fare_amount) AS fare_sum
+CREATE TEMP TABLE IF NOT EXISTS rollup_distance ON COMMIT DROP AS
+SELECT trip_distance,
+       count(*) AS trips,
+       sum(fare_amount) AS fare_sum
 FROM mart.fact_trip_build
 GROUP BY trip_distance;
+-- END GENERATED rollups
 
 -- 5. Old partition out, new one in, in this transaction.
 SELECT mart.swap_month_partition(service, month_start::date) FROM build_params;

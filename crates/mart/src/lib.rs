@@ -3,7 +3,8 @@
 //! For each month of a kind, [`build`] streams the warehouse's raw rows (server #1) to the
 //! mart with binary COPY on both ends. Taxi months are cleaned in flight ([`stream`], by the
 //! rules declared in [`cleaning`]): clean rows go straight into the month's new partition,
-//! rejected ones into the staging table; for-hire months are staged whole ([`transfer`]).
+//! and into the month's roll-ups, rejected ones into the staging table; for-hire months are
+//! staged whole ([`transfer`]).
 //! Then `sql/mart/insertion.sql` (or `insertion_for_hire.sql`) runs in one transaction: it
 //! applies the documented cleaning rules to what is staged, swaps the month's fact
 //! partition (old one dropped, new one attached: readers see a whole month or the previous

@@ -5,7 +5,10 @@
 //! transaction (`mart.new_build_table`); a rejected row goes as it came into
 //! `mart.staging_trip`, on a second mart session. insertion.sql then runs with
 //! `atl.fact_prebuilt = 'on'`: it gives the staged rows their reasons again and finishes the
-//! month. Each row is written once, instead of staged, read and written again.
+//! month. Each row is written once, instead of staged, read and written again; and read
+//! never: the roll-ups insertion.sql sums the month's aggregates from are summed here from
+//! the clean rows ([`Rollups`]) and written, in the same transaction, as the temporary tables
+//! it would otherwise make with three passes over the new partition.
 
 use atl_core::{TripKind, YearMonth};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -14,6 +17,7 @@ use futures::stream::BoxStream;
 use sqlx::postgres::PgCopyIn;
 use sqlx::{AssertSqlSafe, PgConnection};
 
+use crate::cleaning::rollup::Rollups;
 use crate::cleaning::row::{BuildConstants, Cleaner};
 use crate::cleaning::{DIMENSIONS, Element, FACT};
 use crate::error::MartError;
@@ -86,7 +90,8 @@ pub async fn stream_month(
         .await
         .map_err(MartError::sql(what("starting the staging COPY of")))?;
 
-    let counts = match pump(&mut rows, &mut fact_sink, &mut reject_sink, &cleaner).await {
+    let mut rollups = Rollups::new().map_err(|detail| MartError::Cleaning { detail })?;
+    let counts = match pump(&mut rows, &mut fact_sink, &mut reject_sink, &cleaner, &mut rollups).await {
         Ok(counts) => counts,
         Err(stop) => {
             let reason = stop.to_string();
@@ -110,6 +115,7 @@ pub async fn stream_month(
             ),
         });
     }
+    write_rollups(mart, &rollups, counts.clean, kind, month).await?;
     sqlx::raw_sql("COMMIT")
         .execute(&mut *rejects)
         .await
@@ -140,6 +146,7 @@ async fn pump(
     fact: &mut PgCopyIn<&mut PgConnection>,
     rejects: &mut PgCopyIn<&mut PgConnection>,
     cleaner: &Cleaner,
+    rollups: &mut Rollups,
 ) -> Result<Streamed, Stop> {
     let mut input = BytesMut::new();
     let mut out = [header(), header()];
@@ -155,7 +162,7 @@ async fn pump(
         if input.len() < BATCH_BYTES && !ended {
             continue;
         }
-        split_rows(&mut input, &mut state, cleaner, &mut out, &mut counts).map_err(Stop::Rows)?;
+        split_rows(&mut input, &mut state, cleaner, &mut out, &mut counts, rollups).map_err(Stop::Rows)?;
         if out[0].len() >= CHUNK_BYTES {
             fact.send(out[0].split().freeze()).await.map_err(|e| Stop::Sql("writing the partition of", e))?;
         }
@@ -189,14 +196,15 @@ enum Framing {
     Done,
 }
 
-/// Takes every whole row off the front of `input`: clean ones converted into `out[0]`,
-/// rejected ones copied into `out[1]`.
+/// Takes every whole row off the front of `input`: clean ones converted into `out[0]` and
+/// counted in `rollups`, rejected ones copied into `out[1]`.
 fn split_rows(
     input: &mut BytesMut,
     state: &mut Framing,
     cleaner: &Cleaner,
     out: &mut [BytesMut; 2],
     counts: &mut Streamed,
+    rollups: &mut Rollups,
 ) -> Result<(), String> {
     if *state == Framing::Header {
         if input.len() < SIGNATURE.len() + 8 {
@@ -214,6 +222,7 @@ fn split_rows(
     }
     let mut at = 0;
     let mut fields: Vec<Option<&[u8]>> = Vec::with_capacity(32);
+    let mut values = vec![None; FACT.len()];
     while *state == Framing::Rows {
         let Some((len, count)) = row_span(&input[at..], &mut fields)? else { break };
         if count < 0 {
@@ -228,8 +237,9 @@ fn split_rows(
             }
             None => {
                 cleaner
-                    .write_fact(&fields, &mut out[0])
+                    .write_fact(&fields, &mut out[0], &mut values)
                     .map_err(|e| format!("a clean row cannot be converted: {e}"))?;
+                rollups.add(&values);
                 counts.clean += 1;
             }
         }
@@ -262,6 +272,36 @@ fn row_span<'a>(bytes: &'a [u8], fields: &mut Vec<Option<&'a [u8]>>) -> Result<O
         return Err(format!("a row of {count} fields"));
     }
     Ok(Some((at, count)))
+}
+
+/// Makes insertion.sql's roll-up tables in `mart`'s transaction and fills them with the
+/// groups summed in flight; their trips must be the clean rows the partition took.
+async fn write_rollups(
+    mart: &mut PgConnection,
+    rollups: &Rollups,
+    clean: u64,
+    kind: TripKind,
+    month: YearMonth,
+) -> Result<(), MartError> {
+    if rollups.trips() != i128::from(clean) {
+        return Err(MartError::Stream {
+            kind,
+            month,
+            detail: format!("the roll-ups count {} trips, the partition took {clean}", rollups.trips()),
+        });
+    }
+    let what = |step: &str| format!("{step} {kind} {month}");
+    for (create, copy, rows) in rollups.tables() {
+        sqlx::raw_sql(AssertSqlSafe(create))
+            .execute(&mut *mart)
+            .await
+            .map_err(MartError::sql(what("making a roll-up table of")))?;
+        let mut sink =
+            mart.copy_in_raw(&copy).await.map_err(MartError::sql(what("starting a roll-up COPY of")))?;
+        sink.send(rows.into_bytes()).await.map_err(MartError::sql(what("writing a roll-up of")))?;
+        sink.finish().await.map_err(MartError::sql(what("finishing a roll-up of")))?;
+    }
+    Ok(())
 }
 
 /// The build's service, month and dimension members, from the mart (insertion.sql reads the

@@ -11,9 +11,13 @@
 //!   fact's binary form, rejected ones into the staging table, where insertion.sql gives them
 //!   their reason again. `crates/mart/tests/build.rs` builds months both ways and compares.
 //!
+//! The month's roll-ups (insertion.sql step 4) are declared the same way, in [`rollup`]: the
+//! stream sums them from the fact rows it writes.
+//!
 //! Every comparison follows PostgreSQL's semantics: NULL fails a test (a CASE branch whose
 //! condition is NULL is not taken) and float8 NaN equals itself and is above every number.
 
+pub mod rollup;
 pub mod row;
 pub mod sql;
 

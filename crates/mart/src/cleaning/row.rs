@@ -137,23 +137,30 @@ impl Cleaner {
         }
     }
 
-    /// Appends the fact row of a clean `row` to `out` in binary COPY form.
-    pub fn write_fact(&self, row: &Row, out: &mut BytesMut) -> Result<(), String> {
+    /// Appends the fact row of a clean `row` to `out` in binary COPY form, and sets `values`
+    /// (one per fact column) to each number column's value, whole or in cents, for the
+    /// roll-ups ([`super::rollup::Rollups::add`]); `None` for NULL and the other columns.
+    pub fn write_fact(
+        &self,
+        row: &Row,
+        out: &mut BytesMut,
+        values: &mut [Option<i64>],
+    ) -> Result<(), String> {
         let c = &self.constants;
         out.put_i16(self.convs.len() as i16);
-        for (conv, at, member) in &self.convs {
+        for ((conv, at, member), value) in self.convs.iter().zip(values.iter_mut()) {
+            *value = None;
             match *conv {
-                Conv::Service => put_i16(out, Some(c.service_id)),
+                Conv::Service => *value = put_i16(out, Some(c.service_id)),
                 Conv::Same(_) => put_raw(out, row[at[0]]),
-                Conv::DateId(_) => put_i32(
-                    out,
-                    ts(row, at[0])
-                        .map(|t| c.first_date_id + (t.div_euclid(DAY_US) as i32 - c.month_start_day)),
-                ),
-                Conv::Hour(_) => {
-                    put_i16(out, ts(row, at[0]).map(|t| (t.rem_euclid(DAY_US) / HOUR_US) as i16))
+                Conv::DateId(_) => {
+                    let day = ts(row, at[0]).map(|t| t.div_euclid(DAY_US) as i32 - c.month_start_day);
+                    *value = put_i32(out, day.map(|d| c.first_date_id + d))
                 }
-                Conv::Int(_) => put_i32(out, int(row, at[0]).map(|v| v as i32)),
+                Conv::Hour(_) => {
+                    *value = put_i16(out, ts(row, at[0]).map(|t| (t.rem_euclid(DAY_US) / HOUR_US) as i16))
+                }
+                Conv::Int(_) => *value = put_i32(out, int(row, at[0]).map(|v| v as i32)),
                 Conv::Member(_, d) => {
                     let members = &c.members[member.unwrap_or_default()];
                     let listed = match d.element {
@@ -162,14 +169,16 @@ impl Cleaner {
                             .filter(|x| members.iter().any(|m| *m as f64 == *x))
                             .map(|x| x as i64),
                     };
-                    put_i32(out, Some(listed.map_or(-1, |v| v as i32)));
+                    *value = put_i32(out, Some(listed.map_or(-1, |v| v as i32)));
                 }
-                Conv::WholeIn(_, lo, hi) => put_i16(
-                    out,
-                    float(row, at[0])
-                        .filter(|x| (f64::from(lo)..=f64::from(hi)).contains(x) && x.fract() == 0.0)
-                        .map(|x| x as i16),
-                ),
+                Conv::WholeIn(_, lo, hi) => {
+                    *value = put_i16(
+                        out,
+                        float(row, at[0])
+                            .filter(|x| (f64::from(lo)..=f64::from(hi)).contains(x) && x.fract() == 0.0)
+                            .map(|x| x as i16),
+                    )
+                }
                 Conv::Flag(_) => match row[at[0]] {
                     Some(b"Y") => put_bool(out, Some(true)),
                     Some(b"N") => put_bool(out, Some(false)),
@@ -177,11 +186,15 @@ impl Cleaner {
                 },
                 Conv::Seconds(..) => {
                     let d = ts(row, at[1]).zip(ts(row, at[0])).map(|(b, a)| b - a);
-                    put_i32(out, d.map(seconds))
+                    *value = put_i32(out, d.map(seconds))
                 }
                 Conv::Cents(col, _) => match float(row, at[0]) {
                     None => put_raw(out, None),
-                    Some(x) => put_numeric_cents(out, round_cents(x).ok_or_else(|| format!("{col} = {x}"))?),
+                    Some(x) => {
+                        let cents = round_cents(x).ok_or_else(|| format!("{col} = {x}"))?;
+                        put_numeric_cents(out, cents);
+                        *value = Some(cents);
+                    }
                 },
             }
         }
@@ -268,11 +281,14 @@ fn put_raw(out: &mut BytesMut, value: Option<&[u8]>) {
         }
     }
 }
-fn put_i16(out: &mut BytesMut, value: Option<i16>) {
-    put_raw(out, value.map(i16::to_be_bytes).as_ref().map(|b| b.as_slice()))
+/// Writes `value` and returns it, widened.
+fn put_i16(out: &mut BytesMut, value: Option<i16>) -> Option<i64> {
+    put_raw(out, value.map(i16::to_be_bytes).as_ref().map(|b| b.as_slice()));
+    value.map(i64::from)
 }
-fn put_i32(out: &mut BytesMut, value: Option<i32>) {
-    put_raw(out, value.map(i32::to_be_bytes).as_ref().map(|b| b.as_slice()))
+fn put_i32(out: &mut BytesMut, value: Option<i32>) -> Option<i64> {
+    put_raw(out, value.map(i32::to_be_bytes).as_ref().map(|b| b.as_slice()));
+    value.map(i64::from)
 }
 fn put_bool(out: &mut BytesMut, value: Option<bool>) {
     put_raw(out, value.map(|v| [u8::from(v)]).as_ref().map(|b| b.as_slice()))

@@ -14,7 +14,7 @@ pub fn markers(name: &str) -> (String, String) {
 }
 
 /// The names of the regions, in file order.
-pub const REGIONS: [&str; 3] = ["rules", "classify", "convert"];
+pub const REGIONS: [&str; 4] = ["rules", "classify", "convert", "rollups"];
 
 /// The text between the markers of region `name` (each line ending in a newline).
 pub fn region(name: &str) -> String {
@@ -22,6 +22,7 @@ pub fn region(name: &str) -> String {
         "rules" => rules_doc(),
         "classify" => classify(),
         "convert" => convert(),
+        "rollups" => super::rollup::sql(),
         _ => panic!("no generated region {name}"),
     }
 }

@@ -305,15 +305,19 @@ fn kill_9_mid_build_keeps_the_previous_month_and_the_rerun_completes() {
     assert_eq!(stack.mart_sql(month_rows), "1000");
 
     // A bigger version of the month reaches the warehouse; the build starts and dies inside
-    // insertion.sql (after the whole month was streamed into the new partition and staging).
+    // insertion.sql (after the whole month was streamed into the new partition and staging,
+    // the old partition dropped and the new one attached): held there by a lock on a table
+    // only insertion.sql's last steps write, for as long as the test needs.
     stack.put_month(TripKind::Yellow, "2023-05", Era::Y2022, 1_500_000);
     stack.load(TripKind::Yellow);
+    let mut holder = stack.rt.block_on(atl_mart::connect(&stack.mart_db())).unwrap();
+    let hold = "BEGIN; LOCK TABLE mart.agg_fare_distance IN ACCESS EXCLUSIVE MODE";
+    stack.rt.block_on(sqlx::raw_sql(hold).execute(&mut holder)).unwrap();
     let mut child = run().spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(300);
     let inserting = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() AND application_name = 'atl-mart insertion.sql'";
     loop {
-        if stack.mart_sql(inserting) != "0" {
-            std::thread::sleep(Duration::from_millis(300));
+        if stack.mart_sql(&format!("{inserting} AND wait_event_type = 'Lock'")) != "0" {
             break;
         }
         assert!(Instant::now() < deadline, "insertion.sql never started");
@@ -327,6 +331,7 @@ fn kill_9_mid_build_keeps_the_previous_month_and_the_rerun_completes() {
         assert!(Instant::now() < deadline, "the killed build is still running");
         std::thread::sleep(Duration::from_millis(50));
     }
+    stack.rt.block_on(sqlx::raw_sql("ROLLBACK").execute(&mut holder)).unwrap();
     assert_eq!(stack.mart_contents(), before, "the previous month must be intact");
     assert_eq!(stack.mart_sql("SELECT count(*) FROM pg_class WHERE relname = 'fact_trip_build'"), "0");
 

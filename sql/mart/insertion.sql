@@ -56,15 +56,16 @@
 --   5. nothing: ATTACH PARTITION finds the bounds CHECK (no partition-constraint scan) and
 --      no foreign key to validate (the fact's dimension keys are guaranteed by this file and
 --      guarded on the dimensions' side: migration 0004).
---   build_log's figures come from 1, 4 and the rejects, without scanning anything again.
+--   build_log's figures come from 1, the rejects and one pass over one column of the new
+--   table, which the roll-ups of 4 must agree with.
 -- atl-mart does 0, 3 and 4 in the stream between the servers (crates/mart/src/cleaning: the
 -- rules, conversions and roll-ups below are generated from its declarations, and it applies
 -- the same ones to each row in flight): it makes mart.fact_trip_build and fills it with the
 -- clean rows in one transaction, makes the roll-up tables of step 4 from the same rows,
 -- stages only the rejected rows, and runs this file with atl.fact_prebuilt = 'on' and the
 -- warehouse's figures. Steps 2 and 3 then pass over the rejected rows only (3 finds none
--- clean), step 4 finds its tables made, and the month costs one write of its rows and no
--- read of them.
+-- clean), step 4 finds its tables made, and the month costs one write of its rows and one
+-- read of their total_amount.
 
 BEGIN;
 
@@ -274,6 +275,26 @@ FROM mart.fact_trip_build
 GROUP BY trip_distance;
 -- END GENERATED rollups
 
+-- The new partition's rows and money as the server holds them (one parallel pass over a
+-- single column): build_log's fact figures. The roll-ups must agree with them, whoever made
+-- them, so the aggregates are those of the rows the month holds.
+CREATE TEMP TABLE fact_total ON COMMIT DROP AS
+SELECT count(*) AS rows, coalesce(sum(total_amount), 0) AS total FROM mart.fact_trip_build;
+
+DO $$
+DECLARE
+    held fact_total;
+    rolled record;
+BEGIN
+    SELECT * INTO STRICT held FROM fact_total;
+    SELECT coalesce(sum(trips), 0) AS rows, coalesce(sum(revenue), 0) AS total INTO STRICT rolled
+    FROM rollup_day_hour_payment;
+    IF (held.rows, held.total) IS DISTINCT FROM (rolled.rows, rolled.total) THEN
+        RAISE EXCEPTION 'the roll-ups count % trips and % of total_amount, the new partition holds % and %',
+            rolled.rows, rolled.total, held.rows, held.total;
+    END IF;
+END $$;
+
 -- 5. Old partition out, new one in, in this transaction.
 SELECT mart.swap_month_partition(service, month_start::date) FROM build_params;
 
@@ -353,7 +374,7 @@ SET trips = excluded.trips, total_amount_sum = excluded.total_amount_sum, tip_am
 
 -- The accounting: staged = fact + rejected, in rows and in money; the build_log CHECKs
 -- make a mismatch abort the whole transaction. Staged: step 1; fact: the new partition's
--- rows as step 4 counted them; rejected: mart.rejects.
+-- rows and money as the server holds them (fact_total); rejected: mart.rejects.
 DELETE FROM mart.build_log b USING build_params p WHERE b.service_id = p.service_id AND b.month_id = p.month_id;
 INSERT INTO mart.build_log (service_id, month_id, warehouse_rows, fact_rows, rejected_rows,
                             warehouse_total, fact_total, rejected_total, built_at, warehouse_loaded_at,
@@ -363,8 +384,7 @@ SELECT p.service_id, p.month_id, w.rows, f.rows, r.rows, w.total, f.total, r.tot
        w.rows / greatest(sec, 1e-6)
 FROM build_params p,
      staged_total w,
-     (SELECT coalesce(sum(trips), 0) AS rows, coalesce(sum(revenue), 0) AS total
-      FROM rollup_day_hour_payment) f,
+     fact_total f,
      (SELECT coalesce(sum(rows), 0) AS rows, coalesce(sum(total_amount_sum), 0) AS total
       FROM mart.rejects r2 WHERE (r2.service_id, r2.month_id) = (SELECT service_id, month_id FROM build_params)) r,
      -- atl-mart sets atl.started_at before it copies the month, so its time counts the transfer.

@@ -5,10 +5,11 @@
 //! transaction (`mart.new_build_table`); a rejected row goes as it came into
 //! `mart.staging_trip`, on a second mart session. insertion.sql then runs with
 //! `atl.fact_prebuilt = 'on'`: it gives the staged rows their reasons again and finishes the
-//! month. Each row is written once, instead of staged, read and written again; and read
-//! never: the roll-ups insertion.sql sums the month's aggregates from are summed here from
-//! the clean rows ([`Rollups`]) and written, in the same transaction, as the temporary tables
-//! it would otherwise make with three passes over the new partition.
+//! month. Each row is written once, instead of staged, read and written again; and the
+//! roll-ups insertion.sql sums the month's aggregates from are summed here from the clean
+//! rows ([`Rollups`]) and written, in the same transaction, as the temporary tables it would
+//! otherwise make with three passes over the new partition (it checks them against one pass
+//! over total_amount, which gives build_log its fact figures).
 
 use atl_core::{TripKind, YearMonth};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -72,6 +73,7 @@ pub async fn stream_month(
         .await
         .map_err(MartError::sql(what("making the new partition of")))?;
     check_build_table(mart, &cleaner).await?;
+    let mut rollups = Rollups::new().map_err(|detail| MartError::Cleaning { detail })?;
 
     let copy_out =
         format!("COPY ({}) TO STDOUT (FORMAT binary)", transfer::warehouse_select(kind, month, &staging)?);
@@ -90,7 +92,6 @@ pub async fn stream_month(
         .await
         .map_err(MartError::sql(what("starting the staging COPY of")))?;
 
-    let mut rollups = Rollups::new().map_err(|detail| MartError::Cleaning { detail })?;
     let counts = match pump(&mut rows, &mut fact_sink, &mut reject_sink, &cleaner, &mut rollups).await {
         Ok(counts) => counts,
         Err(stop) => {

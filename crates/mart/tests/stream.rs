@@ -183,3 +183,36 @@ fn a_warehouse_connection_dropped_mid_stream_fails_the_month_and_keeps_the_previ
     assert!(rerun.status.success(), "{}", String::from_utf8_lossy(&rerun.stderr));
     assert_eq!(stack.mart_sql("SELECT warehouse_rows FROM mart.build_log"), "1500000");
 }
+
+/// Roll-ups that do not describe the new partition (here a stale table a psql user left in
+/// their session, which insertion.sql's CREATE ... IF NOT EXISTS keeps) stop the month,
+/// naming both figures; the month stays as it was.
+#[test]
+fn roll_ups_that_disagree_with_the_new_partition_stop_the_month() {
+    let stack = Stack::start(true);
+    stack.put_month(TripKind::Yellow, "2023-01", Era::Y2022, 2_000);
+    stack.load(TripKind::Yellow);
+    stack.build(TripKind::Yellow, Some("2023-01"));
+    let before = contents(&stack);
+    assert!(stack.stage_whole_month(TripKind::Yellow, "2023-01") > 0);
+    let stale = "CREATE TEMP TABLE rollup_day_hour_payment AS \
+                 SELECT pickup_date_id, pickup_hour, payment_type_id, count(*) AS trips, \
+                 sum(total_amount) AS revenue, sum(fare_amount) AS fare_sum, sum(tip_amount) AS tip_sum, \
+                 sum(duration_sec) AS duration_sec_sum, sum(trip_distance) AS distance_sum, \
+                 0::bigint AS airport_trips \
+                 FROM mart.fact_trip WHERE pickup_date_id < 20230110 GROUP BY 1, 2, 3";
+    let error = stack
+        .mart
+        .psql(
+            "postgres",
+            &format!(
+                "{stale}; SELECT set_config('atl.month', '2023-01-01', false), \
+                 set_config('atl.service', 'yellow', false); {}",
+                atl_mart::schema::INSERTION_SQL
+            ),
+        )
+        .expect_err("insertion.sql over roll-ups of other rows");
+    let error = error.to_string();
+    assert!(error.contains("the roll-ups count") && error.contains("the new partition holds"), "{error}");
+    assert_eq!(contents(&stack), before);
+}

@@ -217,9 +217,11 @@ impl Rollups {
         }
     }
 
-    /// The rows counted: the first roll-up's trips.
+    /// The rows counted: the first roll-up's first count (every roll-up counts every row).
     pub fn trips(&self) -> i128 {
-        self.parts.first().map_or(0, |p| p.groups.values().map(|s| s[0].unwrap_or(0)).sum())
+        let Some(part) = self.parts.first() else { return 0 };
+        let Some(at) = part.measures.iter().position(|(m, _)| matches!(m, Measure::Count)) else { return 0 };
+        part.groups.values().map(|s| s[at].unwrap_or(0)).sum()
     }
 
     /// Per roll-up: the CREATE TEMP TABLE statement (the column types the SELECT of [`sql`]
@@ -240,6 +242,8 @@ impl Part {
             .map(|(name, (at, _))| format!("{name} {}", FACT[*at].1.sql_type("")))
             .collect();
         for ((name, _), (_, column)) in self.rollup.measures.iter().zip(&self.measures) {
+            // sum(smallint or integer) is bigint; the fact has no bigint number to sum (a
+            // `Conv::Same` column is not a number here, see `fact_column`).
             let ty = if matches!(column, Some((_, Unit::Cents))) { "numeric" } else { "bigint" };
             columns.push(format!("{name} {ty}"));
         }

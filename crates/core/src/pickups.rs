@@ -17,6 +17,40 @@ use crate::YearMonth;
 
 const MICROS_PER_DAY: i64 = 86_400 * 1_000_000;
 
+/// Pickups per day (days since 1970-01-01): counters for the days near the first one, a map
+/// for the rest.
+struct DayWindow {
+    first: i64,
+    counts: Vec<u64>,
+    far: BTreeMap<i64, u64>,
+}
+
+impl DayWindow {
+    /// Days counted in the flat window: from 40 days before the first pickup to 90 after.
+    const BEFORE: i64 = 40;
+    const SPAN: usize = 130;
+
+    fn new(first_micros: Option<i64>) -> DayWindow {
+        let first = first_micros.map_or(0, |m| m.div_euclid(MICROS_PER_DAY)) - Self::BEFORE;
+        DayWindow { first, counts: vec![0; Self::SPAN], far: BTreeMap::new() }
+    }
+
+    fn add(&mut self, day: i64) {
+        match usize::try_from(day.wrapping_sub(self.first)).ok().and_then(|i| self.counts.get_mut(i)) {
+            Some(count) => *count += 1,
+            None => *self.far.entry(day).or_default() += 1,
+        }
+    }
+
+    fn into_days(self) -> BTreeMap<i64, u64> {
+        let mut days = self.far;
+        for (i, n) in self.counts.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+            *days.entry(self.first + i as i64).or_default() += n;
+        }
+        days
+    }
+}
+
 /// Pickups counted per month.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PickupTally {
@@ -62,28 +96,19 @@ impl PickupTally {
             self.undated += array.len() as u64;
             return;
         };
-        // Counted per day first (a run of pickups on the same day costs a comparison), then
-        // each day converted to its month once: a calendar conversion per row was 7% of the
-        // loader's CPU.
-        let mut per_day: BTreeMap<i64, u64> = BTreeMap::new();
-        let (mut day, mut run) = (i64::MIN, 0u64);
-        for value in micros.as_primitive::<Int64Type>().iter() {
-            let Some(value) = value else {
-                self.undated += 1;
-                continue;
-            };
-            let this_day = value.div_euclid(MICROS_PER_DAY);
-            if this_day != day {
-                if run > 0 {
-                    *per_day.entry(day).or_default() += run;
-                }
-                (day, run) = (this_day, 0);
+        // Counted per day first, in a flat window of days around the batch's first pickup
+        // (a file's pickups fall within a few weeks of each other), then each day converted
+        // to its month once: a calendar conversion per row was 7% of the loader's CPU, and a
+        // map entry per row (pickups out of order) 8%.
+        let values = micros.as_primitive::<Int64Type>();
+        let mut window = DayWindow::new(values.iter().flatten().next());
+        for value in values.iter() {
+            match value {
+                Some(value) => window.add(value.div_euclid(MICROS_PER_DAY)),
+                None => self.undated += 1,
             }
-            run += 1;
         }
-        if run > 0 {
-            *per_day.entry(day).or_default() += run;
-        }
+        let per_day = window.into_days();
         for (day, n) in per_day {
             let date = DateTime::from_timestamp(day * 86_400, 0).map(|t| t.date_naive());
             match date.and_then(|d| Some((YearMonth::new(d.year(), d.month())?, d.day()))) {
@@ -214,5 +239,23 @@ mod tests {
         assert_eq!(tally.inside("2023-02".parse().unwrap()), 4);
         assert_eq!(tally.days_covered("2023-02".parse().unwrap()), 2);
         assert_eq!(tally.dated(), 5);
+    }
+
+    #[test]
+    fn pickups_far_from_the_first_one_are_counted_in_their_own_month() {
+        let mut tally = PickupTally::default();
+        let array = Arc::new(TimestampMicrosecondArray::from(vec![
+            micros("2023-02-10 10:00"),
+            micros("2022-11-30 10:00"),
+            micros("2023-02-28 23:59"),
+            micros("2023-09-01 00:00"),
+            micros("2023-02-10 11:00"),
+            micros("2022-12-01 00:00"),
+        ]));
+        tally.add(array.as_ref());
+        let count = |m: &str| tally.inside(m.parse().unwrap());
+        assert_eq!([count("2022-11"), count("2022-12"), count("2023-02"), count("2023-09")], [1, 1, 3, 1]);
+        assert_eq!(tally.days_covered("2023-02".parse().unwrap()), 2);
+        assert_eq!(tally.dated(), 6);
     }
 }

@@ -1,9 +1,9 @@
 //! `Float64` → PostgreSQL `double precision` (IEEE 754 bits, big-endian).
 
 use arrow::array::{Array, Float64Array};
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 
-use super::{ColumnWriter, put_null};
+use super::{ColumnWriter, put_8, put_null};
 
 pub(super) struct Float64Writer<'a>(pub &'a Float64Array);
 
@@ -12,8 +12,7 @@ impl ColumnWriter for Float64Writer<'_> {
         if self.0.is_null(row) {
             put_null(buf);
         } else {
-            buf.put_i32(8);
-            buf.put_f64(self.0.value(row));
+            put_8(buf, self.0.value(row).to_be_bytes());
         }
     }
 }

@@ -140,6 +140,15 @@ fn put_null(buf: &mut BytesMut) {
     buf.put_i32(-1);
 }
 
+/// A present 8-byte value: its length, then its big-endian bytes, copied as one cell (two
+/// puts cost twice the capacity checks; the fixed-width writers were a fifth of the loader).
+fn put_8(buf: &mut BytesMut, value: [u8; 8]) {
+    let mut cell = [0u8; 12];
+    cell[..4].copy_from_slice(&8i32.to_be_bytes());
+    cell[4..].copy_from_slice(&value);
+    buf.put_slice(&cell);
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

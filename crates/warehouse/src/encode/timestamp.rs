@@ -1,9 +1,9 @@
 //! `Timestamp(µs, no zone)` → PostgreSQL `timestamp`: µs counted from 2000-01-01, not 1970.
 
 use arrow::array::{Array, TimestampMicrosecondArray};
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 
-use super::{ColumnWriter, PG_EPOCH_MICROS, put_null};
+use super::{ColumnWriter, PG_EPOCH_MICROS, put_8, put_null};
 
 pub(super) struct TimestampWriter<'a>(pub &'a TimestampMicrosecondArray);
 
@@ -12,8 +12,7 @@ impl ColumnWriter for TimestampWriter<'_> {
         if self.0.is_null(row) {
             put_null(buf);
         } else {
-            buf.put_i32(8);
-            buf.put_i64(self.0.value(row) - PG_EPOCH_MICROS);
+            put_8(buf, (self.0.value(row) - PG_EPOCH_MICROS).to_be_bytes());
         }
     }
 }

@@ -2,6 +2,11 @@
 
     python duckdb_load.py prepare <conninfo> <table> <parquet>   # create <table> (shape of the file)
     python duckdb_load.py load <conninfo> <table> <parquet>      # INSERT every row into it
+    python duckdb_load.py replace <conninfo> <table> <parquet>   # TRUNCATE and INSERT, one transaction
+
+`replace` is what a user of DuckDB would write to replace a month that readers may be
+querying: the old rows stay readable until the COMMIT (PostgreSQL keeps the truncated file
+until then), as they do during `atl-warehouse load --force`.
 
 The extension comes from the duckdb-extension-postgres wheel (same version as duckdb), whose
 file is named postgres.duckdb_extension while DuckDB expects the extension's own name,
@@ -42,6 +47,12 @@ def main():
         con.execute(f"CREATE TABLE pg.public.{table} AS SELECT * FROM read_parquet('{parquet}') LIMIT 0")
     elif mode == "load":
         con.execute(f"INSERT INTO pg.public.{table} SELECT * FROM read_parquet('{parquet}')")
+    elif mode == "replace":
+        # postgres_execute runs on the connection of DuckDB's open transaction.
+        con.execute("BEGIN")
+        con.execute(f"CALL postgres_execute('pg', 'TRUNCATE public.{table}')")
+        con.execute(f"INSERT INTO pg.public.{table} SELECT * FROM read_parquet('{parquet}')")
+        con.execute("COMMIT")
     else:
         sys.exit(f"unknown mode {mode}")
 

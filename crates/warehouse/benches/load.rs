@@ -6,7 +6,10 @@
 //! - the same command as a reload over the loaded month, which it replaces: the old month stays
 //!   readable until the swap, so the server holds both, and drops the old one at commit;
 //! - DuckDB's postgres extension: `INSERT INTO pg.<table> SELECT * FROM read_parquet(...)`
-//!   into an existing table of the file's shape (Python, `ATL_BENCH_PYTHON`);
+//!   into an existing table of the file's shape (Python, `ATL_BENCH_PYTHON`), emptied before;
+//! - DuckDB replacing the rows of its own full table in one transaction (`TRUNCATE`, then the
+//!   same INSERT, then `COMMIT`): the reload's peer, since its old rows too stay readable
+//!   until the commit and the server holds both;
 //! - the server-side `COPY <table> FROM '<file>' (FORMAT binary)` of the same rows into an
 //!   existing table shaped like the raw table (psql as the process);
 //! - the same COPY in two halves at once, each on its own connection into its own table (a
@@ -49,15 +52,17 @@ enum Contender {
     Loader,
     Reload,
     DuckDb,
+    DuckDbReplace,
     Copy,
     CopyHalves,
     SentHalves,
 }
 
-const CONTENDERS: [Contender; 6] = [
+const CONTENDERS: [Contender; 7] = [
     Contender::Loader,
     Contender::Reload,
     Contender::DuckDb,
+    Contender::DuckDbReplace,
     Contender::Copy,
     Contender::CopyHalves,
     Contender::SentHalves,
@@ -70,6 +75,7 @@ impl Contender {
             Contender::Loader => "atl-warehouse load (first load)",
             Contender::Reload => "atl-warehouse load --force (reload)",
             Contender::DuckDb => "DuckDB INSERT … read_parquet",
+            Contender::DuckDbReplace => "DuckDB replace (one transaction)",
             Contender::Copy => "server COPY FROM file (binary)",
             Contender::CopyHalves => "server COPY, two halves at once",
             Contender::SentHalves => "two psql sending encoded halves",
@@ -162,12 +168,12 @@ fn bench_level(setup: &Setup, wal_level: &str) {
             .collect();
     let loader = env!("CARGO_BIN_EXE_atl-warehouse");
     let conninfo = format!("host=127.0.0.1 port={} user=postgres dbname=postgres", pg.port());
-    let duckdb_args = |mode: &str| -> Vec<String> {
+    let duckdb_args = |mode: &str, table: &str| -> Vec<String> {
         vec![
             DUCKDB_SCRIPT.into(),
             mode.into(),
             conninfo.clone(),
-            "bench_duckdb".into(),
+            table.into(),
             setup.parquet.display().to_string(),
         ]
     };
@@ -196,7 +202,12 @@ fn bench_level(setup: &Setup, wal_level: &str) {
 
     // Untimed: the raw schema and a first load, DuckDB's table, the COPY's table.
     run_timed(loader, &loader_args, &[("RUST_LOG", "warn")]).expect("a first load");
-    run_timed(&setup.python, &duckdb_args("prepare"), &[]).expect("DuckDB's table (is duckdb installed?)");
+    for table in ["bench_duckdb", "bench_duckdb_replace"] {
+        run_timed(&setup.python, &duckdb_args("prepare", table), &[])
+            .expect("DuckDB's table (is duckdb installed?)");
+    }
+    // The table DuckDB replaces holds the month before its first round, as the loader's does.
+    run_timed(&setup.python, &duckdb_args("load", "bench_duckdb_replace"), &[]).expect("DuckDB's first load");
     for table in ["bench_copy", HALVES[0], HALVES[1]] {
         pg.psql("postgres", &format!("CREATE TABLE {table} (LIKE raw.yellow_tripdata)")).unwrap();
     }
@@ -212,14 +223,17 @@ fn bench_level(setup: &Setup, wal_level: &str) {
                     pg.psql("postgres", &format!("TRUNCATE {}", HALVES.join(", "))).unwrap()
                 }
                 Contender::Loader => pg.psql("postgres", &forget_month(setup.month)).unwrap(),
-                Contender::Reload => String::new(),
+                Contender::Reload | Contender::DuckDbReplace => String::new(),
             };
             pg.psql("postgres", "CHECKPOINT").unwrap();
             let run = match contender {
                 Contender::Loader | Contender::Reload => {
                     run_timed(loader, &loader_args, &[("RUST_LOG", "warn")])
                 }
-                Contender::DuckDb => run_timed(&setup.python, &duckdb_args("load"), &[]),
+                Contender::DuckDb => run_timed(&setup.python, &duckdb_args("load", "bench_duckdb"), &[]),
+                Contender::DuckDbReplace => {
+                    run_timed(&setup.python, &duckdb_args("replace", "bench_duckdb_replace"), &[])
+                }
                 Contender::Copy => run_timed("sh", &copy_args, &[]),
                 Contender::CopyHalves => run_timed("sh", &halves_args, &[]),
                 Contender::SentHalves => run_timed("sh", &sending_args, &[]),
@@ -230,6 +244,7 @@ fn bench_level(setup: &Setup, wal_level: &str) {
                     "SELECT count(*) FROM raw.yellow_tripdata".to_string()
                 }
                 Contender::DuckDb => "SELECT count(*) FROM bench_duckdb".to_string(),
+                Contender::DuckDbReplace => "SELECT count(*) FROM bench_duckdb_replace".to_string(),
                 Contender::Copy => "SELECT count(*) FROM bench_copy".to_string(),
                 Contender::CopyHalves | Contender::SentHalves => {
                     format!(
@@ -275,6 +290,10 @@ fn bench_level(setup: &Setup, wal_level: &str) {
             median(c, TimedRun::peak_rss_mb)
         );
     }
+    println!(
+        "  reload ÷ DuckDB replacing in one transaction (both keep the old rows until the commit): {:.2}×",
+        rate(Contender::Reload) / rate(Contender::DuckDbReplace)
+    );
 }
 
 /// The month's partition and load log row, gone: the loader's next run is a first load.

@@ -2,15 +2,21 @@
 //!
 //! The format is a fixed header, then per row a 16-bit field count and per field a 32-bit
 //! length (-1 for NULL) followed by the value in network byte order, then a -1 trailer.
-//! Each Arrow type the canonical schema uses has its own small file here; a batch is
-//! encoded row by row because COPY is row-major while Arrow is columnar.
+//! Each Arrow type the canonical schema uses has a writer here ([`fixed8`], [`text`]).
+//!
+//! COPY is row-major while Arrow is columnar. A batch is encoded [`CHUNK`] rows at a time,
+//! column by column: first every row's width (the sum of its cells'), which places each row
+//! in the output, then each column's cells written at their rows' cursors in one tight loop
+//! per column. Writing cell by cell across the columns, through a writer call per cell, was a
+//! third of the loader's CPU.
 
-mod float64;
-mod int64;
+mod fixed8;
 mod text;
-mod timestamp;
+
+use std::ops::Range;
 
 use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit, TimestampMicrosecondType};
 use bytes::{BufMut, Bytes, BytesMut};
 use chrono::NaiveDate;
@@ -45,12 +51,44 @@ pub struct Lineage {
 #[derive(Debug)]
 pub struct CopyEncoder {
     buf: BytesMut,
+    /// Where a chunk of rows is assembled, column by column, before it is appended to `buf`.
+    scratch: Vec<u8>,
     month_days: i32,
     next_row: i64,
 }
 
+/// Rows encoded per pass: the part of the output they fill (about 25 kB of yellow rows) stays
+/// in the core's first-level cache while each column is written. 1,024 rows (200 kB) made
+/// the loader slower than writing row by row; 128 made it about 7 % faster.
+const CHUNK: usize = 128;
+
+/// A row's cells before its data columns: the field count, then the lineage (`date` and
+/// `bigint`, each with its length).
+const ROW_HEAD: usize = 2 + (4 + 4) + (4 + 8);
+
+/// A NULL cell: length -1 and no value.
+const NULL: [u8; 4] = (-1i32).to_be_bytes();
+
+/// One column of a batch, written for a range of its rows.
 trait ColumnWriter {
-    fn write(&self, row: usize, buf: &mut BytesMut);
+    /// Adds each row's cell width (length prefix included) to `widths[i]` for row
+    /// `rows.start + i`.
+    fn add_widths(&self, rows: Range<usize>, widths: &mut [usize]);
+    /// Writes each row's cell at `out[cursors[i]]` and moves the cursor past it.
+    fn write(&self, rows: Range<usize>, out: &mut [u8], cursors: &mut [usize]);
+}
+
+/// Adds 4 for a NULL row, `present(row)` for any other.
+fn add_widths(
+    nulls: Option<&NullBuffer>,
+    rows: Range<usize>,
+    widths: &mut [usize],
+    present: impl Fn(usize) -> usize,
+) {
+    let nulls = nulls.filter(|n| n.null_count() > 0);
+    for (width, row) in widths.iter_mut().zip(rows) {
+        *width += if nulls.is_some_and(|n| n.is_null(row)) { 4 } else { present(row) };
+    }
 }
 
 impl CopyEncoder {
@@ -59,7 +97,7 @@ impl CopyEncoder {
             (lineage.month - NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid")).num_days() as i32;
         let mut buf = BytesMut::with_capacity(2 << 20);
         buf.put_slice(HEADER);
-        CopyEncoder { buf, month_days, next_row: lineage.first_row }
+        CopyEncoder { buf, scratch: Vec::new(), month_days, next_row: lineage.first_row }
     }
 
     /// The position of the next row to encode.
@@ -87,21 +125,40 @@ impl CopyEncoder {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let fields = (writers.len() + 2) as i16;
-        // Lineage (4+4 + 4+8) plus the data columns at their widest (4+8 each, strings ~ a
-        // few bytes): reserving once per batch keeps the row loop branch-free.
-        let row_size = 2 + 20 + writers.len() * 14;
-        self.buf.reserve(row_size * batch.num_rows());
-        for row in 0..batch.num_rows() {
-            let buf = &mut self.buf;
-            buf.put_i16(fields);
-            buf.put_i32(4);
-            buf.put_i32(self.month_days);
-            buf.put_i32(8);
-            buf.put_i64(self.next_row);
+        let mut widths = vec![0usize; CHUNK];
+        let mut cursors = vec![0usize; CHUNK];
+        for start in (0..batch.num_rows()).step_by(CHUNK) {
+            let rows = start..(start + CHUNK).min(batch.num_rows());
+            let (widths, cursors) = (&mut widths[..rows.len()], &mut cursors[..rows.len()]);
+            widths.fill(ROW_HEAD);
             for writer in &writers {
-                writer.write(row, buf);
+                writer.add_widths(rows.clone(), widths);
             }
-            self.next_row += 1;
+            let total = widths.iter().sum::<usize>();
+            // Assembled in a scratch buffer that stays in the cache, then appended in one copy:
+            // zeroing the output to write it in place cost as much (the crate forbids unsafe).
+            if self.scratch.len() < total {
+                self.scratch.resize(total, 0);
+            }
+            let out = &mut self.scratch[..total];
+            let mut at = 0;
+            for (cursor, width) in cursors.iter_mut().zip(widths.iter()) {
+                out[at..at + ROW_HEAD].copy_from_slice(&row_head(fields, self.month_days, self.next_row));
+                self.next_row += 1;
+                *cursor = at + ROW_HEAD;
+                at += width;
+            }
+            for writer in &writers {
+                writer.write(rows.clone(), out, cursors);
+            }
+            debug_assert!(
+                cursors
+                    .iter()
+                    .zip(widths.iter().scan(0, |end, w| Some(*end + w).inspect(|e| *end = *e)))
+                    .all(|(c, e)| *c == e),
+                "each row's cells fill exactly its width"
+            );
+            self.buf.extend_from_slice(out);
         }
         Ok(())
     }
@@ -124,29 +181,26 @@ impl CopyEncoder {
     }
 }
 
+fn row_head(fields: i16, month_days: i32, row: i64) -> [u8; ROW_HEAD] {
+    let mut head = [0u8; ROW_HEAD];
+    head[..2].copy_from_slice(&fields.to_be_bytes());
+    head[2..6].copy_from_slice(&4i32.to_be_bytes());
+    head[6..10].copy_from_slice(&month_days.to_be_bytes());
+    head[10..14].copy_from_slice(&8i32.to_be_bytes());
+    head[14..].copy_from_slice(&row.to_be_bytes());
+    head
+}
+
 fn writer_for(array: &dyn Array) -> Option<Box<dyn ColumnWriter + '_>> {
     Some(match array.data_type() {
-        DataType::Int64 => Box::new(int64::Int64Writer(array.as_primitive::<Int64Type>())),
-        DataType::Float64 => Box::new(float64::Float64Writer(array.as_primitive::<Float64Type>())),
+        DataType::Int64 => Box::new(fixed8::int64(array.as_primitive::<Int64Type>())),
+        DataType::Float64 => Box::new(fixed8::float64(array.as_primitive::<Float64Type>())),
         DataType::Timestamp(TimeUnit::Microsecond, None) => {
-            Box::new(timestamp::TimestampWriter(array.as_primitive::<TimestampMicrosecondType>()))
+            Box::new(fixed8::timestamp(array.as_primitive::<TimestampMicrosecondType>()))
         }
         DataType::Utf8 => Box::new(text::TextWriter(array.as_string::<i32>())),
         _ => return None,
     })
-}
-
-fn put_null(buf: &mut BytesMut) {
-    buf.put_i32(-1);
-}
-
-/// A present 8-byte value: its length, then its big-endian bytes, copied as one cell (two
-/// puts cost twice the capacity checks; the fixed-width writers were a fifth of the loader).
-fn put_8(buf: &mut BytesMut, value: [u8; 8]) {
-    let mut cell = [0u8; 12];
-    cell[..4].copy_from_slice(&8i32.to_be_bytes());
-    cell[4..].copy_from_slice(&value);
-    buf.put_slice(&cell);
 }
 
 #[cfg(test)]
@@ -198,5 +252,64 @@ mod tests {
         }
         expected.extend((-1i16).to_be_bytes());
         assert_eq!(bytes.as_ref(), expected.as_slice());
+    }
+
+    /// Splits a binary COPY stream back into rows of cells (`None` for NULL).
+    fn decode(bytes: &[u8]) -> Vec<Vec<Option<Vec<u8>>>> {
+        assert_eq!(&bytes[..HEADER.len()], HEADER);
+        let mut at = HEADER.len();
+        let mut take = |n: usize| {
+            at += n;
+            &bytes[at - n..at]
+        };
+        let mut rows = Vec::new();
+        loop {
+            let fields = i16::from_be_bytes(take(2).try_into().unwrap());
+            if fields == -1 {
+                break;
+            }
+            let row = (0..fields)
+                .map(|_| match i32::from_be_bytes(take(4).try_into().unwrap()) {
+                    -1 => None,
+                    len => Some(take(len as usize).to_vec()),
+                })
+                .collect();
+            rows.push(row);
+        }
+        rows
+    }
+
+    #[test]
+    fn rows_across_chunks_keep_their_cells_nulls_and_lineage() {
+        let n = 5 * CHUNK + 77;
+        let ints: Int64Array = (0..n).map(|i| (i % 3 != 0).then_some(i as i64 * 1_000_003)).collect();
+        let floats: Float64Array = (0..n).map(|i| Some(i as f64 / 7.0)).collect();
+        let texts: StringArray = (0..n).map(|i| (i % 5 != 0).then(|| "x".repeat(i % 4))).collect();
+        let schema = Schema::new(vec![
+            Field::new("a", DataType::Int64, true),
+            Field::new("b", DataType::Float64, true),
+            Field::new("c", DataType::Utf8, true),
+        ]);
+        let batch =
+            RecordBatch::try_new(Arc::new(schema), vec![Arc::new(ints), Arc::new(floats), Arc::new(texts)])
+                .unwrap();
+        let lineage = Lineage { month: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(), first_row: 500 };
+        let mut encoder = CopyEncoder::new(&lineage);
+        // Two batches, the second a slice starting mid-chunk: rows go on counting.
+        let cut = 2 * CHUNK + 13;
+        encoder.encode(&batch.slice(0, cut)).unwrap();
+        encoder.encode(&batch.slice(cut, n - cut)).unwrap();
+        assert_eq!(encoder.next_row(), 500 + n as i64);
+        let rows = decode(&encoder.finish());
+        assert_eq!(rows.len(), n);
+        for (i, row) in rows.iter().enumerate() {
+            let cell = |v: &[u8]| Some(v.to_vec());
+            assert_eq!(row[0], cell(&8766i32.to_be_bytes()), "row {i}: 2024-01-01 is day 8766");
+            assert_eq!(row[1], cell(&(500 + i as i64).to_be_bytes()), "row {i}");
+            let int = (i % 3 != 0).then(|| (i as i64 * 1_000_003).to_be_bytes().to_vec());
+            assert_eq!(row[2], int, "row {i}");
+            assert_eq!(row[3], cell(&(i as f64 / 7.0).to_be_bytes()), "row {i}");
+            assert_eq!(row[4], (i % 5 != 0).then(|| "x".repeat(i % 4).into_bytes()), "row {i}");
+        }
     }
 }

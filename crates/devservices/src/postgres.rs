@@ -165,6 +165,25 @@ impl PgCluster {
         })
     }
 
+    /// CPU seconds (user and system) the server has used so far: the postmaster's own and
+    /// those of its children that have ended, i.e. the backends of closed connections and
+    /// their parallel workers; the background processes (checkpointer, WAL writer) still run
+    /// and are not in it. Benchmarks take the difference around a run, after its
+    /// connections closed. 0 when the server does not run.
+    pub fn cpu_seconds(&self) -> Result<f64> {
+        let PgStatus::Running { pid, .. } = self.status()? else { return Ok(0.0) };
+        let stat = PathBuf::from(format!("/proc/{pid}/stat"));
+        let text =
+            fs::read_to_string(&stat).map_err(|source| Error::Io { action: "read", path: stat, source })?;
+        // Fields after the command's closing parenthesis, which may hold spaces: state is
+        // field 3, utime, stime, cutime, cstime fields 14-17, in clock ticks (USER_HZ, 100
+        // on Linux: proc(5)).
+        let fields: Vec<&str> =
+            text.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("").split_whitespace().collect();
+        let ticks: f64 = fields.iter().skip(11).take(4).filter_map(|f| f.parse::<f64>().ok()).sum();
+        Ok(ticks / 100.0)
+    }
+
     /// The data folder.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir

@@ -34,6 +34,18 @@ fn two_temp_servers_are_distinct_and_usable() {
     let err = a.psql("warehouse", "SELECT * FROM missing").unwrap_err();
     assert!(err.to_string().contains("missing"), "{err}");
 
+    // The benches' CPU per server: a query's work is counted on its own server once its
+    // backend has ended (the postmaster reaps it a moment after psql returns).
+    let (a0, b0) = (a.cluster().cpu_seconds().unwrap(), b.cluster().cpu_seconds().unwrap());
+    b.psql("postgres", "SELECT count(*) FROM generate_series(1, 5000000) g WHERE g % 7 = 0").unwrap();
+    let clock = Instant::now();
+    while b.cluster().cpu_seconds().unwrap() - b0 < 0.2 && clock.elapsed().as_secs() < 10 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (a1, b1) = (a.cluster().cpu_seconds().unwrap(), b.cluster().cpu_seconds().unwrap());
+    assert!(b1 - b0 >= 0.2, "the query's CPU on b: {:.2} s", b1 - b0);
+    assert!(a1 - a0 < (b1 - b0) / 2.0, "a did not run it: {:.2} s on a, {:.2} s on b", a1 - a0, b1 - b0);
+
     let dir = a.data_dir().to_owned();
     drop(a);
     assert!(!dir.exists(), "the cluster folder is removed on drop");

@@ -68,6 +68,7 @@ fn main() {
     let log = mart.cluster().log_path();
     let wh_log = warehouse.cluster().log_path();
     let mut runs: Vec<TimedRun> = Vec::new();
+    let mut references = References::default();
     let mut last_round_log = Vec::new();
     let mut last_round_wh_log = Vec::new();
     for round in 0..rounds {
@@ -75,20 +76,30 @@ fn main() {
         warehouse.psql("postgres", "CHECKPOINT").unwrap();
         let log_start = log_len(&log);
         let wh_log_start = log_len(&wh_log);
+        let cpu_before = [&mart, &warehouse].map(server_cpu);
         let run = run_timed(env!("CARGO_BIN_EXE_atl-mart"), &args, &[("RUST_LOG", "warn")])
             .expect("atl-mart build");
+        // The build's backends end with its connections; the postmaster reaps them just after.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let [mart_cpu, warehouse_cpu] = [&mart, &warehouse].map(server_cpu);
         eprintln!(
-            "  round {} atl-mart build {:6.2} s = {:8.0} rows/s  {:6.1} MB, {:.2} CPU-s in atl-mart itself  (load average {})",
+            "  round {} atl-mart build {:6.2} s = {:8.0} rows/s  {:6.1} MB; CPU-s: atl-mart {:.2}, mart server {:.2}, warehouse server {:.2}  (load average {})",
             round + 1,
             run.seconds,
             rows as f64 / run.seconds,
             run.peak_rss_mb(),
             run.cpu_seconds,
+            mart_cpu - cpu_before[0],
+            warehouse_cpu - cpu_before[1],
             load_average()
         );
         runs.push(run);
         last_round_log = statement_durations(&log, log_start);
         last_round_wh_log = statement_durations(&wh_log, wh_log_start);
+        if round == 0 {
+            references.prepare(&rt, &db(&mart), &mart, month);
+        }
+        references.run(&mart, &warehouse);
     }
     let built: String = mart
         .psql(
@@ -113,6 +124,7 @@ fn main() {
         rss[rss.len() / 2],
         load_average()
     );
+    references.print(rows, median);
     let last = runs.last().unwrap().seconds;
     println!("  the last round ({last:.2} s), by the mart server's log:");
     // The two COPYs of the stream (clean rows into the partition, rejected ones into
@@ -181,6 +193,119 @@ fn main() {
             println!("    {:>8.2} s  {}", ms / 1000.0, shorten(&statement));
         }
     }
+}
+
+/// The servers' own floors, timed as processes (psql, spawn to exit) and alternated with the
+/// builds: the mart server writing the month's finished fact rows from a file of its own
+/// into the build table the stream writes (same constraints, FREEZE, rolled back), and the
+/// warehouse server running the stream's query into /dev/null. No build can write the fact
+/// faster than the first, nor read the month faster than the second.
+#[derive(Default)]
+struct References {
+    fact_copy_in: Option<String>,
+    warehouse_copy_out: Option<String>,
+    fact_rows: u64,
+    mart_seconds: Vec<f64>,
+    warehouse_seconds: Vec<f64>,
+}
+
+impl References {
+    fn prepare(
+        &mut self,
+        rt: &tokio::runtime::Runtime,
+        mart_db: &DatabaseConfig,
+        mart: &PgServer,
+        month: YearMonth,
+    ) {
+        let file = mart.data_dir().join("bench_fact.bin");
+        let month_literal = format!("DATE '{}'", month.first_day());
+        mart.psql(
+                "postgres",
+                &format!(
+                    "COPY (SELECT * FROM mart.fact_trip WHERE source_month = {month_literal}) TO '{}' (FORMAT binary)",
+                    file.display()
+                ),
+            )
+        .expect("writing the month's fact rows to a file");
+        self.fact_rows = mart
+            .psql(
+                "postgres",
+                &format!("SELECT count(*) FROM mart.fact_trip WHERE source_month = {month_literal}"),
+            )
+            .unwrap()
+            .parse()
+            .unwrap();
+        self.fact_copy_in = Some(format!(
+            "BEGIN; SELECT mart.new_build_table('yellow', {month_literal}); \
+             COPY mart.fact_trip_build FROM '{}' (FORMAT binary, FREEZE true); ROLLBACK",
+            file.display()
+        ));
+        let select = rt
+            .block_on(async {
+                let mut conn = atl_mart::connect(mart_db).await?;
+                let staging = atl_mart::transfer::staging_columns(&mut conn, "mart.staging_trip").await?;
+                atl_mart::transfer::warehouse_select(TripKind::Yellow, month, &staging)
+            })
+            .expect("the stream's query");
+        self.warehouse_copy_out = Some(format!("COPY ({select}) TO '/dev/null' (FORMAT binary)"));
+    }
+
+    fn run(&mut self, mart: &PgServer, warehouse: &PgServer) {
+        let (Some(copy_in), Some(copy_out)) = (&self.fact_copy_in, &self.warehouse_copy_out) else { return };
+        mart.psql("postgres", "CHECKPOINT").unwrap();
+        self.mart_seconds.push(psql_timed(mart, copy_in).seconds);
+        warehouse.psql("postgres", "CHECKPOINT").unwrap();
+        self.warehouse_seconds.push(psql_timed(warehouse, copy_out).seconds);
+    }
+
+    fn print(&self, rows: usize, build_median: f64) {
+        let (copy_in, copy_out) = (median(&self.mart_seconds), median(&self.warehouse_seconds));
+        println!("  references of the same run, on the same servers (psql, spawn to exit, medians):");
+        println!(
+            "    {copy_in:>8.2} s  the mart server's own COPY of the month's {} fact rows from its file into the build table (= {:.0} warehouse rows/s; the build takes {:.2}x)",
+            self.fact_rows,
+            rows as f64 / copy_in,
+            build_median / copy_in
+        );
+        println!(
+            "    {copy_out:>8.2} s  the warehouse server's own COPY of the stream's query into /dev/null (= {:.0} rows/s; the build takes {:.2}x)",
+            rows as f64 / copy_out,
+            build_median / copy_out
+        );
+    }
+}
+
+fn psql_timed(server: &PgServer, sql: &str) -> TimedRun {
+    let port = server.port().to_string();
+    let mut args: Vec<String> = [
+        "-X",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-U",
+        "postgres",
+        "-d",
+        "postgres",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(["-c".to_owned(), sql.to_owned()]);
+    run_timed(server.cluster().install().bin("psql"), &args, &[]).expect("a reference COPY with psql")
+}
+
+fn server_cpu(server: &PgServer) -> f64 {
+    server.cluster().cpu_seconds().expect("the server's CPU time")
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn log_len(log: &Path) -> usize {

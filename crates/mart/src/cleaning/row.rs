@@ -316,15 +316,19 @@ pub fn put_numeric_cents(out: &mut BytesMut, cents: i64) {
         len -= 1;
     }
     let weight = if int_groups == 0 { -1 } else { int_groups as i16 - 1 };
-    let (weight, sign) = if len == 0 { (0, 0) } else { (weight, if cents < 0 { 0x4000 } else { 0 }) };
-    out.put_i32(8 + 2 * len as i32);
-    out.put_i16(len as i16);
-    out.put_i16(weight);
-    out.put_u16(sign);
-    out.put_u16(2);
-    for g in &groups[..len] {
-        out.put_u16(*g);
+    let (weight, sign) = if len == 0 { (0, 0) } else { (weight, if cents < 0 { 0x4000u16 } else { 0 }) };
+    // Assembled on the stack and appended once: a put per field checked the buffer's
+    // capacity each time.
+    let mut cell = [0u8; 4 + 8 + 2 * 6];
+    cell[..4].copy_from_slice(&(8 + 2 * len as i32).to_be_bytes());
+    cell[4..6].copy_from_slice(&(len as i16).to_be_bytes());
+    cell[6..8].copy_from_slice(&weight.to_be_bytes());
+    cell[8..10].copy_from_slice(&sign.to_be_bytes());
+    cell[10..12].copy_from_slice(&2u16.to_be_bytes());
+    for (i, g) in groups[..len].iter().enumerate() {
+        cell[12 + 2 * i..14 + 2 * i].copy_from_slice(&g.to_be_bytes());
     }
+    out.put_slice(&cell[..12 + 2 * len]);
 }
 
 #[cfg(test)]
@@ -358,5 +362,10 @@ mod tests {
         assert_eq!(numeric(1234), [0, 0, 0, 12, 0, 2, 0, 0, 0, 0, 0, 2, 0, 12, 13, 72]);
         assert_eq!(numeric(-5), [0, 0, 0, 10, 0, 1, 255, 255, 64, 0, 0, 2, 1, 244]);
         assert_eq!(numeric(1_000_000), [0, 0, 0, 10, 0, 1, 0, 1, 0, 0, 0, 2, 0, 1]);
+        // The widest: five whole groups and the cents'.
+        let widest = numeric(i64::MIN);
+        assert_eq!(widest.len(), 4 + 8 + 2 * 6);
+        assert_eq!(widest[4..12], [0, 6, 0, 4, 0x40, 0, 0, 2]);
+        assert_eq!(widest[12..14], [0, 9]);
     }
 }

@@ -59,7 +59,8 @@ pub struct CopyEncoder {
 
 /// Rows encoded per pass: the part of the output they fill (about 25 kB of yellow rows) stays
 /// in the core's first-level cache while each column is written. 1,024 rows (200 kB) made
-/// the loader slower than writing row by row; 128 made it about 7 % faster.
+/// the loader slower than writing row by row; 128 cut its user CPU time by about 7 % (a
+/// 3 M-row month, 1.27-1.47 → 1.21-1.37 CPU-s; the wall time is the server's).
 const CHUNK: usize = 128;
 
 /// A row's cells before its data columns: the field count, then the lineage (`date` and
@@ -129,38 +130,50 @@ impl CopyEncoder {
         let mut cursors = vec![0usize; CHUNK];
         for start in (0..batch.num_rows()).step_by(CHUNK) {
             let rows = start..(start + CHUNK).min(batch.num_rows());
-            let (widths, cursors) = (&mut widths[..rows.len()], &mut cursors[..rows.len()]);
-            widths.fill(ROW_HEAD);
-            for writer in &writers {
-                writer.add_widths(rows.clone(), widths);
-            }
-            let total = widths.iter().sum::<usize>();
-            // Assembled in a scratch buffer that stays in the cache, then appended in one copy:
-            // zeroing the output to write it in place cost as much (the crate forbids unsafe).
-            if self.scratch.len() < total {
-                self.scratch.resize(total, 0);
-            }
-            let out = &mut self.scratch[..total];
-            let mut at = 0;
-            for (cursor, width) in cursors.iter_mut().zip(widths.iter()) {
-                out[at..at + ROW_HEAD].copy_from_slice(&row_head(fields, self.month_days, self.next_row));
-                self.next_row += 1;
-                *cursor = at + ROW_HEAD;
-                at += width;
-            }
-            for writer in &writers {
-                writer.write(rows.clone(), out, cursors);
-            }
-            debug_assert!(
-                cursors
-                    .iter()
-                    .zip(widths.iter().scan(0, |end, w| Some(*end + w).inspect(|e| *end = *e)))
-                    .all(|(c, e)| *c == e),
-                "each row's cells fill exactly its width"
-            );
-            self.buf.extend_from_slice(out);
+            let n = rows.len();
+            self.encode_chunk(&writers, fields, rows, &mut widths[..n], &mut cursors[..n]);
         }
         Ok(())
+    }
+
+    /// Appends `rows`: their widths first, which place each row, then one pass per column.
+    fn encode_chunk(
+        &mut self,
+        writers: &[Box<dyn ColumnWriter + '_>],
+        fields: i16,
+        rows: Range<usize>,
+        widths: &mut [usize],
+        cursors: &mut [usize],
+    ) {
+        widths.fill(ROW_HEAD);
+        for writer in writers {
+            writer.add_widths(rows.clone(), widths);
+        }
+        let total = widths.iter().sum::<usize>();
+        // Assembled in a scratch buffer that stays in the cache, then appended in one copy:
+        // zeroing the output to write it in place cost as much (the crate forbids unsafe).
+        if self.scratch.len() < total {
+            self.scratch.resize(total, 0);
+        }
+        let out = &mut self.scratch[..total];
+        let mut at = 0;
+        for (cursor, width) in cursors.iter_mut().zip(widths.iter()) {
+            out[at..at + ROW_HEAD].copy_from_slice(&row_head(fields, self.month_days, self.next_row));
+            self.next_row += 1;
+            *cursor = at + ROW_HEAD;
+            at += width;
+        }
+        for writer in writers {
+            writer.write(rows.clone(), out, cursors);
+        }
+        debug_assert!(
+            cursors
+                .iter()
+                .zip(widths.iter().scan(0, |end, w| Some(*end + w).inspect(|e| *end = *e)))
+                .all(|(c, e)| *c == e),
+            "each row's cells fill exactly its width"
+        );
+        self.buf.extend_from_slice(out);
     }
 
     /// Takes everything encoded so far, leaving the buffer empty.

@@ -28,6 +28,8 @@ pub mod error;
 pub mod kind;
 pub mod month;
 #[cfg(feature = "postgres")]
+pub mod pg_connect;
+#[cfg(feature = "postgres")]
 pub mod pg_error;
 pub mod pickups;
 pub mod raw;

@@ -99,9 +99,9 @@ pub enum BuildEvent<'a> {
 
 /// Connects to the mart server.
 pub async fn connect(config: &DatabaseConfig) -> Result<PgConnection, MartError> {
-    PgConnection::connect(config.url.expose())
-        .await
-        .map_err(|source| MartError::Connect { url: config.url.to_string(), source })
+    let fail = |source| MartError::Connect { url: config.url.to_string(), source };
+    let options = atl_core::pg_connect::connect_options(config.url.expose()).map_err(fail)?;
+    PgConnection::connect_with(&options).await.map_err(fail)
 }
 
 /// Builds the requested months of `request.kind`, one after the other. Errors of one month do

@@ -2,13 +2,12 @@
 //! aggregate tables (`mart.agg_*`, `mart.build_log`, `mart.rejects`), never the fact table,
 //! so a year renders as fast as a month.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use atl_core::{DatabaseConfig, MonthRange, YearMonth};
 use chrono::{Datelike, NaiveDate};
 use sqlx::PgPool;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
+use sqlx::postgres::{PgConnection, PgPoolOptions};
 
 use crate::error::VizError;
 use crate::filter::Filter;
@@ -123,7 +122,7 @@ impl Mart {
     /// Call it inside a Tokio runtime (the pool keeps a maintenance task there).
     pub fn connect_lazy(db: &DatabaseConfig) -> Result<Mart, VizError> {
         let url = db.url.to_string();
-        let options = PgConnectOptions::from_str(db.url.expose())
+        let options = atl_core::pg_connect::connect_options(db.url.expose())
             .map_err(|source| VizError::Unreachable { url: url.clone(), source })?
             .application_name("atl-viz")
             // The dashboard only reads; even a role that could write cannot through it.

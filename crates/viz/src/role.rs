@@ -2,9 +2,7 @@
 //! else, so a bug in the dashboard (or a hostile request) cannot change the mart.
 
 use atl_core::{DatabaseConfig, Secret};
-use std::str::FromStr;
 
-use sqlx::postgres::PgConnectOptions;
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgConnection};
 
 use crate::error::VizError;
@@ -19,7 +17,7 @@ pub async fn grant_readonly(db: &DatabaseConfig, role: &str, password: &Secret) 
     let url = db.url.to_string();
     let fail = |source| VizError::Grant { role: role.to_owned(), source };
     // The script holds the password (quoted by the server): sqlx must not log its statements.
-    let options = PgConnectOptions::from_str(db.url.expose())
+    let options = atl_core::pg_connect::connect_options(db.url.expose())
         .map_err(|e| VizError::from_query("connect", &url, e))?
         .disable_statement_logging();
     let mut conn =

@@ -92,9 +92,9 @@ pub enum LoadEvent<'a> {
 
 /// Connects to the warehouse server.
 pub async fn connect(config: &DatabaseConfig) -> Result<PgConnection, WarehouseError> {
-    PgConnection::connect(config.url.expose())
-        .await
-        .map_err(|source| WarehouseError::Connect { url: config.url.to_string(), source })
+    let fail = |source| WarehouseError::Connect { url: config.url.to_string(), source };
+    let options = atl_core::pg_connect::connect_options(config.url.expose()).map_err(fail)?;
+    PgConnection::connect_with(&options).await.map_err(fail)
 }
 
 /// Loads the requested months of the lake into the warehouse. Errors of one month do not stop

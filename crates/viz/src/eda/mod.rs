@@ -19,13 +19,12 @@ pub mod charts;
 pub mod page;
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use atl_core::schema::money_columns;
 use atl_core::{DatabaseConfig, MonthRange, TripKind, YearMonth};
 use chrono::NaiveDate;
-use sqlx::postgres::{PgConnectOptions, PgRow};
+use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, Row};
 
 use crate::error::VizError;
@@ -352,7 +351,7 @@ impl Queries {
 /// A read-only connection to the warehouse.
 async fn connect(db: &DatabaseConfig) -> Result<PgConnection, VizError> {
     let url = db.url.to_string();
-    let options = PgConnectOptions::from_str(db.url.expose())
+    let options = atl_core::pg_connect::connect_options(db.url.expose())
         .map_err(|source| VizError::WarehouseUnreachable { url: url.clone(), source })?
         .application_name("atl-viz eda")
         .options([("default_transaction_read_only", "on")]);

@@ -275,16 +275,21 @@ fn bench_level(setup: &Setup, wal_level: &str) {
     let secs = |c| median(c, |r| r.seconds);
     let rate = |c| setup.rows as f64 / secs(c);
     println!("wal_level={wal_level}  (load average {})", load_average());
+    let seconds_of =
+        |c: Contender| runs.iter().filter(|(k, _)| *k == c).map(|(_, r)| r.seconds).collect::<Vec<_>>();
     println!(
-        "  {:<32} {:>10} {:>8} {:>9} {:>9} {:>10}",
-        "contender", "rows/s", "median s", "/ DuckDB", "/ COPY", "peak RSS"
+        "  {:<32} {:>10} {:>8} {:>13} {:>9} {:>9} {:>10}",
+        "contender", "rows/s", "median s", "range s", "/ DuckDB", "/ COPY", "peak RSS"
     );
     for c in CONTENDERS {
+        let all = seconds_of(c);
+        let (low, high) = all.iter().fold((f64::MAX, 0.0f64), |(l, h), s| (l.min(*s), h.max(*s)));
         println!(
-            "  {:<32} {:>10.0} {:>8.2} {:>8.2}× {:>8.2}× {:>7.1} MB",
+            "  {:<32} {:>10.0} {:>8.2} {:>13} {:>8.2}× {:>8.2}× {:>7.1} MB",
             c.label(),
             rate(c),
             secs(c),
+            format!("{low:.2}-{high:.2}"),
             rate(c) / rate(Contender::DuckDb),
             rate(c) / rate(Contender::Copy),
             median(c, TimedRun::peak_rss_mb)
@@ -293,6 +298,17 @@ fn bench_level(setup: &Setup, wal_level: &str) {
     println!(
         "  reload ÷ DuckDB replacing in one transaction (both keep the old rows until the commit): {:.2}×",
         rate(Contender::Reload) / rate(Contender::DuckDbReplace)
+    );
+    // Each round's contenders run minutes apart at most: their ratio shows how far the
+    // medians' ratio can move on this machine.
+    let by_round = |ours: Contender| {
+        let (ours, duckdb) = (seconds_of(ours), seconds_of(Contender::DuckDb));
+        ours.iter().zip(&duckdb).map(|(o, d)| format!("{:.2}×", d / o)).collect::<Vec<_>>().join(" ")
+    };
+    println!(
+        "  ÷ DuckDB round by round: first load {}; reload {}",
+        by_round(Contender::Loader),
+        by_round(Contender::Reload)
     );
 }
 

@@ -172,16 +172,22 @@ impl PgCluster {
     /// connections closed. 0 when the server does not run.
     pub fn cpu_seconds(&self) -> Result<f64> {
         let PgStatus::Running { pid, .. } = self.status()? else { return Ok(0.0) };
-        let stat = PathBuf::from(format!("/proc/{pid}/stat"));
-        let text =
-            fs::read_to_string(&stat).map_err(|source| Error::Io { action: "read", path: stat, source })?;
-        // Fields after the command's closing parenthesis, which may hold spaces: state is
-        // field 3, utime, stime, cutime, cstime fields 14-17, in clock ticks (USER_HZ, 100
-        // on Linux: proc(5)).
-        let fields: Vec<&str> =
-            text.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("").split_whitespace().collect();
-        let ticks: f64 = fields.iter().skip(11).take(4).filter_map(|f| f.parse::<f64>().ok()).sum();
-        Ok(ticks / 100.0)
+        let path = PathBuf::from(format!("/proc/{pid}/stat"));
+        let fields = proc_stat_fields(pid).map_err(|source| Error::Io {
+            action: "read",
+            path: path.clone(),
+            source,
+        })?;
+        // Field 3 is fields[0]; utime, stime, cutime, cstime are fields 14-17.
+        let ticks = fields
+            .get(11..15)
+            .and_then(|times| times.iter().map(|t| t.parse::<u64>().ok()).sum::<Option<u64>>())
+            .ok_or_else(|| Error::Io {
+                action: "find the CPU times (fields 14-17) in",
+                path,
+                source: std::io::Error::other(fields.join(" ")),
+            })?;
+        Ok(ticks as f64 / USER_HZ)
     }
 
     /// The data folder.
@@ -493,10 +499,19 @@ fn create_dir_traversable(dir: &Path) -> Result<()> {
 
 /// Whether `pid` is a process that exited and was not reaped yet (state `Z`).
 fn is_zombie(pid: u32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        // "pid (comm) state ...": comm may hold spaces and parentheses.
-        stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
-    })
+    proc_stat_fields(pid).is_ok_and(|fields| fields.first().is_some_and(|state| state == "Z"))
+}
+
+/// Clock ticks per second of /proc's times (USER_HZ: 100 on Linux, proc(5)).
+const USER_HZ: f64 = 100.0;
+
+/// The fields of `/proc/<pid>/stat` from the third (the state) on: "pid (comm) state ...",
+/// where comm may hold spaces and parentheses.
+fn proc_stat_fields(pid: u32) -> std::io::Result<Vec<String>> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let (_, rest) =
+        stat.rsplit_once(')').ok_or_else(|| std::io::Error::other(format!("no command in {stat:?}")))?;
+    Ok(rest.split_whitespace().map(str::to_owned).collect())
 }
 
 /// Whether this process's effective uid is 0 (read from /proc, else from `id -u`).

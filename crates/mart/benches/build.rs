@@ -4,7 +4,9 @@
 //! which splits the build into the stream (the COPY into the new partition, and the staging
 //! COPY of the rejected rows), insertion.sql and the rest; then the whole month is staged and
 //! insertion.sql run by hand with psql, as psql users run it, statement by statement, for the
-//! duration of each step of the SQL path (cleaning, aggregates, attach).
+//! duration of each step of the SQL path (cleaning, aggregates, attach). Each round also gives
+//! the CPU seconds of atl-mart and of each server, and is followed by the servers' own floors,
+//! timed the same way ([`References`]): the fact's write and the month's read with no stream.
 //!
 //! `ATL_BENCH_ROWS` (default 3,000,000), `ATL_BENCH_ROUNDS` (default 3).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -76,12 +78,10 @@ fn main() {
         warehouse.psql("postgres", "CHECKPOINT").unwrap();
         let log_start = log_len(&log);
         let wh_log_start = log_len(&wh_log);
-        let cpu_before = [&mart, &warehouse].map(server_cpu);
+        let cpu_before = [&mart, &warehouse].map(settled_cpu);
         let run = run_timed(env!("CARGO_BIN_EXE_atl-mart"), &args, &[("RUST_LOG", "warn")])
             .expect("atl-mart build");
-        // The build's backends end with its connections; the postmaster reaps them just after.
-        std::thread::sleep(std::time::Duration::from_millis(500));
-        let [mart_cpu, warehouse_cpu] = [&mart, &warehouse].map(server_cpu);
+        let [mart_cpu, warehouse_cpu] = [&mart, &warehouse].map(settled_cpu);
         eprintln!(
             "  round {} atl-mart build {:6.2} s = {:8.0} rows/s  {:6.1} MB; CPU-s: atl-mart {:.2}, mart server {:.2}, warehouse server {:.2}  (load average {})",
             round + 1,
@@ -98,6 +98,11 @@ fn main() {
         last_round_wh_log = statement_durations(&wh_log, wh_log_start);
         if round == 0 {
             references.prepare(&rt, &db(&mart), &mart, month);
+            assert_eq!(
+                references.fact_rows,
+                built_fact_rows(&mart),
+                "the reference file holds the month's fact"
+            );
         }
         references.run(&mart, &warehouse);
     }
@@ -111,20 +116,17 @@ fn main() {
     let built: Vec<&str> = built.split(' ').collect();
     assert_eq!(built[0].parse::<usize>().unwrap(), rows);
 
-    let mut seconds: Vec<f64> = runs.iter().map(|r| r.seconds).collect();
-    seconds.sort_by(f64::total_cmp);
-    let median = seconds[seconds.len() / 2];
-    let mut rss: Vec<f64> = runs.iter().map(TimedRun::peak_rss_mb).collect();
-    rss.sort_by(f64::total_cmp);
+    let build_median = median(&runs.iter().map(|r| r.seconds).collect::<Vec<_>>());
+    let rss = median(&runs.iter().map(TimedRun::peak_rss_mb).collect::<Vec<_>>());
     println!(
-        "mart build: {rows} rows (fact {}, rejected {}), {rounds} rounds, median {median:.2} s = {:.0} rows/s, peak RSS {:.1} MB (load average {})",
+        "mart build: {rows} rows (fact {}, rejected {}), {rounds} rounds, median {build_median:.2} s = {:.0} rows/s, peak RSS {:.1} MB (load average {})",
         built[1],
         built[2],
-        rows as f64 / median,
-        rss[rss.len() / 2],
+        rows as f64 / build_median,
+        rss,
         load_average()
     );
-    references.print(rows, median);
+    references.print(rows, build_median);
     let last = runs.last().unwrap().seconds;
     println!("  the last round ({last:.2} s), by the mart server's log:");
     // The two COPYs of the stream (clean rows into the partition, rejected ones into
@@ -207,6 +209,9 @@ struct References {
     fact_rows: u64,
     mart_seconds: Vec<f64>,
     warehouse_seconds: Vec<f64>,
+    /// The server's CPU seconds during each reference.
+    mart_cpu: Vec<f64>,
+    warehouse_cpu: Vec<f64>,
 }
 
 impl References {
@@ -252,24 +257,31 @@ impl References {
 
     fn run(&mut self, mart: &PgServer, warehouse: &PgServer) {
         let (Some(copy_in), Some(copy_out)) = (&self.fact_copy_in, &self.warehouse_copy_out) else { return };
-        mart.psql("postgres", "CHECKPOINT").unwrap();
-        self.mart_seconds.push(psql_timed(mart, copy_in).seconds);
-        warehouse.psql("postgres", "CHECKPOINT").unwrap();
-        self.warehouse_seconds.push(psql_timed(warehouse, copy_out).seconds);
+        for (server, sql, seconds, cpu) in [
+            (mart, copy_in, &mut self.mart_seconds, &mut self.mart_cpu),
+            (warehouse, copy_out, &mut self.warehouse_seconds, &mut self.warehouse_cpu),
+        ] {
+            server.psql("postgres", "CHECKPOINT").unwrap();
+            let before = settled_cpu(server);
+            seconds.push(psql_timed(server, sql).seconds);
+            cpu.push(settled_cpu(server) - before);
+        }
     }
 
     fn print(&self, rows: usize, build_median: f64) {
         let (copy_in, copy_out) = (median(&self.mart_seconds), median(&self.warehouse_seconds));
         println!("  references of the same run, on the same servers (psql, spawn to exit, medians):");
         println!(
-            "    {copy_in:>8.2} s  the mart server's own COPY of the month's {} fact rows from its file into the build table (= {:.0} warehouse rows/s; the build takes {:.2}x)",
+            "    {copy_in:>8.2} s  the mart server's own COPY of the month's {} fact rows from its file into the build table (= {:.0} warehouse rows/s, {:.2} CPU-s on the server; the build takes {:.2}x)",
             self.fact_rows,
             rows as f64 / copy_in,
+            median(&self.mart_cpu),
             build_median / copy_in
         );
         println!(
-            "    {copy_out:>8.2} s  the warehouse server's own COPY of the stream's query into /dev/null (= {:.0} rows/s; the build takes {:.2}x)",
+            "    {copy_out:>8.2} s  the warehouse server's own COPY of the stream's query into /dev/null (= {:.0} rows/s, {:.2} CPU-s on the server; the build takes {:.2}x)",
             rows as f64 / copy_out,
+            median(&self.warehouse_cpu),
             build_median / copy_out
         );
     }
@@ -298,8 +310,26 @@ fn psql_timed(server: &PgServer, sql: &str) -> TimedRun {
     run_timed(server.cluster().install().bin("psql"), &args, &[]).expect("a reference COPY with psql")
 }
 
-fn server_cpu(server: &PgServer) -> f64 {
-    server.cluster().cpu_seconds().expect("the server's CPU time")
+/// The server's CPU seconds once the backends of closed connections are reaped: two reads
+/// 200 ms apart agree (the server's background processes are not counted; see
+/// `PgCluster::cpu_seconds`). Panics if they do not within 10 s.
+fn settled_cpu(server: &PgServer) -> f64 {
+    let read = || server.cluster().cpu_seconds().expect("the server's CPU time");
+    let mut last = read();
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let now = read();
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+    panic!("the server's CPU time did not settle within 10 s of the run");
+}
+
+/// The fact rows build_log gives the month.
+fn built_fact_rows(mart: &PgServer) -> u64 {
+    mart.psql("postgres", "SELECT fact_rows FROM mart.build_log").unwrap().parse().unwrap()
 }
 
 fn median(values: &[f64]) -> f64 {

@@ -150,8 +150,9 @@ struct Part {
     /// Each group's first sum in `sums`.
     groups: FxHashMap<[Option<i64>; MAX_KEYS], usize>,
     /// The groups' sums, `measures.len()` per group, in a flat vector: the distance roll-up
-    /// has up to 50,000 groups, and a fixed array per group made its table too large for
-    /// the cache (the map's lookup was a fifth of atl-mart's time).
+    /// has up to 50,000 groups, and a fixed array of eight 32-byte sums per group made its
+    /// map about 15 MB (the map's lookup was a fifth of atl-mart's perf samples; `add` 15 %
+    /// faster since, measured once on 3 M generated rows).
     sums: Vec<Option<i128>>,
 }
 

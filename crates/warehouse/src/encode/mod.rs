@@ -59,8 +59,9 @@ pub struct CopyEncoder {
 
 /// Rows encoded per pass: the part of the output they fill (about 25 kB of yellow rows) stays
 /// in the core's first-level cache while each column is written. 1,024 rows (200 kB) made
-/// the loader slower than writing row by row; 128 cut its user CPU time by about 7 % (a
-/// 3 M-row month, 1.27-1.47 → 1.21-1.37 CPU-s; the wall time is the server's).
+/// the loader slower than writing row by row; 128 cut its user CPU time by about 6 % (a
+/// 3 M-row month, 4 runs each: 1.27-1.47 → 1.21-1.37 CPU-s, ranges that overlap; the wall
+/// time is the server's).
 const CHUNK: usize = 128;
 
 /// A row's cells before its data columns: the field count, then the lineage (`date` and

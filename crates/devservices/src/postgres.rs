@@ -168,8 +168,9 @@ impl PgCluster {
     /// CPU seconds (user and system) the server has used so far: the postmaster's own and
     /// those of its children that have ended, i.e. the backends of closed connections and
     /// their parallel workers; the background processes (checkpointer, WAL writer) still run
-    /// and are not in it. Benchmarks take the difference around a run, after its
-    /// connections closed. 0 when the server does not run.
+    /// and are not in it, but an autovacuum worker that ends during a run is. Benchmarks
+    /// take the difference around a run, after its connections closed. 0 when the server
+    /// does not run.
     pub fn cpu_seconds(&self) -> Result<f64> {
         let PgStatus::Running { pid, .. } = self.status()? else { return Ok(0.0) };
         let path = PathBuf::from(format!("/proc/{pid}/stat"));

@@ -107,18 +107,36 @@ pub struct ServiceTotal {
     pub total: String,
 }
 
-/// The SQL sum of what passengers paid, each column rounded to cents by the mart's rule
-/// ([`install_rounding`]; `0` for a kind without money).
-fn passenger_total_sum(kind: TripKind) -> String {
-    let columns = passenger_total_columns(kind);
-    if columns.is_empty() {
-        return "0::numeric".into();
+/// The query of [`warehouse_totals`]: per licence, the rows and the passenger total, each
+/// money column rounded to cents by the mart's rule ([`install_rounding`]) and summed as
+/// numeric (`0` for a kind without money). A kind with one money column (the taxis' total)
+/// groups by its value first and rounds each distinct value once: a month holds a few
+/// thousand distinct totals, and rounding 3 M values one by one was 1.2 of 1.6 CPU-s of the
+/// count (measured serially on a 3 M-row month: 1.18-1.23 s against 0.83-0.85 s).
+fn totals_sql(kind: TripKind, raw: &RawTable) -> String {
+    let licence = licence_column(kind).map_or_else(|| "NULL::text".to_owned(), quote_ident);
+    let rounded = |c: &str| format!("coalesce(sum(pg_temp.round_cents({c})), 0)");
+    match passenger_total_columns(kind) {
+        [column] => format!(
+            "SELECT licence, sum(n)::bigint AS rows, coalesce(sum(pg_temp.round_cents(v) * n), 0)::text AS total \
+             FROM (SELECT {licence} AS licence, {} AS v, count(*) AS n FROM {} WHERE source_month = $1 \
+             GROUP BY 1, 2) AS g GROUP BY 1 ORDER BY 1",
+            quote_ident(column),
+            raw.parent()
+        ),
+        columns => {
+            let total = if columns.is_empty() {
+                "0::numeric".to_owned()
+            } else {
+                columns.iter().map(|c| rounded(&quote_ident(c))).collect::<Vec<_>>().join(" + ")
+            };
+            format!(
+                "SELECT {licence} AS licence, count(*) AS rows, ({total})::text AS total FROM {} \
+                 WHERE source_month = $1 GROUP BY 1 ORDER BY 1",
+                raw.parent()
+            )
+        }
     }
-    columns
-        .iter()
-        .map(|c| format!("coalesce(sum(pg_temp.round_cents({})), 0)", quote_ident(c)))
-        .collect::<Vec<_>>()
-        .join(" + ")
 }
 
 /// Gives the warehouse session `warehouse` the mart's rounding rule, `mart.round_cents`
@@ -159,14 +177,7 @@ pub async fn warehouse_totals(
 ) -> Result<(Vec<ServiceTotal>, Option<String>), MartError> {
     let raw = RawTable::new(kind).ok_or(MartError::UnsupportedKind(kind))?;
     let what = || format!("counting {kind} {month} in the warehouse");
-    let licence = licence_column(kind).map_or_else(|| "NULL::text".to_owned(), quote_ident);
-    let sql = format!(
-        "SELECT {licence} AS licence, count(*) AS rows, ({})::text AS total FROM {} \
-         WHERE source_month = $1 GROUP BY 1 ORDER BY 1",
-        passenger_total_sum(kind),
-        raw.parent()
-    );
-    let totals: Vec<ServiceTotal> = sqlx::query_as(AssertSqlSafe(sql))
+    let totals: Vec<ServiceTotal> = sqlx::query_as(AssertSqlSafe(totals_sql(kind, &raw)))
         .bind(month.first_day())
         .fetch_all(&mut *warehouse)
         .await

@@ -76,6 +76,10 @@ pub const ROLLUPS: &[Rollup] = &[
 /// The most keys a roll-up may have (the groups' key is a fixed array).
 const MAX_KEYS: usize = 3;
 
+/// A group's key values (0 for NULL) and which of them are NULL, one bit each: half the
+/// bytes to hash and compare of `[Option<i64>; MAX_KEYS]`.
+type GroupKey = ([i64; MAX_KEYS], u8);
+
 /// How a fact column's value is held while summing: whole numbers, or cents of a numeric of
 /// scale 2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,13 +151,15 @@ struct Part {
     keys: Vec<(usize, Unit)>,
     /// Per measure: the fact column summed (`None`: a count) and its unit.
     measures: Vec<(Measure, Option<(usize, Unit)>)>,
-    /// Each group's first sum in `sums`.
-    groups: FxHashMap<[Option<i64>; MAX_KEYS], usize>,
+    /// Each group's first sum in `sums`, by its [`GroupKey`].
+    groups: FxHashMap<GroupKey, usize>,
     /// The groups' sums, `measures.len()` per group, in a flat vector: the distance roll-up
     /// has up to 50,000 groups, and a fixed array of eight 32-byte sums per group made its
     /// map about 15 MB (the map's lookup was a fifth of atl-mart's perf samples; `add` 15 %
     /// faster since, measured once on 3 M generated rows).
-    sums: Vec<Option<i128>>,
+    sums: Vec<i128>,
+    /// Beside each sum: whether it has summed a value (SQL's sum of no values is NULL).
+    summed: Vec<bool>,
 }
 
 /// The roll-ups of one month, summed row by row from the fact rows the stream writes
@@ -187,7 +193,14 @@ impl Rollups {
                     Measure::Count | Measure::AirportTrips => Ok((*m, None)),
                 })
                 .collect::<Result<_, _>>()?;
-            parts.push(Part { rollup: *r, keys, measures, groups: FxHashMap::default(), sums: Vec::new() });
+            parts.push(Part {
+                rollup: *r,
+                keys,
+                measures,
+                groups: FxHashMap::default(),
+                sums: Vec::new(),
+                summed: Vec::new(),
+            });
         }
         let [pu, du] = AIRPORT_ZONE_COLUMNS.map(|c| column(c).map(|(at, _, _)| at));
         let airport = [pu?, du?, column(RATE_CODE_COLUMN)?.0];
@@ -203,17 +216,22 @@ impl Rollups {
             || listed(self.airport[1], AIRPORT_ZONES)
             || listed(self.airport[2], AIRPORT_RATE_CODES);
         for part in &mut self.parts {
-            let mut key = [None; MAX_KEYS];
-            for (k, (at, _)) in key.iter_mut().zip(&part.keys) {
-                *k = values[*at];
+            let mut key: GroupKey = ([0; MAX_KEYS], 0);
+            for (i, (at, _)) in part.keys.iter().enumerate() {
+                match values[*at] {
+                    Some(v) => key.0[i] = v,
+                    None => key.1 |= 1 << i,
+                }
             }
             let width = part.measures.len();
             let next = part.sums.len();
             let at = *part.groups.entry(key).or_insert(next);
             if at == next {
-                part.sums.resize(next + width, None);
+                part.sums.resize(next + width, 0);
+                part.summed.resize(next + width, false);
             }
-            for (sum, (measure, column)) in part.sums[at..at + width].iter_mut().zip(&part.measures) {
+            let sums = part.sums[at..at + width].iter_mut().zip(&mut part.summed[at..at + width]);
+            for ((sum, summed), (measure, column)) in sums.zip(&part.measures) {
                 let add = match (measure, column) {
                     (Measure::Count, _) => Some(1),
                     (Measure::AirportTrips, _) => Some(i64::from(is_airport)),
@@ -221,7 +239,8 @@ impl Rollups {
                     (Measure::Sum(_), None) => None,
                 };
                 if let Some(v) = add {
-                    *sum = Some(sum.unwrap_or(0) + i128::from(v));
+                    *sum += i128::from(v);
+                    *summed = true;
                 }
             }
         }
@@ -231,7 +250,7 @@ impl Rollups {
     pub fn trips(&self) -> i128 {
         let Some(part) = self.parts.first() else { return 0 };
         let Some(at) = part.measures.iter().position(|(m, _)| matches!(m, Measure::Count)) else { return 0 };
-        part.groups.values().map(|first| part.sums[first + at].unwrap_or(0)).sum()
+        part.groups.values().map(|first| part.sums[first + at]).sum()
     }
 
     /// Per roll-up: the CREATE TEMP TABLE statement (the column types the SELECT of [`sql`]
@@ -261,13 +280,16 @@ impl Part {
             format!("CREATE TEMP TABLE {} ({}) ON COMMIT DROP", self.rollup.table, columns.join(", "));
         let copy = format!("COPY {} FROM STDIN", self.rollup.table);
         let mut rows = String::new();
-        for (key, first) in &self.groups {
-            let sums = &self.sums[*first..*first + self.measures.len()];
-            let keys = key.iter().zip(&self.keys).map(|(v, (_, unit))| text(v.map(i128::from), *unit));
+        let width = self.measures.len();
+        for ((values, nulls), first) in &self.groups {
+            let keys =
+                values.iter().zip(&self.keys).enumerate().map(|(i, (v, (_, unit)))| {
+                    text((nulls & (1 << i) == 0).then_some(i128::from(*v)), *unit)
+                });
+            let sums = self.sums[*first..*first + width].iter().zip(&self.summed[*first..*first + width]);
             let measures = sums
-                .iter()
                 .zip(&self.measures)
-                .map(|(v, (_, c))| text(*v, c.map_or(Unit::Whole, |(_, u)| u)));
+                .map(|((v, summed), (_, c))| text(summed.then_some(*v), c.map_or(Unit::Whole, |(_, u)| u)));
             rows.push_str(&keys.chain(measures).collect::<Vec<_>>().join("\t"));
             rows.push('\n');
         }
@@ -341,6 +363,19 @@ mod tests {
             ]
         );
         assert_eq!(tables[2].2, "2.50\t3\t10.00\n");
+    }
+
+    #[test]
+    fn a_null_key_is_its_own_group_apart_from_zero() {
+        let mut r = Rollups::new().unwrap();
+        let mut null_payment = row(20230110, 8, 0, (4, 4), 1, [Some(100), Some(100), None]);
+        null_payment[fact_column("payment_type_id").unwrap().0] = None;
+        r.add(&null_payment);
+        r.add(&row(20230110, 8, 0, (4, 4), 1, [Some(200), Some(200), None]));
+        r.add(&null_payment);
+        let mut lines: Vec<String> = r.tables()[1].2.lines().map(str::to_owned).collect();
+        lines.sort();
+        assert_eq!(lines, ["4\t0\t1\t2.00\t2.00\t\\N", "4\t\\N\t2\t2.00\t2.00\t\\N"]);
     }
 
     #[test]

@@ -401,7 +401,10 @@ async fn export_snapshot(
     kind: TripKind,
     month: YearMonth,
 ) -> Result<String, MartError> {
-    sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    // No JIT for the month's read: compiling the COPY's projection and deforming cost more
+    // than they saved (the COPY of a 3 M-row yellow month into /dev/null, 4 alternated
+    // rounds on one server: 4.18-4.61 s with JIT, 3.84-3.96 s without).
+    sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL jit = off")
         .execute(&mut *wh)
         .await
         .map_err(MartError::sql(format!("starting a warehouse transaction for {kind} {month}")))?;

@@ -139,7 +139,7 @@ fn main() {
         println!(
             "note: this machine hands free memory back to its host (page_reporting on the kernel \
              command line): writing into fresh pages costs more than reusing freed ones, which is \
-             most of the gap between the first load and the reload (docs/architecture.md)"
+             most of the gap between the first load and the reload (docs/performance.md)"
         );
     }
 }

@@ -39,9 +39,11 @@
 --   vendor, payment type and rate code: null or unlisted → the unknown member -1
 --   passenger_count: null, fractional or outside 0..9 → null (it is typed by the driver)
 --   store_and_fwd_flag: 'Y' → true, 'N' → false, anything else → null
--- Money is numeric(10,2), distance numeric(9,2), both rounded by the one rule of the mart,
--- mart.round_cents(x) = round(x::numeric, 2) (migration 0004); duration whole seconds.
--- Sums "as numeric" below are sums of total_amount rounded to cents.
+-- Money and distance are rounded by the one rule of the mart, mart.round_cents(x) =
+-- round(x::numeric, 2) (migration 0004), and the fact holds them as whole cents and hundredths
+-- of a mile (integer columns *_cents and trip_distance_hundredths, migration 0007); the
+-- roll-ups and aggregates give dollars and miles. Duration: whole seconds.
+-- Sums "as numeric" below are sums of total_amount rounded to cents, in dollars.
 --
 -- HOW (the build's cost is a few full passes over the month; each is counted here):
 --   0. the table that becomes the month's partition, mart.fact_trip_build, is made empty with
@@ -201,10 +203,11 @@ WHERE current_setting('atl.fact_prebuilt', true) IS DISTINCT FROM 'on';
 INSERT INTO mart.fact_trip_build (service_id, pickup_at, dropoff_at, pickup_date_id, pickup_hour, pu_zone_id,
                                  do_zone_id, vendor_id, payment_type_id, rate_code_id,
                                  passenger_count, store_and_fwd, trip_type, duration_sec,
-                                 trip_distance, fare_amount, extra, mta_tax, tip_amount,
-                                 tolls_amount, improvement_surcharge, congestion_surcharge,
-                                 airport_fee, cbd_congestion_fee, ehail_fee, total_amount,
-                                 source_month, source_row)
+                                 trip_distance_hundredths, fare_amount_cents, extra_cents,
+                                 mta_tax_cents, tip_amount_cents, tolls_amount_cents,
+                                 improvement_surcharge_cents, congestion_surcharge_cents,
+                                 airport_fee_cents, cbd_congestion_fee_cents, ehail_fee_cents,
+                                 total_amount_cents, source_month, source_row)
 SELECT
        c.service_id,
        c.pickup_at,
@@ -220,18 +223,18 @@ SELECT
        CASE c.store_and_fwd_flag WHEN 'Y' THEN true WHEN 'N' THEN false END AS store_and_fwd,
        CASE WHEN c.trip_type IN (1, 2) THEN c.trip_type::smallint END AS trip_type,
        floor(date_part('epoch', c.dropoff_at - c.pickup_at) + 0.5)::int AS duration_sec,
-       mart.round_cents(c.trip_distance)::numeric(9,2) AS trip_distance,
-       mart.round_cents(c.fare_amount)::numeric(10,2) AS fare_amount,
-       mart.round_cents(c.extra)::numeric(10,2) AS extra,
-       mart.round_cents(c.mta_tax)::numeric(10,2) AS mta_tax,
-       mart.round_cents(c.tip_amount)::numeric(10,2) AS tip_amount,
-       mart.round_cents(c.tolls_amount)::numeric(10,2) AS tolls_amount,
-       mart.round_cents(c.improvement_surcharge)::numeric(10,2) AS improvement_surcharge,
-       mart.round_cents(c.congestion_surcharge)::numeric(10,2) AS congestion_surcharge,
-       mart.round_cents(c.airport_fee)::numeric(10,2) AS airport_fee,
-       mart.round_cents(c.cbd_congestion_fee)::numeric(10,2) AS cbd_congestion_fee,
-       mart.round_cents(c.ehail_fee)::numeric(10,2) AS ehail_fee,
-       mart.round_cents(c.total_amount)::numeric(10,2) AS total_amount,
+       (mart.round_cents(c.trip_distance) * 100)::int AS trip_distance_hundredths,
+       (mart.round_cents(c.fare_amount) * 100)::int AS fare_amount_cents,
+       (mart.round_cents(c.extra) * 100)::int AS extra_cents,
+       (mart.round_cents(c.mta_tax) * 100)::int AS mta_tax_cents,
+       (mart.round_cents(c.tip_amount) * 100)::int AS tip_amount_cents,
+       (mart.round_cents(c.tolls_amount) * 100)::int AS tolls_amount_cents,
+       (mart.round_cents(c.improvement_surcharge) * 100)::int AS improvement_surcharge_cents,
+       (mart.round_cents(c.congestion_surcharge) * 100)::int AS congestion_surcharge_cents,
+       (mart.round_cents(c.airport_fee) * 100)::int AS airport_fee_cents,
+       (mart.round_cents(c.cbd_congestion_fee) * 100)::int AS cbd_congestion_fee_cents,
+       (mart.round_cents(c.ehail_fee) * 100)::int AS ehail_fee_cents,
+       (mart.round_cents(c.total_amount) * 100)::int AS total_amount_cents,
        c.source_month,
        c.source_row
 FROM classified_trip c CROSS JOIN build_constants k
@@ -248,11 +251,11 @@ WHERE c.reason IS NULL;
 CREATE TEMP TABLE IF NOT EXISTS rollup_day_hour_payment ON COMMIT DROP AS
 SELECT pickup_date_id, pickup_hour, payment_type_id,
        count(*) AS trips,
-       sum(total_amount) AS revenue,
-       sum(fare_amount) AS fare_sum,
-       sum(tip_amount) AS tip_sum,
+       sum(total_amount_cents) * 0.01 AS revenue,
+       sum(fare_amount_cents) * 0.01 AS fare_sum,
+       sum(tip_amount_cents) * 0.01 AS tip_sum,
        sum(duration_sec) AS duration_sec_sum,
-       sum(trip_distance) AS distance_sum,
+       sum(trip_distance_hundredths) * 0.01 AS distance_sum,
        count(*) FILTER (WHERE pu_zone_id IN (1, 132, 138) OR do_zone_id IN (1, 132, 138)
                               OR rate_code_id IN (2, 3)) AS airport_trips
 FROM mart.fact_trip_build
@@ -261,25 +264,25 @@ GROUP BY pickup_date_id, pickup_hour, payment_type_id;
 CREATE TEMP TABLE IF NOT EXISTS rollup_zone_payment ON COMMIT DROP AS
 SELECT pu_zone_id, payment_type_id,
        count(*) AS trips,
-       sum(total_amount) AS revenue,
-       sum(fare_amount) AS fare_sum,
-       sum(tip_amount) AS tip_sum
+       sum(total_amount_cents) * 0.01 AS revenue,
+       sum(fare_amount_cents) * 0.01 AS fare_sum,
+       sum(tip_amount_cents) * 0.01 AS tip_sum
 FROM mart.fact_trip_build
 GROUP BY pu_zone_id, payment_type_id;
 
 CREATE TEMP TABLE IF NOT EXISTS rollup_distance ON COMMIT DROP AS
-SELECT trip_distance,
+SELECT trip_distance_hundredths * 0.01 AS trip_distance,
        count(*) AS trips,
-       sum(fare_amount) AS fare_sum
+       sum(fare_amount_cents) * 0.01 AS fare_sum
 FROM mart.fact_trip_build
-GROUP BY trip_distance;
+GROUP BY trip_distance_hundredths;
 -- END GENERATED rollups
 
 -- The new partition's rows and money as the server holds them (one parallel pass over a
 -- single column): build_log's fact figures. The roll-ups must agree with them, whoever made
 -- them, so the aggregates are those of the rows the month holds.
 CREATE TEMP TABLE fact_total ON COMMIT DROP AS
-SELECT count(*) AS rows, coalesce(sum(total_amount), 0) AS total FROM mart.fact_trip_build;
+SELECT count(*) AS rows, coalesce(sum(total_amount_cents), 0) * 0.01 AS total FROM mart.fact_trip_build;
 
 DO $$
 DECLARE

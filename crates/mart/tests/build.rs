@@ -76,7 +76,7 @@ fn assert_accounted(stack: &Stack, kind: TripKind, month: &str) {
     ));
     let mart = stack.mart_sql(&format!(
         "SELECT (f.n + r.n) || ' ' || (f.total + r.total)::numeric(20,2) FROM \
-           (SELECT count(*) AS n, coalesce(sum(total_amount), 0) AS total FROM mart.fact_trip \
+           (SELECT count(*) AS n, coalesce(sum(total_amount_cents), 0) * 0.01 AS total FROM mart.fact_trip \
             WHERE service_id = {sid} AND pickup_at >= '{month}-01' AND pickup_at < '{month}-01'::date + interval '1 month') f, \
            (SELECT coalesce(sum(rows), 0) AS n, coalesce(sum(total_amount_sum), 0) AS total FROM mart.rejects \
             WHERE service_id = {sid} AND month_id = {month_id}) r"
@@ -211,7 +211,7 @@ fn yellow_and_green_months_are_accounted_for_by_reason_and_rebuild_identically()
     // The aggregates agree with the fact.
     assert_eq!(
         stack.mart_sql("SELECT sum(trips) || ' ' || sum(revenue) FROM mart.agg_daily"),
-        stack.mart_sql("SELECT count(*) || ' ' || sum(total_amount) FROM mart.fact_trip")
+        stack.mart_sql("SELECT count(*) || ' ' || sum(total_amount_cents) * 0.01 FROM mart.fact_trip")
     );
     assert_eq!(
         stack.mart_sql("SELECT sum(trips) FROM mart.agg_hour_weekday"),

@@ -112,11 +112,11 @@ fn the_stream_and_insertion_sql_by_hand_build_the_same_months() {
     );
     assert_eq!(
         stack.mart_sql(
-            "SELECT concat_ws(' ', passenger_count, trip_distance, fare_amount, extra, tip_amount, tolls_amount, \
-             total_amount, store_and_fwd, duration_sec, vendor_id, rate_code_id) \
-             FROM mart.fact_trip WHERE source_row = 9100001"
+            "SELECT concat_ws(' ', passenger_count, trip_distance_hundredths, fare_amount_cents, extra_cents, \
+             tip_amount_cents, tolls_amount_cents, total_amount_cents, store_and_fwd, duration_sec, vendor_id, \
+             rate_code_id) FROM mart.fact_trip WHERE source_row = 9100001"
         ),
-        "2.68 2.68 0.13 1.01 -0.01 4.81 t 1800 1 1"
+        "268 268 13 101 -1 481 t 1800 1 1"
     );
 
     assert_eq!(
@@ -197,8 +197,9 @@ fn roll_ups_that_disagree_with_the_new_partition_stop_the_month() {
     assert!(stack.stage_whole_month(TripKind::Yellow, "2023-01") > 0);
     let stale = "CREATE TEMP TABLE rollup_day_hour_payment AS \
                  SELECT pickup_date_id, pickup_hour, payment_type_id, count(*) AS trips, \
-                 sum(total_amount) AS revenue, sum(fare_amount) AS fare_sum, sum(tip_amount) AS tip_sum, \
-                 sum(duration_sec) AS duration_sec_sum, sum(trip_distance) AS distance_sum, \
+                 sum(total_amount_cents) * 0.01 AS revenue, sum(fare_amount_cents) * 0.01 AS fare_sum, \
+                 sum(tip_amount_cents) * 0.01 AS tip_sum, sum(duration_sec) AS duration_sec_sum, \
+                 sum(trip_distance_hundredths) * 0.01 AS distance_sum, \
                  0::bigint AS airport_trips \
                  FROM mart.fact_trip WHERE pickup_date_id < 20230110 GROUP BY 1, 2, 3";
     let error = stack

@@ -115,11 +115,19 @@ impl V1 {
         )
     }
 
-    /// Everything the mart holds for `month`, but when and how fast it was built.
+    /// Everything the mart holds for `month`, but when and how fast it was built. A fact row
+    /// is its columns by name, money in dollars and distance in miles whichever unit the
+    /// version stores (migration 0007 moved them to integer cents and hundredths, renamed).
     fn mart_month(&self, month: &str) -> String {
         self.mart_sql(&format!(
             "SELECT md5(string_agg(t, '|' ORDER BY t)) FROM ( \
-               SELECT f::text AS t FROM mart.fact_trip f WHERE date_trunc('month', pickup_at) = '{month}-01' \
+               SELECT (SELECT string_agg(k || '=' || v, ',' ORDER BY k) FROM ( \
+                         SELECT CASE WHEN key ~ '_(cents|hundredths)$' THEN regexp_replace(key, '_(cents|hundredths)$', '') \
+                                     ELSE key END AS k, \
+                                CASE WHEN key ~ '_(cents|hundredths)$' THEN ((value #>> '{{}}')::numeric * 0.01)::text \
+                                     ELSE value #>> '{{}}' END AS v \
+                         FROM jsonb_each(to_jsonb(f))) kv) AS t \
+               FROM mart.fact_trip f WHERE date_trunc('month', pickup_at) = '{month}-01' \
                UNION ALL SELECT r::text FROM mart.rejects r WHERE month_id = {id} \
                UNION ALL SELECT (service_id, month_id, warehouse_rows, fact_rows, rejected_rows, warehouse_total, \
                                  fact_total, rejected_total)::text FROM mart.build_log WHERE month_id = {id}) x",

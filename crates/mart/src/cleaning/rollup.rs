@@ -13,11 +13,12 @@ use rustc_hash::FxHashMap;
 
 use super::{Conv, FACT};
 
-/// One roll-up: a temporary table of the month's fact rows grouped by `keys` (fact columns).
+/// One roll-up: a temporary table of the month's fact rows grouped by `keys`: each the
+/// table's column and the fact column it is, in dollars (or miles) for a column of cents.
 #[derive(Debug, Clone, Copy)]
 pub struct Rollup {
     pub table: &'static str,
-    pub keys: &'static [&'static str],
+    pub keys: &'static [(&'static str, &'static str)],
     pub measures: &'static [(&'static str, Measure)],
 }
 
@@ -26,7 +27,7 @@ pub struct Rollup {
 pub enum Measure {
     /// `count(*)`.
     Count,
-    /// `sum(column)`: NULL when the group has no value of it.
+    /// `sum(column)`, in dollars for a column of cents: NULL when the group has no value of it.
     Sum(&'static str),
     /// The trips that start or end in an airport zone ([`AIRPORT_ZONES`]) or are charged an
     /// airport rate ([`AIRPORT_RATE_CODES`]).
@@ -45,31 +46,35 @@ const RATE_CODE_COLUMN: &str = "rate_code_id";
 pub const ROLLUPS: &[Rollup] = &[
     Rollup {
         table: "rollup_day_hour_payment",
-        keys: &["pickup_date_id", "pickup_hour", "payment_type_id"],
+        keys: &[
+            ("pickup_date_id", "pickup_date_id"),
+            ("pickup_hour", "pickup_hour"),
+            ("payment_type_id", "payment_type_id"),
+        ],
         measures: &[
             ("trips", Measure::Count),
-            ("revenue", Measure::Sum("total_amount")),
-            ("fare_sum", Measure::Sum("fare_amount")),
-            ("tip_sum", Measure::Sum("tip_amount")),
+            ("revenue", Measure::Sum("total_amount_cents")),
+            ("fare_sum", Measure::Sum("fare_amount_cents")),
+            ("tip_sum", Measure::Sum("tip_amount_cents")),
             ("duration_sec_sum", Measure::Sum("duration_sec")),
-            ("distance_sum", Measure::Sum("trip_distance")),
+            ("distance_sum", Measure::Sum("trip_distance_hundredths")),
             ("airport_trips", Measure::AirportTrips),
         ],
     },
     Rollup {
         table: "rollup_zone_payment",
-        keys: &["pu_zone_id", "payment_type_id"],
+        keys: &[("pu_zone_id", "pu_zone_id"), ("payment_type_id", "payment_type_id")],
         measures: &[
             ("trips", Measure::Count),
-            ("revenue", Measure::Sum("total_amount")),
-            ("fare_sum", Measure::Sum("fare_amount")),
-            ("tip_sum", Measure::Sum("tip_amount")),
+            ("revenue", Measure::Sum("total_amount_cents")),
+            ("fare_sum", Measure::Sum("fare_amount_cents")),
+            ("tip_sum", Measure::Sum("tip_amount_cents")),
         ],
     },
     Rollup {
         table: "rollup_distance",
-        keys: &["trip_distance"],
-        measures: &[("trips", Measure::Count), ("fare_sum", Measure::Sum("fare_amount"))],
+        keys: &[("trip_distance", "trip_distance_hundredths")],
+        measures: &[("trips", Measure::Count), ("fare_sum", Measure::Sum("fare_amount_cents"))],
     },
 ];
 
@@ -80,8 +85,8 @@ const MAX_KEYS: usize = 3;
 /// bytes to hash and compare of `[Option<i64>; MAX_KEYS]`.
 type GroupKey = ([i64; MAX_KEYS], u8);
 
-/// How a fact column's value is held while summing: whole numbers, or cents of a numeric of
-/// scale 2.
+/// How a fact column's value is held while summing: whole numbers, or cents (hundredths),
+/// which the roll-ups give in dollars (miles) as a numeric of scale 2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Unit {
     Whole,
@@ -114,23 +119,36 @@ pub fn sql() -> String {
         if i > 0 {
             out.push('\n');
         }
-        let keys = r.keys.join(", ");
+        let keys: Vec<String> = r.keys.iter().map(|(name, c)| in_dollars(c, c, name)).collect();
+        let group: Vec<&str> = r.keys.iter().map(|(_, c)| *c).collect();
         let measures: Vec<String> = r
             .measures
             .iter()
             .map(|(name, m)| match m {
                 Measure::Count => format!("count(*) AS {name}"),
-                Measure::Sum(c) => format!("sum({c}) AS {name}"),
+                Measure::Sum(c) => in_dollars(c, &format!("sum({c})"), name),
                 Measure::AirportTrips => format!("{} AS {name}", airport_count()),
             })
             .collect();
         out.push_str(&format!(
-            "CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DROP AS\nSELECT {keys},\n       {}\nFROM mart.fact_trip_build\nGROUP BY {keys};\n",
+            "CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DROP AS\nSELECT {},\n       {}\nFROM mart.fact_trip_build\nGROUP BY {};\n",
             r.table,
-            measures.join(",\n       ")
+            keys.join(", "),
+            measures.join(",\n       "),
+            group.join(", ")
         ));
     }
     out
+}
+
+/// `expression AS name`, times 0.01 when `column`, which it is of, holds cents; just the
+/// column when it is named as it is.
+fn in_dollars(column: &str, expression: &str, name: &str) -> String {
+    match fact_column(column) {
+        Some((_, Unit::Cents, _)) => format!("{expression} * 0.01 AS {name}"),
+        _ if expression == name => name.to_owned(),
+        _ => format!("{expression} AS {name}"),
+    }
 }
 
 fn airport_count() -> String {
@@ -183,8 +201,11 @@ impl Rollups {
             if r.keys.len() > MAX_KEYS {
                 return Err(format!("{} has more keys than the stream sums ({MAX_KEYS})", r.table));
             }
-            let keys =
-                r.keys.iter().map(|k| column(k).map(|(at, unit, _)| (at, unit))).collect::<Result<_, _>>()?;
+            let keys = r
+                .keys
+                .iter()
+                .map(|(_, k)| column(k).map(|(at, unit, _)| (at, unit)))
+                .collect::<Result<_, _>>()?;
             let measures = r
                 .measures
                 .iter()
@@ -268,7 +289,10 @@ impl Part {
             .keys
             .iter()
             .zip(&self.keys)
-            .map(|(name, (at, _))| format!("{name} {}", FACT[*at].1.sql_type("")))
+            .map(|((name, _), (at, unit))| match unit {
+                Unit::Cents => format!("{name} numeric"),
+                Unit::Whole => format!("{name} {}", FACT[*at].1.sql_type("")),
+            })
             .collect();
         for ((name, _), (_, column)) in self.rollup.measures.iter().zip(&self.measures) {
             // sum(smallint or integer) is bigint; the fact has no bigint number to sum (a
@@ -329,11 +353,11 @@ mod tests {
         set("pu_zone_id", Some(zones.0));
         set("do_zone_id", Some(zones.1));
         set("rate_code_id", Some(rate));
-        set("total_amount", money[0]);
-        set("fare_amount", money[1]);
-        set("tip_amount", money[2]);
+        set("total_amount_cents", money[0]);
+        set("fare_amount_cents", money[1]);
+        set("tip_amount_cents", money[2]);
         set("duration_sec", Some(600));
-        set("trip_distance", Some(250));
+        set("trip_distance_hundredths", Some(250));
         values
     }
 
@@ -382,8 +406,10 @@ mod tests {
     fn every_rollup_is_a_group_by_over_the_new_partition() {
         let sql = sql();
         assert!(sql.contains(
-            "CREATE TEMP TABLE IF NOT EXISTS rollup_distance ON COMMIT DROP AS\nSELECT trip_distance,\n       \
-             count(*) AS trips,\n       sum(fare_amount) AS fare_sum\nFROM mart.fact_trip_build\nGROUP BY trip_distance;\n"
+            "CREATE TEMP TABLE IF NOT EXISTS rollup_distance ON COMMIT DROP AS\n\
+             SELECT trip_distance_hundredths * 0.01 AS trip_distance,\n       \
+             count(*) AS trips,\n       sum(fare_amount_cents) * 0.01 AS fare_sum\nFROM mart.fact_trip_build\n\
+             GROUP BY trip_distance_hundredths;\n"
         ));
         assert!(sql.contains(
             "count(*) FILTER (WHERE pu_zone_id IN (1, 132, 138) OR do_zone_id IN (1, 132, 138)\n                              \

@@ -188,12 +188,11 @@ impl Cleaner {
                     let d = ts(row, at[1]).zip(ts(row, at[0])).map(|(b, a)| b - a);
                     *value = put_i32(out, d.map(seconds))
                 }
-                Conv::Cents(col, _) => match float(row, at[0]) {
+                Conv::Cents(col) => match float(row, at[0]) {
                     None => put_raw(out, None),
                     Some(x) => {
-                        let cents = round_cents(x).ok_or_else(|| format!("{col} = {x}"))?;
-                        put_numeric_cents(out, cents);
-                        *value = Some(cents);
+                        let cents = round_cents(x).and_then(|c| i32::try_from(c).ok());
+                        *value = put_i32(out, Some(cents.ok_or_else(|| format!("{col} = {x} (in cents)"))?));
                     }
                 },
             }
@@ -294,43 +293,6 @@ fn put_bool(out: &mut BytesMut, value: Option<bool>) {
     put_raw(out, value.map(|v| [u8::from(v)]).as_ref().map(|b| b.as_slice()))
 }
 
-/// A numeric of scale 2 worth `cents / 100`, in PostgreSQL's binary form: base-10000 digits,
-/// the first `weight` groups before the point, no leading or trailing zero group.
-pub fn put_numeric_cents(out: &mut BytesMut, cents: i64) {
-    let magnitude = cents.unsigned_abs();
-    let mut groups = [0u16; 6];
-    let mut int_groups = 0;
-    let mut whole = magnitude / 100;
-    let mut reversed = [0u16; 5];
-    while whole > 0 {
-        reversed[int_groups] = (whole % 10_000) as u16;
-        whole /= 10_000;
-        int_groups += 1;
-    }
-    for i in 0..int_groups {
-        groups[i] = reversed[int_groups - 1 - i];
-    }
-    groups[int_groups] = (magnitude % 100) as u16 * 100;
-    let mut len = int_groups + 1;
-    while len > 0 && groups[len - 1] == 0 {
-        len -= 1;
-    }
-    let weight = if int_groups == 0 { -1 } else { int_groups as i16 - 1 };
-    let (weight, sign) = if len == 0 { (0, 0) } else { (weight, if cents < 0 { 0x4000u16 } else { 0 }) };
-    // Assembled on the stack and appended once: a put per field checked the buffer's
-    // capacity each time.
-    let mut cell = [0u8; 4 + 8 + 2 * 6];
-    cell[..4].copy_from_slice(&(8 + 2 * len as i32).to_be_bytes());
-    cell[4..6].copy_from_slice(&(len as i16).to_be_bytes());
-    cell[6..8].copy_from_slice(&weight.to_be_bytes());
-    cell[8..10].copy_from_slice(&sign.to_be_bytes());
-    cell[10..12].copy_from_slice(&2u16.to_be_bytes());
-    for (i, g) in groups[..len].iter().enumerate() {
-        cell[12 + 2 * i..14 + 2 * i].copy_from_slice(&g.to_be_bytes());
-    }
-    out.put_slice(&cell[..12 + 2 * len]);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,25 +309,5 @@ mod tests {
         assert_eq!(round_cents(1.004999), Some(100));
         assert_eq!(round_cents(9999.995), Some(1_000_000));
         assert_eq!(round_cents(f64::NAN), None);
-    }
-
-    fn numeric(cents: i64) -> Vec<u8> {
-        let mut out = BytesMut::new();
-        put_numeric_cents(&mut out, cents);
-        out.to_vec()
-    }
-
-    #[test]
-    fn numerics_are_normalised_base_10000_digits() {
-        // len, ndigits, weight, sign, dscale, digits
-        assert_eq!(numeric(0), [0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 2]);
-        assert_eq!(numeric(1234), [0, 0, 0, 12, 0, 2, 0, 0, 0, 0, 0, 2, 0, 12, 13, 72]);
-        assert_eq!(numeric(-5), [0, 0, 0, 10, 0, 1, 255, 255, 64, 0, 0, 2, 1, 244]);
-        assert_eq!(numeric(1_000_000), [0, 0, 0, 10, 0, 1, 0, 1, 0, 0, 0, 2, 0, 1]);
-        // The widest: five whole groups and the cents'.
-        let widest = numeric(i64::MIN);
-        assert_eq!(widest.len(), 4 + 8 + 2 * 6);
-        assert_eq!(widest[4..12], [0, 6, 0, 4, 0x40, 0, 0, 2]);
-        assert_eq!(widest[12..14], [0, 9]);
     }
 }

@@ -181,7 +181,7 @@ pub fn expression(conv: Conv) -> String {
         }
         Conv::Flag(c) => format!("CASE c.{c} WHEN 'Y' THEN true WHEN 'N' THEN false END"),
         Conv::Seconds(a, b) => format!("floor(date_part('epoch', c.{b} - c.{a}) + 0.5)::int"),
-        Conv::Cents(c, p) => format!("mart.round_cents(c.{c})::numeric({p},2)"),
+        Conv::Cents(c) => format!("(mart.round_cents(c.{c}) * 100)::int"),
     }
 }
 

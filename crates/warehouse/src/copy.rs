@@ -302,13 +302,15 @@ fn part_bounds(slices: &[Slice], i: usize) -> (Option<i64>, Option<i64>) {
     (lo, hi)
 }
 
-/// The part's DDL, after dropping a part a failed load may have left under its name.
+/// The part's DDL, after dropping a part a failed load may have left under its name, and its
+/// statistics target.
 fn part_ddl(table: &RawTable, month: YearMonth, slices: &[Slice], i: usize) -> String {
     let (lo, hi) = part_bounds(slices, i);
     format!(
-        "DROP TABLE IF EXISTS {};\n{}",
+        "DROP TABLE IF EXISTS {};\n{};\n{}",
         table.loading_part(month, i),
-        table.create_part_sql(month, i, lo, hi)
+        table.create_part_sql(month, i, lo, hi),
+        table.part_statistics_sql(month, i)
     )
 }
 

@@ -66,6 +66,16 @@ fn every_era_loads_with_the_lakes_counts_and_sums() {
         stack.sql("SELECT count(*) FROM pg_inherits WHERE inhparent = 'raw.yellow_tripdata'::regclass"),
         "5"
     );
+    // Every column of every loaded part keeps coarse planner statistics (RAW_STATISTICS_TARGET).
+    assert_eq!(
+        stack.sql(
+            "SELECT count(DISTINCT c.oid) || ' ' || string_agg(DISTINCT a.attstattarget::text, ',') \
+             FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+             WHERE c.relnamespace = 'raw'::regnamespace AND c.relkind = 'r' AND c.relname LIKE 'yellow_tripdata_%'"
+        ),
+        format!("{} {}", stack.sql("SELECT count(*) FROM pg_class WHERE relnamespace = 'raw'::regnamespace \
+             AND relkind = 'r' AND relname LIKE 'yellow_tripdata_%'"), atl_core::raw::RAW_STATISTICS_TARGET)
+    );
 }
 
 #[test]

@@ -75,9 +75,12 @@ pub async fn stream_month(
     check_build_table(mart, &cleaner).await?;
     let mut rollups = Rollups::new().map_err(|detail| MartError::Cleaning { detail })?;
 
+    // Only the columns the kind has cross; the others are NULL in every row of the month.
+    let fed = transfer::fed_columns(kind, &staging)?;
+    let sent: Vec<_> = fed.iter().map(|&i| staging[i].clone()).collect();
     let copy_out =
-        format!("COPY ({}) TO STDOUT (FORMAT binary)", transfer::warehouse_select(kind, month, &staging)?);
-    let names: Vec<String> = staging.iter().map(|c| atl_core::raw::quote_ident(&c.name)).collect();
+        format!("COPY ({}) TO STDOUT (FORMAT binary)", transfer::warehouse_select(kind, month, &sent)?);
+    let names: Vec<String> = sent.iter().map(|c| atl_core::raw::quote_ident(&c.name)).collect();
     let copy_rejects =
         format!("COPY {STAGING} ({}) FROM STDIN (FORMAT binary, FREEZE true)", names.join(", "));
     let fact: Vec<&str> = FACT.iter().map(|(n, _)| *n).collect();
@@ -92,7 +95,9 @@ pub async fn stream_month(
         .await
         .map_err(MartError::sql(what("starting the staging COPY of")))?;
 
-    let counts = match pump(&mut rows, &mut fact_sink, &mut reject_sink, &cleaner, &mut rollups).await {
+    let layout = Layout { fed: &fed, width: staging.len() };
+    let counts = match pump(&mut rows, &mut fact_sink, &mut reject_sink, &cleaner, layout, &mut rollups).await
+    {
         Ok(counts) => counts,
         Err(stop) => {
             let reason = stop.to_string();
@@ -141,12 +146,21 @@ impl std::fmt::Display for Stop {
     }
 }
 
+/// Where the warehouse's fields go in a staging row: field `i` is staging column `fed[i]`,
+/// of `width`; the columns no field feeds are NULL.
+#[derive(Debug, Clone, Copy)]
+struct Layout<'a> {
+    fed: &'a [usize],
+    width: usize,
+}
+
 /// Moves every row of `rows` into one of the sinks, their binary COPY trailers included.
 async fn pump(
     rows: &mut BoxStream<'_, sqlx::Result<Bytes>>,
     fact: &mut PgCopyIn<&mut PgConnection>,
     rejects: &mut PgCopyIn<&mut PgConnection>,
     cleaner: &Cleaner,
+    layout: Layout<'_>,
     rollups: &mut Rollups,
 ) -> Result<Streamed, Stop> {
     let mut input = BytesMut::new();
@@ -163,7 +177,8 @@ async fn pump(
         if input.len() < BATCH_BYTES && !ended {
             continue;
         }
-        split_rows(&mut input, &mut state, cleaner, &mut out, &mut counts, rollups).map_err(Stop::Rows)?;
+        split_rows(&mut input, &mut state, cleaner, layout, &mut out, &mut counts, rollups)
+            .map_err(Stop::Rows)?;
         if out[0].len() >= CHUNK_BYTES {
             fact.send(out[0].split().freeze()).await.map_err(|e| Stop::Sql("writing the partition of", e))?;
         }
@@ -203,6 +218,7 @@ fn split_rows(
     input: &mut BytesMut,
     state: &mut Framing,
     cleaner: &Cleaner,
+    layout: Layout<'_>,
     out: &mut [BytesMut; 2],
     counts: &mut Streamed,
     rollups: &mut Rollups,
@@ -225,7 +241,7 @@ fn split_rows(
     let mut fields: Vec<Option<&[u8]>> = Vec::with_capacity(32);
     let mut values = vec![None; FACT.len()];
     while *state == Framing::Rows {
-        let Some((len, count)) = row_span(&input[at..], &mut fields)? else { break };
+        let Some((len, count)) = row_span(&input[at..], layout, &mut fields)? else { break };
         if count < 0 {
             *state = Framing::Done;
             at += len;
@@ -250,27 +266,32 @@ fn split_rows(
     Ok(())
 }
 
-/// The length and field count of the row at the start of `bytes`, its fields in `fields`;
-/// `None` if the row is not whole yet. A count of -1 is the trailer.
-fn row_span<'a>(bytes: &'a [u8], fields: &mut Vec<Option<&'a [u8]>>) -> Result<Option<(usize, i16)>, String> {
+/// The length and field count of the row at the start of `bytes`, its fields in `fields` at
+/// their staging positions (`layout`); `None` if the row is not whole yet. A count of -1 is
+/// the trailer.
+fn row_span<'a>(
+    bytes: &'a [u8],
+    layout: Layout<'_>,
+    fields: &mut Vec<Option<&'a [u8]>>,
+) -> Result<Option<(usize, i16)>, String> {
     fields.clear();
+    fields.resize(layout.width, None);
     let Some(head) = bytes.get(..2) else { return Ok(None) };
     let count = i16::from_be_bytes([head[0], head[1]]);
+    if count != -1 && usize::try_from(count).ok() != Some(layout.fed.len()) {
+        return Err(format!("a row of {count} fields, where {} were asked for", layout.fed.len()));
+    }
     let mut at = 2;
-    for _ in 0..count.max(0) {
+    for &column in &layout.fed[..usize::try_from(count).unwrap_or(0)] {
         let Some(len) = bytes.get(at..at + 4) else { return Ok(None) };
         let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
         at += 4;
         if len < 0 {
-            fields.push(None);
             continue;
         }
         let Some(value) = bytes.get(at..at + len as usize) else { return Ok(None) };
-        fields.push(Some(value));
+        fields[column] = Some(value);
         at += len as usize;
-    }
-    if count < -1 {
-        return Err(format!("a row of {count} fields"));
     }
     Ok(Some((at, count)))
 }

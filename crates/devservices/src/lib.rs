@@ -32,4 +32,4 @@ pub use pg_install::{BINDIR_ENV, PgInstall};
 pub use postgres::{PgCluster, PgServer, PgStatus, StartOutcome};
 pub use s3::{MOTO_SERVER_ENV, S3Server, find_moto_server};
 pub use stage::{output_text, without_atl_env};
-pub use timed::{TimedRun, run_timed};
+pub use timed::{TimedRun, median, run_timed};

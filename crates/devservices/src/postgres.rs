@@ -216,14 +216,21 @@ impl PgCluster {
         format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
     }
 
+    /// psql's arguments to reach database `db` as `postgres`, without psqlrc, quietly, stopping
+    /// at the first error: what every psql run against this cluster starts with.
+    pub fn psql_args(&self, db: &str) -> Vec<String> {
+        let port = self.port.to_string();
+        ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-d", db]
+            .map(str::to_owned)
+            .to_vec()
+    }
+
     /// Runs `sql` with `psql -XAtq` as `postgres` in database `db`, stopping at the first
     /// error, and returns its output without the final newline: one line per row,
     /// columns separated by `|`.
     pub fn psql(&self, db: &str, sql: &str) -> Result<String> {
         let mut psql = Command::new(self.install.bin("psql"));
-        psql.args(["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"]);
-        psql.arg("-p").arg(self.port.to_string());
-        psql.args(["-U", "postgres", "-d", db, "-c", sql]);
+        psql.args(["-A", "-t"]).args(self.psql_args(db)).args(["-c", sql]);
         let output = run(&mut psql)?;
         let mut stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         if stdout.ends_with('\n') {

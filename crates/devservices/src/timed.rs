@@ -62,3 +62,11 @@ pub fn run_timed(program: impl Into<PathBuf>, args: &[String], env: &[(&str, &st
     let number = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
     Ok(TimedRun { seconds, peak_rss_kb: number(0) as u64, cpu_seconds: number(1) + number(2) })
 }
+
+/// The median of `values` (the upper one of an even count); NaN for none. The benches
+/// report medians of alternated rounds.
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
+}

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use atl_core::{DatabaseConfig, Secret, TripFile, TripKind, YearMonth};
-use atl_devservices::{PgServer, TimedRun, run_timed};
+use atl_devservices::{PgServer, TimedRun, median, run_timed};
 use atl_lake::Lake;
 use atl_testdata::{Era, TripFileSpec, write_trip_file_to, zone_table_csv};
 use atl_warehouse::LoadRequest;
@@ -179,8 +179,8 @@ fn main() {
     let psql = mart.cluster().install().bin("psql");
     let clock = Instant::now();
     let status = std::process::Command::new(psql)
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &mart.port().to_string()])
-        .args(["-U", "postgres", "-d", "postgres", "-c"])
+        .args(mart.cluster().psql_args("postgres"))
+        .arg("-c")
         .arg(format!(
             "SELECT set_config('atl.month', '{}', false), set_config('atl.service', 'yellow', false), \
              set_config('atl.warehouse_total', '{}', false)",
@@ -293,24 +293,7 @@ impl References {
 }
 
 fn psql_timed(server: &PgServer, sql: &str) -> TimedRun {
-    let port = server.port().to_string();
-    let mut args: Vec<String> = [
-        "-X",
-        "-q",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-h",
-        "127.0.0.1",
-        "-p",
-        &port,
-        "-U",
-        "postgres",
-        "-d",
-        "postgres",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut args = server.cluster().psql_args("postgres");
     args.extend(["-c".to_owned(), sql.to_owned()]);
     run_timed(server.cluster().install().bin("psql"), &args, &[]).expect("a reference COPY with psql")
 }
@@ -335,12 +318,6 @@ fn settled_cpu(server: &PgServer) -> f64 {
 /// The fact rows build_log gives the month.
 fn built_fact_rows(mart: &PgServer) -> u64 {
     mart.psql("postgres", "SELECT fact_rows FROM mart.build_log").unwrap().parse().unwrap()
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn log_len(log: &Path) -> usize {

@@ -122,7 +122,7 @@ fn staging_fdw_sql_stages_what_the_binary_transfer_stages() {
         let by_binary = mart.psql("postgres", fingerprint).unwrap();
 
         let out = Command::new(mart.cluster().install().bin("psql"))
-            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &mart.url("postgres")])
+            .args(mart.cluster().psql_args("postgres"))
             .args(["-v", "wh_host=127.0.0.1", "-v", &format!("wh_port={}", warehouse.port())])
             .args(["-v", "wh_db=postgres", "-v", "wh_user=postgres", "-v", "wh_password="])
             .args([

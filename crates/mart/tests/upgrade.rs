@@ -19,7 +19,8 @@ fn fixture() -> PathBuf {
 
 fn restore(pg: &PgServer, dump: &Path) {
     let out = Command::new(pg.cluster().install().bin("psql"))
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &pg.url("postgres"), "-f"])
+        .args(pg.cluster().psql_args("postgres"))
+        .arg("-f")
         .arg(dump)
         .output()
         .unwrap();

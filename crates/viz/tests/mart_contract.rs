@@ -13,7 +13,8 @@ fn every_dashboard_query_runs_on_the_real_mart_schema() {
     migrations.sort();
     for migration in migrations {
         let out = std::process::Command::new(pg.cluster().install().bin("psql"))
-            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &pg.url("postgres"), "-f"])
+            .args(pg.cluster().psql_args("postgres"))
+            .arg("-f")
             .arg(&migration)
             .output()
             .unwrap();

@@ -40,7 +40,7 @@ use std::time::Instant;
 
 use atl_core::raw::{LOAD_LOG, month_literal};
 use atl_core::{RawTable, SchemaMapping, TripFile, TripKind, YearMonth};
-use atl_devservices::{PgServer, TimedRun, run_timed};
+use atl_devservices::{PgServer, TimedRun, median, run_timed};
 use atl_testdata::{TripFileSpec, write_trip_file_to};
 use atl_warehouse::encode::{CopyEncoder, Lineage};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -179,13 +179,8 @@ fn bench_level(setup: &Setup, wal_level: &str) {
     };
     let psql = pg.cluster().install().bin("psql");
     let copy_files = binary_copy_files(&setup.parquet, &setup.work, setup.month, &setup.key);
-    let psql = |sql: &str| -> String {
-        format!(
-            "{} -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p {} -U postgres -d postgres -c \"{sql}\"",
-            psql.display(),
-            pg.port(),
-        )
-    };
+    let psql_args = pg.cluster().psql_args("postgres").join(" ");
+    let psql = |sql: &str| -> String { format!("{} {psql_args} -c \"{sql}\"", psql.display()) };
     let psql_command =
         |table: &str, file: &Path| psql(&format!("COPY {table} FROM '{}' (FORMAT binary)", file.display()));
     let psql_sending = |table: &str, file: &Path| {
@@ -267,22 +262,18 @@ fn bench_level(setup: &Setup, wal_level: &str) {
         }
     }
 
-    let median = |c: Contender, f: fn(&TimedRun) -> f64| {
-        let mut v: Vec<f64> = runs.iter().filter(|(k, _)| *k == c).map(|(_, r)| f(r)).collect();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
+    let all_of = |c: Contender, f: fn(&TimedRun) -> f64| {
+        runs.iter().filter(|(k, _)| *k == c).map(|(_, r)| f(r)).collect::<Vec<_>>()
     };
-    let secs = |c| median(c, |r| r.seconds);
+    let secs = |c| median(&all_of(c, |r| r.seconds));
     let rate = |c| setup.rows as f64 / secs(c);
     println!("wal_level={wal_level}  (load average {})", load_average());
-    let seconds_of =
-        |c: Contender| runs.iter().filter(|(k, _)| *k == c).map(|(_, r)| r.seconds).collect::<Vec<_>>();
     println!(
         "  {:<32} {:>10} {:>8} {:>13} {:>9} {:>9} {:>10}",
         "contender", "rows/s", "median s", "range s", "/ DuckDB", "/ COPY", "peak RSS"
     );
     for c in CONTENDERS {
-        let all = seconds_of(c);
+        let all = all_of(c, |r| r.seconds);
         let (low, high) = all.iter().fold((f64::MAX, 0.0f64), |(l, h), s| (l.min(*s), h.max(*s)));
         println!(
             "  {:<32} {:>10.0} {:>8.2} {:>13} {:>8.2}× {:>8.2}× {:>7.1} MB",
@@ -292,7 +283,7 @@ fn bench_level(setup: &Setup, wal_level: &str) {
             format!("{low:.2}-{high:.2}"),
             rate(c) / rate(Contender::DuckDb),
             rate(c) / rate(Contender::Copy),
-            median(c, TimedRun::peak_rss_mb)
+            median(&all_of(c, TimedRun::peak_rss_mb))
         );
     }
     println!(
@@ -302,7 +293,7 @@ fn bench_level(setup: &Setup, wal_level: &str) {
     // Each round's contenders run minutes apart at most: their ratio shows how far the
     // medians' ratio can move on this machine.
     let by_round = |ours: Contender| {
-        let (ours, duckdb) = (seconds_of(ours), seconds_of(Contender::DuckDb));
+        let (ours, duckdb) = (all_of(ours, |r| r.seconds), all_of(Contender::DuckDb, |r| r.seconds));
         ours.iter().zip(&duckdb).map(|(o, d)| format!("{:.2}×", d / o)).collect::<Vec<_>>().join(" ")
     };
     println!(

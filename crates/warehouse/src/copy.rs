@@ -282,7 +282,7 @@ fn slices(metadata: &ParquetMetaData, streams: usize) -> Vec<Slice> {
     for i in 1..streams {
         let ideal = total * i / streams;
         let nearest = ends.iter().copied().min_by_key(|e| (e - ideal).abs()).unwrap_or(ideal);
-        let cut = if (nearest - ideal).abs() <= total / (4 * streams) { nearest } else { ideal };
+        let cut = if (nearest - ideal).abs() <= total / (BOUNDARY_SNAP * streams) { nearest } else { ideal };
         if cut > *cuts.last().expect("not empty") && cut < total {
             cuts.push(cut);
         }
@@ -290,6 +290,14 @@ fn slices(metadata: &ParquetMetaData, streams: usize) -> Vec<Slice> {
     cuts.push(total);
     cuts.windows(2).map(|w| (w[0], w[1])).collect()
 }
+
+/// A cut moves to the nearest row group boundary only when that is within 1/BOUNDARY_SNAP of
+/// a stream's rows of an even split, so that the streams' backends end together. On a
+/// generated month whose nearest boundary was 58 k rows (2 %) off, splitting evenly (the
+/// second stream decodes those rows to skip them) loaded in a median 2.05-2.11 s against
+/// 2.09-2.15 s when the boundary was taken (a quarter of a stream's rows was allowed):
+/// 2 × 8 alternated first loads at replica, with the same loader CPU.
+const BOUNDARY_SNAP: i64 = 64;
 
 /// A stream carries at least this many rows: below, a second backend costs more than it saves.
 const MIN_SLICE_ROWS: i64 = 1_000;

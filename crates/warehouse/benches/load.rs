@@ -275,8 +275,9 @@ fn bench_level(setup: &Setup, wal_level: &str) {
     for c in CONTENDERS {
         let all = all_of(c, |r| r.seconds);
         let (low, high) = all.iter().fold((f64::MAX, 0.0f64), |(l, h), s| (l.min(*s), h.max(*s)));
+        // Three decimals: a ratio measured against a target (1.3×) must not round up to it.
         println!(
-            "  {:<32} {:>10.0} {:>8.2} {:>13} {:>8.2}× {:>8.2}× {:>7.1} MB",
+            "  {:<32} {:>10.0} {:>8.2} {:>13} {:>8.3}× {:>8.3}× {:>7.1} MB",
             c.label(),
             rate(c),
             secs(c),
@@ -287,7 +288,7 @@ fn bench_level(setup: &Setup, wal_level: &str) {
         );
     }
     println!(
-        "  reload ÷ DuckDB replacing in one transaction (both keep the old rows until the commit): {:.2}×",
+        "  reload ÷ DuckDB replacing in one transaction (both keep the old rows until the commit): {:.3}×",
         rate(Contender::Reload) / rate(Contender::DuckDbReplace)
     );
     // Each round's contenders run minutes apart at most: their ratio shows how far the

@@ -29,10 +29,11 @@ pub struct LineageColumn {
 
 /// The lineage columns, first in every raw table: the month of the file (the partition
 /// key) and the row's 0-based position in the month's lake object, which `raw.load_log`
-/// names once per month (`object_key`).
+/// names once per month (`object_key`). The position is an `integer`: the largest TLC objects
+/// hold about 25 M rows, and the loader refuses one of more than 2^31.
 pub const LINEAGE: [LineageColumn; 2] = [
     LineageColumn { name: "source_month", sql_type: "date" },
-    LineageColumn { name: "source_row", sql_type: "bigint" },
+    LineageColumn { name: "source_row", sql_type: "integer" },
 ];
 
 /// One kind's raw table: its names and columns.

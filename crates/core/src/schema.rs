@@ -35,6 +35,12 @@ pub struct Column {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColumnType {
     Int64,
+    /// A code or a zone ID (VendorID, PULocationID, DOLocationID): `integer`. Eras wrote them
+    /// as int32 or int64; an int64 file is narrowed by a checked cast, so a value beyond
+    /// ±2^31 refuses the file instead of being cut (the TLC's IDs are below 300). Half a
+    /// bigint's bytes in every row the server writes and WAL-logs (migration 0005 says what
+    /// that saved).
+    Int32,
     Float64,
     /// An amount in dollars (a Float64): fares, fees, tips, totals. Its own type so that the
     /// list of money columns (checked for negative values, summed in audits) is this one.
@@ -50,6 +56,7 @@ impl ColumnType {
     pub fn data_type(self) -> DataType {
         match self {
             ColumnType::Int64 => DataType::Int64,
+            ColumnType::Int32 => DataType::Int32,
             ColumnType::Float64 | ColumnType::Money => DataType::Float64,
             ColumnType::Timestamp => TIMESTAMP,
             ColumnType::Text | ColumnType::Flag => DataType::Utf8,
@@ -60,6 +67,7 @@ impl ColumnType {
     pub fn sql_type(self) -> &'static str {
         match self {
             ColumnType::Int64 => "bigint",
+            ColumnType::Int32 => "integer",
             ColumnType::Float64 | ColumnType::Money => "double precision",
             // PostgreSQL's own spelling (format_type), so catalogs compare equal.
             ColumnType::Timestamp => "timestamp without time zone",
@@ -74,6 +82,9 @@ impl ColumnType {
             (_, D::Null) => true,
             (ColumnType::Int64, D::Int8 | D::Int16 | D::Int32 | D::Int64)
             | (ColumnType::Int64, D::UInt8 | D::UInt16 | D::UInt32) => true,
+            // Wider integers too: the cast checks each value (see ColumnType::Int32).
+            (ColumnType::Int32, D::Int8 | D::Int16 | D::Int32 | D::Int64)
+            | (ColumnType::Int32, D::UInt8 | D::UInt16 | D::UInt32) => true,
             (ColumnType::Float64 | ColumnType::Money, D::Float16 | D::Float32 | D::Float64) => true,
             // Codes and counts: far below 2^53, where int64 → double is exact.
             (ColumnType::Float64, D::Int8 | D::Int16 | D::Int32 | D::Int64)
@@ -94,18 +105,18 @@ pub const fn col(name: &'static str, kind: ColumnType, required: bool) -> Column
     Column { name, kind, required }
 }
 
-use ColumnType::{Flag as FL, Float64 as F, Int64 as I, Money as M, Text as T, Timestamp as TS};
+use ColumnType::{Flag as FL, Float64 as F, Int32 as ID, Int64 as I, Money as M, Text as T, Timestamp as TS};
 
 const YELLOW: &[Column] = &[
-    col("vendorid", I, true),
+    col("vendorid", ID, true),
     col("tpep_pickup_datetime", TS, true),
     col("tpep_dropoff_datetime", TS, true),
     col("passenger_count", F, false),
     col("trip_distance", F, true),
     col("ratecodeid", F, false),
     col("store_and_fwd_flag", T, false),
-    col("pulocationid", I, true),
-    col("dolocationid", I, true),
+    col("pulocationid", ID, true),
+    col("dolocationid", ID, true),
     col("payment_type", F, false),
     col("fare_amount", M, true),
     col("extra", M, false),
@@ -120,13 +131,13 @@ const YELLOW: &[Column] = &[
 ];
 
 const GREEN: &[Column] = &[
-    col("vendorid", I, true),
+    col("vendorid", ID, true),
     col("lpep_pickup_datetime", TS, true),
     col("lpep_dropoff_datetime", TS, true),
     col("store_and_fwd_flag", T, false),
     col("ratecodeid", F, false),
-    col("pulocationid", I, true),
-    col("dolocationid", I, true),
+    col("pulocationid", ID, true),
+    col("dolocationid", ID, true),
     col("passenger_count", F, false),
     col("trip_distance", F, true),
     col("fare_amount", M, true),
@@ -154,8 +165,8 @@ const FHVHV: &[Column] = &[
     col("on_scene_datetime", TS, false),
     col("pickup_datetime", TS, true),
     col("dropoff_datetime", TS, true),
-    col("pulocationid", I, true),
-    col("dolocationid", I, true),
+    col("pulocationid", ID, true),
+    col("dolocationid", ID, true),
     col("trip_miles", F, false),
     col("trip_time", I, false),
     col("base_passenger_fare", M, false),
@@ -387,6 +398,8 @@ impl SchemaMapping {
 
 #[cfg(test)]
 mod tests {
+    use arrow::array::AsArray;
+
     use super::*;
 
     fn schema(fields: &[(&str, DataType)]) -> Schema {
@@ -441,5 +454,46 @@ mod tests {
         let file = yellow_minimal(&[("Airport_fee", DataType::Float64), ("airport_fee", DataType::Float64)]);
         let err = SchemaMapping::new(TripKind::Yellow, &file, "y.parquet").unwrap_err();
         assert!(matches!(err, SchemaError::Duplicate { .. }), "{err}");
+    }
+
+    /// A batch of `yellow_minimal` with int64 IDs, one row per location ID given.
+    fn int64_ids(locations: &[i64]) -> RecordBatch {
+        use arrow::array::{Float64Array, Int64Array, TimestampNanosecondArray};
+        let file = schema(&[
+            ("VendorID", DataType::Int64),
+            ("tpep_pickup_datetime", DataType::Timestamp(TimeUnit::Nanosecond, None)),
+            ("tpep_dropoff_datetime", DataType::Timestamp(TimeUnit::Nanosecond, None)),
+            ("trip_distance", DataType::Float64),
+            ("PULocationID", DataType::Int64),
+            ("DOLocationID", DataType::Int64),
+            ("fare_amount", DataType::Float64),
+            ("total_amount", DataType::Float64),
+        ]);
+        let n = locations.len();
+        let ids = || Arc::new(Int64Array::from(locations.to_vec())) as ArrayRef;
+        let times = || Arc::new(TimestampNanosecondArray::from(vec![0i64; n])) as ArrayRef;
+        let money = || Arc::new(Float64Array::from(vec![1.0; n])) as ArrayRef;
+        let columns = vec![ids(), times(), times(), money(), ids(), ids(), money(), money()];
+        RecordBatch::try_new(Arc::new(file), columns).unwrap()
+    }
+
+    #[test]
+    fn int64_ids_are_narrowed_to_integer_when_every_value_fits() {
+        let batch = int64_ids(&[1, 265, i32::MAX as i64, i32::MIN as i64]);
+        let m = SchemaMapping::new(TripKind::Yellow, batch.schema().as_ref(), "y.parquet").unwrap();
+        let out = m.apply(&batch).unwrap();
+        let pu = out.column_by_name("pulocationid").unwrap();
+        assert_eq!(pu.data_type(), &DataType::Int32);
+        let values: Vec<i32> = pu.as_primitive::<arrow::datatypes::Int32Type>().values().to_vec();
+        assert_eq!(values, vec![1, 265, i32::MAX, i32::MIN]);
+    }
+
+    #[test]
+    fn an_id_beyond_integer_refuses_the_file_naming_it_and_the_column() {
+        let batch = int64_ids(&[1, 1 << 40]);
+        let m = SchemaMapping::new(TripKind::Yellow, batch.schema().as_ref(), "y.parquet").unwrap();
+        let text = m.apply(&batch).unwrap_err().to_string();
+        assert!(text.contains("y.parquet") && text.contains("vendorid"), "{text}");
+        assert!(text.contains("1099511627776"), "{text}");
     }
 }

@@ -4,7 +4,7 @@
 use std::fs::File;
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Float64Type, Int64Type, TimestampMicrosecondType};
+use arrow::datatypes::{DataType, Float64Type, Int32Type, TimestampMicrosecondType};
 use atl_core::{SchemaMapping, TripKind, YearMonth};
 use atl_testdata::{Era, TripFileSpec, write_trip_file_to};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -57,7 +57,7 @@ fn every_era_of_yellow_and_green_maps_losslessly() {
                     as_micros.as_primitive::<TimestampMicrosecondType>().values(),
                     canonical.as_primitive::<TimestampMicrosecondType>().values()
                 );
-                let vendor = mapped.column_by_name("vendorid").unwrap().as_primitive::<Int64Type>();
+                let vendor = mapped.column_by_name("vendorid").unwrap().as_primitive::<Int32Type>();
                 assert_eq!(vendor.null_count(), 0);
             }
             assert_eq!(rows, 5_000);
@@ -88,7 +88,7 @@ fn generated_files_carry_the_defects_of_real_ones() {
         let dropoff =
             b.column_by_name("tpep_dropoff_datetime").unwrap().as_primitive::<TimestampMicrosecondType>();
         let passengers = b.column_by_name("passenger_count").unwrap();
-        let pu = b.column_by_name("pulocationid").unwrap().as_primitive::<Int64Type>();
+        let pu = b.column_by_name("pulocationid").unwrap().as_primitive::<Int32Type>();
         null_passengers += passengers.null_count();
         for i in 0..b.num_rows() {
             negative += (total.value(i) < 0.0) as usize;

@@ -331,7 +331,7 @@ fn binary_copy_files(parquet: &Path, dir: &Path, month: YearMonth, key: &str) ->
     let mut whole = CopyOut::create(dir.join("rows.pgcopy"), &lineage(0));
     let mut halves = [
         CopyOut::create(dir.join("rows_h0.pgcopy"), &lineage(0)),
-        CopyOut::create(dir.join("rows_h1.pgcopy"), &lineage(rows as i64 / 2)),
+        CopyOut::create(dir.join("rows_h1.pgcopy"), &lineage(rows as i32 / 2)),
     ];
     let mut done = 0;
     for batch in reader.with_batch_size(65_536).build().unwrap() {

@@ -93,7 +93,7 @@ pub async fn audit_month(
     for c in columns {
         select.push(format!("count(\"{}\")::int8", c.name));
         select.push(match c.kind {
-            ColumnType::Int64 | ColumnType::Float64 | ColumnType::Money => {
+            ColumnType::Int64 | ColumnType::Int32 | ColumnType::Float64 | ColumnType::Money => {
                 format!("coalesce(sum(\"{}\")::float8, 0)", c.name)
             }
             _ => "0::float8".to_owned(),

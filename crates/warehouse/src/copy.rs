@@ -157,6 +157,12 @@ async fn load_in_transaction(
     if slices.is_empty() {
         return Err(WarehouseError::Empty { key });
     }
+    // Nor one that source_row, an integer, cannot number (the largest months hold 25 M rows).
+    let rows_in_object = metadata.metadata().file_metadata().num_rows();
+    if rows_in_object > i64::from(i32::MAX) {
+        let reason = format!("{rows_in_object} rows, more than source_row (an integer) can number");
+        return Err(WarehouseError::Stream { key, reason });
+    }
 
     let source = Source {
         lake,
@@ -375,7 +381,8 @@ async fn stream_copy(
     .with_batch_size(BATCH_ROWS)
     .build()
     .map_err(read_err)?;
-    let lineage = Lineage { month: source.month, first_row: lo };
+    // No slice starts beyond i32::MAX: load_in_transaction refuses such objects.
+    let lineage = Lineage { month: source.month, first_row: lo as i32 };
 
     // Sent chunks come back to the encoder to be filled again: a fixed set of buffers per
     // stream, instead of a fresh allocation per chunk that the allocator may keep afterwards.

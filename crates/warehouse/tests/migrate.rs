@@ -177,3 +177,105 @@ fn a_column_added_by_a_migration_is_loaded_by_copy_beside_older_months() {
     let stored: f64 = stack.sql("SELECT sum(test_fee) FROM raw.yellow_tripdata").parse().unwrap();
     assert!((stored - fee_sum).abs() < 1e-6 * fee_sum.abs().max(1.0), "{stored} vs {fee_sum}");
 }
+
+/// A server at version 4 (the last with bigint IDs) holding, as that version's loader left
+/// them, a month in one table (yellow 2023-01) and months split in parts by range of
+/// source_row (yellow 2023-02, green 2023-02).
+fn server_at_version_4(rt: &tokio::runtime::Runtime, stack: &Stack) {
+    let v4 = Migrator::with_migrations(MIGRATOR.iter().filter(|m| m.version <= 4).cloned().collect());
+    let url = stack.pg.url("postgres");
+    let report = rt.block_on(async {
+        let mut conn = PgConnection::connect(&url).await.unwrap();
+        apply(&mut conn, &v4, "raw", "raw.load_log").await
+    });
+    assert_eq!(report.unwrap().version, 4);
+    let rows = |kind: &str, month: &str| {
+        let pickup = if kind == "yellow" { "tpep_pickup_datetime" } else { "lpep_pickup_datetime" };
+        format!(
+            "INSERT INTO raw.{kind}_tripdata_{m} (source_month, source_row, vendorid, {pickup}, \
+             pulocationid, dolocationid, total_amount) \
+             SELECT DATE '{month}', g, g % 3 + 1, DATE '{month}' + g * interval '1 minute', g % 265 + 1, \
+             (g * 7) % 265 + 1, g / 100.0 FROM generate_series(0, 999) g;\n",
+            m = month[..7].replace('-', "_")
+        )
+    };
+    let split = |kind: &str, month: &str| {
+        let m = month[..7].replace('-', "_");
+        format!(
+            "CREATE TABLE raw.{kind}_tripdata_{m} (LIKE raw.{kind}_tripdata) PARTITION BY RANGE (source_row);\n\
+             CREATE TABLE raw.{kind}_tripdata_{m}_p0 PARTITION OF raw.{kind}_tripdata_{m} FOR VALUES FROM (MINVALUE) TO (600);\n\
+             CREATE TABLE raw.{kind}_tripdata_{m}_p1 PARTITION OF raw.{kind}_tripdata_{m} FOR VALUES FROM (600) TO (MAXVALUE);\n\
+             {}ALTER TABLE raw.{kind}_tripdata ATTACH PARTITION raw.{kind}_tripdata_{m} FOR VALUES IN ('{month}');\n",
+            rows(kind, month)
+        )
+    };
+    stack.sql(&format!(
+        "CREATE TABLE raw.yellow_tripdata_2023_01 (LIKE raw.yellow_tripdata);\n{}\
+         ALTER TABLE raw.yellow_tripdata ATTACH PARTITION raw.yellow_tripdata_2023_01 FOR VALUES IN ('2023-01-01');\n{}{}",
+        rows("yellow", "2023-01-01"),
+        split("yellow", "2023-02-01"),
+        split("green", "2023-02-01"),
+    ));
+}
+
+fn fingerprint(stack: &Stack, parent: &str) -> String {
+    stack.sql(&format!(
+        "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY source_month, source_row)) FROM {parent} t"
+    ))
+}
+
+#[test]
+fn migrating_to_integer_ids_keeps_every_month_whole_and_reloadable() {
+    let stack = Stack::start();
+    let rt = rt();
+    server_at_version_4(&rt, &stack);
+    let before = [fingerprint(&stack, "raw.yellow_tripdata"), fingerprint(&stack, "raw.green_tripdata")];
+    assert!(before[0].starts_with("2000 ") && before[1].starts_with("1000 "), "{before:?}");
+
+    let out = migrate_binary(&stack).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let after = [fingerprint(&stack, "raw.yellow_tripdata"), fingerprint(&stack, "raw.green_tripdata")];
+    assert_eq!(after, before, "the values of every month, as text");
+    for (kind, month) in
+        [(TripKind::Yellow, "2023-01"), (TripKind::Yellow, "2023-02"), (TripKind::Green, "2023-02")]
+    {
+        let table = RawTable::new(kind).unwrap();
+        let partition = table.partition(month.parse().unwrap());
+        let declared: Vec<(String, String)> =
+            table.sql_columns().into_iter().map(|(n, t)| (n.to_owned(), t.to_owned())).collect();
+        assert_eq!(columns_on_server(&stack, &partition), declared, "{partition}");
+    }
+
+    // The loader replaces a month that the migration made one table.
+    stack.put_month(TripKind::Yellow, "2023-02", Era::Y2022, 1_500);
+    let report = rt.block_on(atl_warehouse::load(
+        &stack.db(),
+        &stack.lake,
+        &LoadRequest::new(TripKind::Yellow),
+        |_| {},
+    ));
+    assert_eq!(report.unwrap().loaded().count(), 1);
+    let months = stack.sql(
+        "SELECT string_agg(format('%s %s', source_month, n), ';' ORDER BY source_month) FROM \
+         (SELECT source_month, count(*) AS n FROM raw.yellow_tripdata GROUP BY 1) m",
+    );
+    assert_eq!(months, "2023-01-01 1000;2023-02-01 1500");
+}
+
+#[test]
+fn an_id_that_does_not_fit_an_integer_stops_the_migration_and_changes_nothing() {
+    let stack = Stack::start();
+    let rt = rt();
+    server_at_version_4(&rt, &stack);
+    stack.sql("UPDATE raw.yellow_tripdata SET pulocationid = 1099511627776 WHERE source_row = 7");
+    let before = fingerprint(&stack, "raw.yellow_tripdata");
+
+    let out = migrate_binary(&stack).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("integer out of range"), "{stderr}");
+    assert_eq!(stack.sql("SELECT max(version) FROM raw._sqlx_migrations"), "4");
+    assert_eq!(fingerprint(&stack, "raw.yellow_tripdata"), before);
+    let split = stack.sql("SELECT relkind FROM pg_class WHERE oid = 'raw.yellow_tripdata_2023_02'::regclass");
+    assert_eq!(split, "p", "the split month is still split and attached");
+}

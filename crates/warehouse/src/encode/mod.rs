@@ -2,7 +2,7 @@
 //!
 //! The format is a fixed header, then per row a 16-bit field count and per field a 32-bit
 //! length (-1 for NULL) followed by the value in network byte order, then a -1 trailer.
-//! Each Arrow type the canonical schema uses has a writer here ([`fixed8`], [`text`]).
+//! Each Arrow type the canonical schema uses has a writer here ([`fixed`], [`text`]).
 //!
 //! COPY is row-major while Arrow is columnar. A batch is encoded [`CHUNK`] rows at a time,
 //! column by column: first every row's width (the sum of its cells'), which places each row
@@ -10,14 +10,14 @@
 //! per column. Writing cell by cell across the columns, through a writer call per cell, was a
 //! third of the loader's CPU.
 
-mod fixed8;
+mod fixed;
 mod text;
 
 use std::ops::Range;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::buffer::NullBuffer;
-use arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit, TimestampMicrosecondType};
+use arrow::datatypes::{DataType, Float64Type, Int32Type, Int64Type, TimeUnit, TimestampMicrosecondType};
 use bytes::{BufMut, Bytes, BytesMut};
 use chrono::NaiveDate;
 
@@ -43,8 +43,8 @@ pub struct Lineage {
     /// The month of the source file, written as a `date`.
     pub month: NaiveDate,
     /// The 0-based position in the object of the first row encoded (a COPY stream may
-    /// carry a slice of the object).
-    pub first_row: i64,
+    /// carry a slice of the object). The loader refuses objects of more than 2^31 rows.
+    pub first_row: i32,
 }
 
 /// Writes a binary COPY stream into a growing buffer that the caller drains in chunks.
@@ -54,7 +54,7 @@ pub struct CopyEncoder {
     /// Where a chunk of rows is assembled, column by column, before it is appended to `buf`.
     scratch: Vec<u8>,
     month_days: i32,
-    next_row: i64,
+    next_row: i32,
 }
 
 /// Rows encoded per pass: the part of the output they fill (about 25 kB of yellow rows) stays
@@ -65,8 +65,8 @@ pub struct CopyEncoder {
 const CHUNK: usize = 128;
 
 /// A row's cells before its data columns: the field count, then the lineage (`date` and
-/// `bigint`, each with its length).
-const ROW_HEAD: usize = 2 + (4 + 4) + (4 + 8);
+/// `integer`, each with its length).
+const ROW_HEAD: usize = 2 + (4 + 4) + (4 + 4);
 
 /// A NULL cell: length -1 and no value.
 const NULL: [u8; 4] = (-1i32).to_be_bytes();
@@ -103,7 +103,7 @@ impl CopyEncoder {
     }
 
     /// The position of the next row to encode.
-    pub fn next_row(&self) -> i64 {
+    pub fn next_row(&self) -> i32 {
         self.next_row
     }
 
@@ -195,22 +195,23 @@ impl CopyEncoder {
     }
 }
 
-fn row_head(fields: i16, month_days: i32, row: i64) -> [u8; ROW_HEAD] {
+fn row_head(fields: i16, month_days: i32, row: i32) -> [u8; ROW_HEAD] {
     let mut head = [0u8; ROW_HEAD];
     head[..2].copy_from_slice(&fields.to_be_bytes());
     head[2..6].copy_from_slice(&4i32.to_be_bytes());
     head[6..10].copy_from_slice(&month_days.to_be_bytes());
-    head[10..14].copy_from_slice(&8i32.to_be_bytes());
+    head[10..14].copy_from_slice(&4i32.to_be_bytes());
     head[14..].copy_from_slice(&row.to_be_bytes());
     head
 }
 
 fn writer_for(array: &dyn Array) -> Option<Box<dyn ColumnWriter + '_>> {
     Some(match array.data_type() {
-        DataType::Int64 => Box::new(fixed8::int64(array.as_primitive::<Int64Type>())),
-        DataType::Float64 => Box::new(fixed8::float64(array.as_primitive::<Float64Type>())),
+        DataType::Int32 => Box::new(fixed::int32(array.as_primitive::<Int32Type>())),
+        DataType::Int64 => Box::new(fixed::int64(array.as_primitive::<Int64Type>())),
+        DataType::Float64 => Box::new(fixed::float64(array.as_primitive::<Float64Type>())),
         DataType::Timestamp(TimeUnit::Microsecond, None) => {
-            Box::new(fixed8::timestamp(array.as_primitive::<TimestampMicrosecondType>()))
+            Box::new(fixed::timestamp(array.as_primitive::<TimestampMicrosecondType>()))
         }
         DataType::Utf8 => Box::new(text::TextWriter(array.as_string::<i32>())),
         _ => return None,
@@ -249,10 +250,10 @@ mod tests {
         encoder.encode(&batch).unwrap();
         let bytes = encoder.finish();
         let mut expected = HEADER.to_vec();
-        for (row, values) in [(0i64, true), (1, false)] {
+        for (row, values) in [(0i32, true), (1, false)] {
             expected.extend(6i16.to_be_bytes());
             expected.extend([&4i32.to_be_bytes()[..], &31i32.to_be_bytes()].concat());
-            expected.extend([&8i32.to_be_bytes()[..], &row.to_be_bytes()].concat());
+            expected.extend([&4i32.to_be_bytes()[..], &row.to_be_bytes()].concat());
             if values {
                 expected.extend([&8i32.to_be_bytes()[..], &7i64.to_be_bytes()].concat());
                 expected.extend([&8i32.to_be_bytes()[..], &1.5f64.to_be_bytes()].concat());
@@ -313,13 +314,13 @@ mod tests {
         let cut = 2 * CHUNK + 13;
         encoder.encode(&batch.slice(0, cut)).unwrap();
         encoder.encode(&batch.slice(cut, n - cut)).unwrap();
-        assert_eq!(encoder.next_row(), 500 + n as i64);
+        assert_eq!(encoder.next_row(), 500 + n as i32);
         let rows = decode(&encoder.finish());
         assert_eq!(rows.len(), n);
         for (i, row) in rows.iter().enumerate() {
             let cell = |v: &[u8]| Some(v.to_vec());
             assert_eq!(row[0], cell(&8766i32.to_be_bytes()), "row {i}: 2024-01-01 is day 8766");
-            assert_eq!(row[1], cell(&(500 + i as i64).to_be_bytes()), "row {i}");
+            assert_eq!(row[1], cell(&(500 + i as i32).to_be_bytes()), "row {i}");
             let int = (i % 3 != 0).then(|| (i as i64 * 1_000_003).to_be_bytes().to_vec());
             assert_eq!(row[2], int, "row {i}");
             assert_eq!(row[3], cell(&(i as f64 / 7.0).to_be_bytes()), "row {i}");

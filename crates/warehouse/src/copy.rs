@@ -29,8 +29,12 @@ use crate::encode::{CopyEncoder, Lineage};
 use crate::error::WarehouseError;
 use crate::load_log::{self, LoadRecord};
 
-/// Bytes handed to PostgreSQL per COPY message: large sends keep the server busy.
-const CHUNK_BYTES: usize = 1 << 20;
+/// Encoded bytes that make a COPY message. Below one batch, so that each batch is sent as
+/// soon as it is encoded (about 0.55 MB of yellow rows): against 1 MB (two batches a
+/// message), the loader used 0.72 instead of 0.755 CPU-s and 10 MB less memory, for the same
+/// wall time (a 3 M-row month at wal_level=replica, 8 alternated rounds each: medians 1.95
+/// and 1.945 s).
+const CHUNK_BYTES: usize = 1 << 17;
 /// Rows decoded per Arrow batch: about 0.6 MB once encoded, so a chunk never waits for a
 /// large batch and memory stays a few chunks deep (peak RSS is measured by the bench).
 const BATCH_ROWS: usize = 4_096;
@@ -454,7 +458,7 @@ fn row_selection(metadata: &ParquetMetaData, lo: i64, hi: i64) -> (Vec<usize>, R
     (groups, RowSelection::from(selectors))
 }
 
-/// Reads, maps and encodes every batch, sending ~1 MB chunks; returns the total_amount sum
+/// Reads, maps and encodes every batch, sending chunks of at least CHUNK_BYTES; returns the total_amount sum
 /// and the pickups per month.
 async fn encode_stream(
     mut stream: parquet::arrow::async_reader::ParquetRecordBatchStream<atl_lake::ParquetObject>,

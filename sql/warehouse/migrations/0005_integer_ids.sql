@@ -26,10 +26,10 @@ DECLARE
 BEGIN
     -- 1. The split months leave their parent for the time of the ALTERs.
     FOR m IN
-        SELECT i.inhparent::regclass AS parent, c.relname::text AS month,
+        SELECT inh.inhparent::regclass AS parent, c.relname::text AS month,
                pg_get_expr(c.relpartbound, c.oid) AS bound
-        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-        WHERE i.inhparent = ANY (parents) AND c.relkind = 'p'
+        FROM pg_inherits inh JOIN pg_class c ON c.oid = inh.inhrelid
+        WHERE inh.inhparent = ANY (parents) AND c.relkind = 'p'
         ORDER BY 2
     LOOP
         EXECUTE format('ALTER TABLE %s DETACH PARTITION raw.%I', m.parent, m.month);

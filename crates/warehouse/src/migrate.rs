@@ -124,7 +124,7 @@ pub async fn apply(
     migrator.dangerous_set_table_name(table.clone());
     migrator.create_schema(schema.to_owned());
     sqlx::query("SELECT pg_advisory_lock($1)").bind(SCHEMA_LOCK).execute(&mut *conn).await?;
-    let outcome = apply_locked(conn, &migrator, &table, v1_marker).await;
+    let outcome = apply_locked(conn, &migrator, schema, &table, v1_marker).await;
     // The lock is the session's: release it even when a migration failed.
     let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)").bind(SCHEMA_LOCK).execute(&mut *conn).await;
     let report = outcome?;
@@ -135,6 +135,7 @@ pub async fn apply(
 async fn apply_locked(
     conn: &mut PgConnection,
     migrator: &Migrator,
+    schema: &str,
     table: &str,
     v1_marker: &str,
 ) -> Result<MigrationReport, MigrateError> {
@@ -147,6 +148,20 @@ async fn apply_locked(
     let recognised_v1 = before.is_empty() && legacy;
     if recognised_v1 {
         migrator.skip(&mut *conn, Some(1)).await?;
+    }
+    let pending: Vec<String> = migrator
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .filter(|m| !before.contains(&m.version) && (!recognised_v1 || m.version != 1))
+        .map(|m| format!("{} ({})", m.version, m.description))
+        .collect();
+    // Said before they run: one that rewrites the loaded months is silent for minutes.
+    if !pending.is_empty() {
+        tracing::info!(
+            "schema {schema}: applying migrations {}, each in one transaction (one that rewrites the loaded \
+             months takes about as long as loading them)",
+            pending.join(", ")
+        );
     }
     migrator.run(&mut *conn).await?;
     let after = applied_versions(conn, table).await?;

@@ -232,8 +232,10 @@ fn migrating_to_integer_ids_keeps_every_month_whole_and_reloadable() {
     let before = [fingerprint(&stack, "raw.yellow_tripdata"), fingerprint(&stack, "raw.green_tripdata")];
     assert!(before[0].starts_with("2000 ") && before[1].starts_with("1000 "), "{before:?}");
 
-    let out = migrate_binary(&stack).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = migrate_binary(&stack).env("RUST_LOG", "info").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("applying migrations 5 (integer ids)"), "says what it is about to do: {stderr}");
     let after = [fingerprint(&stack, "raw.yellow_tripdata"), fingerprint(&stack, "raw.green_tripdata")];
     assert_eq!(after, before, "the values of every month, as text");
     for (kind, month) in

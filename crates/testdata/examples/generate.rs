@@ -4,6 +4,9 @@
 //! generated months); `--reference-only` writes only the last three.
 //!
 //! `cargo run -p atl-testdata --example generate -- --kind yellow --months 2024-01..2024-02 --rows 20000 --out mirror`
+//!
+//! `--row-group-rows N` sets the rows per row group (the official months we hold are each one
+//! row group).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::PathBuf;
@@ -20,6 +23,7 @@ fn main() {
     let mut kind = TripKind::Yellow;
     let mut months: Option<MonthRange> = None;
     let mut rows = 10_000usize;
+    let mut group_rows: Option<usize> = None;
     let mut out: Option<PathBuf> = None;
     let mut reference_only = false;
     let mut args = std::env::args().skip(1);
@@ -33,6 +37,9 @@ fn main() {
             "--kind" => kind = value.parse().unwrap_or_else(|e| usage(&format!("{e}"))),
             "--months" => months = Some(value.parse().unwrap_or_else(|e| usage(&format!("{e}")))),
             "--rows" => rows = value.parse().unwrap_or_else(|_| usage("--rows takes a number")),
+            "--row-group-rows" => {
+                group_rows = Some(value.parse().unwrap_or_else(|_| usage("--row-group-rows takes a number")))
+            }
             "--out" => out = Some(PathBuf::from(value)),
             _ => usage(&format!("unknown flag {flag}")),
         }
@@ -41,8 +48,11 @@ fn main() {
     for month in months.iter().filter(|_| !reference_only) {
         let file = TripFile::new(kind, month);
         let path = out.join(file.source_path());
-        let written = write_trip_file_to(&TripFileSpec::new(kind, month, rows), &path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut spec = TripFileSpec::new(kind, month, rows);
+        if let Some(n) = group_rows {
+            spec = spec.row_group_rows(n);
+        }
+        let written = write_trip_file_to(&spec, &path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         println!("{} ({} rows)", path.display(), written.rows);
     }
     let zones = out.join(atl_core::ZONES_SOURCE_PATH);
@@ -76,7 +86,7 @@ fn main() {
 
 fn usage(problem: &str) -> ! {
     eprintln!(
-        "{problem}\nusage: generate --kind yellow --months 2024-01..2024-02 --rows 20000 --out DIR [--reference-only]"
+        "{problem}\nusage: generate --kind yellow --months 2024-01..2024-02 --rows 20000 --out DIR [--row-group-rows N] [--reference-only]"
     );
     std::process::exit(2)
 }

@@ -2,42 +2,31 @@
 //! encoded as binary COPY and streamed, in slices over parallel connections, into new tables
 //! that become the month's partition, replacing the old one in one transaction.
 //!
-//! Decoding and sending overlap: a task reads and encodes while this one feeds COPY, with a
-//! bounded channel between them, so memory stays a few chunks deep.
+//! Decoding and sending overlap: a task reads and encodes ([`crate::produce`]) while this one
+//! feeds COPY, with a bounded channel between them, so memory stays a few chunks deep.
 //!
-//! Longer than most files here (about 520 lines with its tests): slicing, the parts' DDL, the
+//! Longer than most files here (about 470 lines with its tests): slicing, the parts' DDL, the
 //! COPY streams and the swap are one transaction's steps and read best together.
 
 use std::time::Instant;
 
 use atl_core::raw::{RawTable, month_literal};
-use atl_core::schema::pickup_column;
 use atl_core::{DatabaseConfig, PickupTally, SchemaMapping, TripFile, TripKind, YearMonth};
 use atl_lake::Lake;
 use bytes::{Bytes, BytesMut};
 use chrono::{NaiveDate, Utc};
-use futures::TryStreamExt;
 use object_store::ObjectMeta;
-use parquet::arrow::ParquetRecordBatchStreamBuilder;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, RowSelection, RowSelector};
 use parquet::file::metadata::ParquetMetaData;
 // Identifiers in the DDL come from validated kinds and months, never from input text.
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tokio::sync::mpsc;
 
-use crate::encode::{CopyEncoder, Lineage};
+use crate::encode::Lineage;
 use crate::error::WarehouseError;
 use crate::load_log::{self, LoadRecord};
+use crate::produce::{self, Encoding, Object, Rows};
 
-/// Encoded bytes that make a COPY message. Below one batch, so that each batch is sent as
-/// soon as it is encoded (about 0.55 MB of yellow rows): against 1 MB (two batches a
-/// message), the loader used 0.72 instead of 0.755 CPU-s and 10 MB less memory, for the same
-/// wall time (a 3 M-row month at wal_level=replica, 8 alternated rounds each: medians 1.95
-/// and 1.945 s).
-const CHUNK_BYTES: usize = 1 << 17;
-/// Rows decoded per Arrow batch: about 0.6 MB once encoded, so a chunk never waits for a
-/// large batch and memory stays a few chunks deep (peak RSS is measured by the bench).
-const BATCH_ROWS: usize = 4_096;
 /// Encoded chunks waiting for each COPY stream.
 const CHUNKS_IN_FLIGHT: usize = 2;
 
@@ -374,33 +363,21 @@ async fn stream_copy(
     copy_sql: &str,
 ) -> Result<(u64, Option<f64>, PickupTally), WarehouseError> {
     let key = source.meta.location.to_string();
-    let read_err = |source| WarehouseError::Read { key: key.clone(), source };
     let (groups, selection) = row_selection(source.metadata.metadata(), lo, hi);
-    let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(
-        source.lake.parquet_reader(source.meta),
-        source.metadata.clone(),
-    )
-    .with_row_groups(groups)
-    .with_row_selection(selection)
-    .with_batch_size(BATCH_ROWS)
-    .build()
-    .map_err(read_err)?;
+    let object = match source.lake.local_root() {
+        Some(root) => Object::File(root.join(source.meta.location.as_ref())),
+        None => Object::Remote(source.lake.parquet_reader(source.meta)),
+    };
+    let rows = Rows { object, metadata: source.metadata.clone(), groups, selection };
     // No slice starts beyond i32::MAX: load_in_transaction refuses such objects.
     let lineage = Lineage { month: source.month, first_row: lo as i32 };
+    let encoding = Encoding { mapping: source.mapping.clone(), lineage, key: key.clone(), kind: source.kind };
 
     // Sent chunks come back to the encoder to be filled again: a fixed set of buffers per
     // stream, instead of a fresh allocation per chunk that the allocator may keep afterwards.
     let (chunks, mut received) = mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
     let (recycle, recycled) = mpsc::channel::<BytesMut>(CHUNKS_IN_FLIGHT + 1);
-    let producer = tokio::spawn(encode_stream(
-        stream,
-        source.mapping.clone(),
-        lineage,
-        key.clone(),
-        chunks,
-        recycled,
-        source.kind,
-    ));
+    let producer = produce::spawn(rows, encoding, chunks, recycled);
     let mut copy =
         conn.copy_in_raw(copy_sql).await.map_err(WarehouseError::sql(format!("starting COPY of {key}")))?;
     let mut send_error = None;
@@ -456,51 +433,6 @@ fn row_selection(metadata: &ParquetMetaData, lo: i64, hi: i64) -> (Vec<usize>, R
         start = end;
     }
     (groups, RowSelection::from(selectors))
-}
-
-/// Reads, maps and encodes every batch, sending chunks of at least CHUNK_BYTES; returns the total_amount sum
-/// and the pickups per month.
-async fn encode_stream(
-    mut stream: parquet::arrow::async_reader::ParquetRecordBatchStream<atl_lake::ParquetObject>,
-    mapping: SchemaMapping,
-    lineage: Lineage,
-    key: String,
-    chunks: mpsc::Sender<Bytes>,
-    mut recycled: mpsc::Receiver<BytesMut>,
-    kind: TripKind,
-) -> Result<(Option<f64>, PickupTally), WarehouseError> {
-    let mut encoder = CopyEncoder::new(&lineage);
-    let mut total_amount = 0.0;
-    let mut pickups = PickupTally::default();
-    let total_index = mapping.canonical().index_of("total_amount").ok();
-    let pickup_index = pickup_column(kind).and_then(|c| mapping.canonical().index_of(c).ok());
-    while let Some(batch) =
-        stream.try_next().await.map_err(|source| WarehouseError::Read { key: key.clone(), source })?
-    {
-        let batch = mapping.apply(&batch)?;
-        if let Some(index) = total_index {
-            total_amount += sum_f64(batch.column(index));
-        }
-        if let Some(i) = pickup_index {
-            pickups.add(batch.column(i).as_ref());
-        }
-        encoder.encode(&batch).map_err(|source| WarehouseError::Encode { key: key.clone(), source })?;
-        if encoder.pending() >= CHUNK_BYTES {
-            let fresh = recycled.try_recv().unwrap_or_else(|_| BytesMut::with_capacity(2 * CHUNK_BYTES));
-            if chunks.send(encoder.swap_buffer(fresh)).await.is_err() {
-                return Err(WarehouseError::Stream { key, reason: "the COPY side stopped".into() });
-            }
-        }
-    }
-    if chunks.send(encoder.finish()).await.is_err() {
-        return Err(WarehouseError::Stream { key, reason: "the COPY side stopped".into() });
-    }
-    Ok((total_index.map(|_| total_amount), pickups))
-}
-
-fn sum_f64(array: &arrow::array::ArrayRef) -> f64 {
-    use arrow::array::AsArray;
-    array.as_primitive::<arrow::datatypes::Float64Type>().iter().flatten().sum()
 }
 
 #[cfg(test)]

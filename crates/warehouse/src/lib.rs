@@ -1,6 +1,7 @@
 //! The warehouse stage: raw TLC months from the lake into PostgreSQL server #1, untransformed.
 //!
-//! For each month, the Parquet object is read from the lake row group by row group, its
+//! For each month, the Parquet object is read from the lake (page by page from a local
+//! folder, column chunk by column chunk from S3: [`produce`]), its
 //! physical schema mapped onto core's canonical schema, encoded into PostgreSQL's binary
 //! COPY format ([`encode`]) and streamed with `COPY ... FROM STDIN (FORMAT binary, FREEZE)`
 //! into a fresh table that, in the same transaction, replaces the month's partition of
@@ -25,6 +26,7 @@ pub mod encode;
 pub mod error;
 pub mod load_log;
 pub mod migrate;
+pub(crate) mod produce;
 
 use atl_core::{DatabaseConfig, MonthRange, TripFile, TripKind};
 use atl_lake::Lake;

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use atl_core::{TripFile, TripKind, YearMonth};
-use atl_testdata::Era;
+use atl_testdata::{Era, TripFileSpec};
 use atl_warehouse::{LoadRequest, WarehouseError};
 use common::{Stack, rt};
 
@@ -76,6 +76,31 @@ fn every_era_loads_with_the_lakes_counts_and_sums() {
         format!("{} {}", stack.sql("SELECT count(*) FROM pg_class WHERE relnamespace = 'raw'::regnamespace \
              AND relkind = 'r' AND relname LIKE 'yellow_tripdata_%'"), atl_core::raw::RAW_STATISTICS_TARGET)
     );
+}
+
+/// The official months we hold are each one row group: the two COPY streams then split it,
+/// the second skipping the first's rows.
+#[test]
+fn a_month_in_one_row_group_is_split_between_the_streams_and_loads_whole() {
+    let stack = Stack::start();
+    let month: YearMonth = "2022-05".parse().unwrap();
+    let spec = TripFileSpec::new(TripKind::Yellow, month, 50_001).era(Era::Y2022).row_group_rows(50_001);
+    stack.put_spec(&spec);
+    let rt = rt();
+    let report = rt
+        .block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request(TripKind::Yellow), |_| {}))
+        .unwrap();
+    assert_eq!(report.loaded().count(), 1, "{:?}", report.failures().collect::<Vec<_>>());
+    // Two parts, each a slice of the one row group.
+    let parts = stack.sql(
+        "SELECT string_agg(format('%s-%s', lo, hi), ' ' ORDER BY lo) FROM (SELECT min(source_row) AS lo, \
+         max(source_row) AS hi FROM raw.yellow_tripdata GROUP BY tableoid) p",
+    );
+    assert_eq!(parts, "0-24999 25000-50000");
+    assert_eq!(stack.sql("SELECT count(DISTINCT source_row) FROM raw.yellow_tripdata"), "50001");
+    let audits = rt.block_on(atl_warehouse::audit(&stack.db(), &stack.lake, TripKind::Yellow, None)).unwrap();
+    assert!(audits[0].mismatches().is_empty(), "{:?}", audits[0].mismatches());
+    assert_eq!(audits[0].warehouse_rows, 50_001);
 }
 
 #[test]

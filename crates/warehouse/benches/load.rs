@@ -19,8 +19,9 @@
 //!   own on decoding and encoding. No loader of the Parquet file can beat it on the server.
 //!
 //! Each contender runs once per round, the order rotating between rounds; every figure is
-//! wall time spawn→exit and the process's peak RSS (GNU time). A checkpoint runs (untimed)
-//! before each contender, so none pays for another's dirty pages. Medians are printed.
+//! wall time spawn→exit and the process's peak RSS (GNU time). A VACUUM and a checkpoint run
+//! (untimed) before each contender, with autovacuum off, so none pays for another's dirty
+//! pages or for the vacuum of another's new rows. Medians are printed.
 //!
 //! Why the first load is its own row: on this project's VMs, writing to pages the page cache
 //! has never held costs several times more kernel time than reusing freed ones (measured:
@@ -153,6 +154,11 @@ fn bench_level(setup: &Setup, wal_level: &str) {
         pg.cluster().ensure_running().unwrap();
     }
     assert_eq!(pg.psql("postgres", "SHOW wal_level").unwrap(), wal_level);
+    // No VACUUM in the background: with a naptime of a minute, autovacuum's VACUUM of one
+    // contender's 3 M new rows would land inside a later contender's timing. Each contender's
+    // untimed preparation VACUUMs instead.
+    pg.psql("postgres", "ALTER SYSTEM SET autovacuum = off").unwrap();
+    pg.psql("postgres", "SELECT pg_reload_conf()").unwrap();
     let url = pg.url("postgres");
     let lake_url = format!("file://{}", setup.lake_dir.display());
     let loader_args: Vec<String> =
@@ -220,6 +226,7 @@ fn bench_level(setup: &Setup, wal_level: &str) {
                 Contender::Loader => pg.psql("postgres", &forget_month(setup.month)).unwrap(),
                 Contender::Reload | Contender::DuckDbReplace => String::new(),
             };
+            pg.psql("postgres", "VACUUM").unwrap();
             pg.psql("postgres", "CHECKPOINT").unwrap();
             let run = match contender {
                 Contender::Loader | Contender::Reload => {

@@ -407,13 +407,18 @@ mod tests {
     }
 
     fn yellow_minimal(extra: &[(&str, DataType)]) -> Schema {
+        yellow_minimal_with_ids(DataType::Int32, extra)
+    }
+
+    /// The required yellow columns, the IDs of type `id`, then `extra`.
+    fn yellow_minimal_with_ids(id: DataType, extra: &[(&str, DataType)]) -> Schema {
         let mut fields = vec![
-            ("VendorID", DataType::Int32),
+            ("VendorID", id.clone()),
             ("tpep_pickup_datetime", DataType::Timestamp(TimeUnit::Nanosecond, None)),
             ("tpep_dropoff_datetime", DataType::Timestamp(TimeUnit::Nanosecond, None)),
             ("trip_distance", DataType::Float64),
-            ("PULocationID", DataType::Int32),
-            ("DOLocationID", DataType::Int32),
+            ("PULocationID", id.clone()),
+            ("DOLocationID", id),
             ("fare_amount", DataType::Float64),
             ("total_amount", DataType::Float64),
         ];
@@ -459,16 +464,7 @@ mod tests {
     /// A batch of `yellow_minimal` with int64 IDs, one row per location ID given.
     fn int64_ids(locations: &[i64]) -> RecordBatch {
         use arrow::array::{Float64Array, Int64Array, TimestampNanosecondArray};
-        let file = schema(&[
-            ("VendorID", DataType::Int64),
-            ("tpep_pickup_datetime", DataType::Timestamp(TimeUnit::Nanosecond, None)),
-            ("tpep_dropoff_datetime", DataType::Timestamp(TimeUnit::Nanosecond, None)),
-            ("trip_distance", DataType::Float64),
-            ("PULocationID", DataType::Int64),
-            ("DOLocationID", DataType::Int64),
-            ("fare_amount", DataType::Float64),
-            ("total_amount", DataType::Float64),
-        ]);
+        let file = yellow_minimal_with_ids(DataType::Int64, &[]);
         let n = locations.len();
         let ids = || Arc::new(Int64Array::from(locations.to_vec())) as ArrayRef;
         let times = || Arc::new(TimestampNanosecondArray::from(vec![0i64; n])) as ArrayRef;

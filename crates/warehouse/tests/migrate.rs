@@ -76,6 +76,13 @@ fn two_binaries_migrating_a_fresh_server_at_once_both_succeed_and_apply_each_mig
     assert_eq!(recorded, all.join(","));
 }
 
+/// Loads every yellow month of the lake; returns how many were loaded.
+fn load_yellow(rt: &tokio::runtime::Runtime, stack: &Stack) -> usize {
+    let request = LoadRequest::new(TripKind::Yellow);
+    let report = rt.block_on(atl_warehouse::load(&stack.db(), &stack.lake, &request, |_| {}));
+    report.unwrap().loaded().count()
+}
+
 /// Rewrites a generated month with one more column, `test_fee` = fare_amount / 10.
 fn add_test_fee(path: &std::path::Path) -> f64 {
     let file = std::fs::File::open(path).unwrap();
@@ -109,13 +116,7 @@ fn a_column_added_by_a_migration_is_loaded_by_copy_beside_older_months() {
     let stack = Stack::start();
     let rt = rt();
     stack.put_month(TripKind::Yellow, "2024-01", Era::Y2024, 2_000);
-    let report = rt.block_on(atl_warehouse::load(
-        &stack.db(),
-        &stack.lake,
-        &LoadRequest::new(TripKind::Yellow),
-        |_| {},
-    ));
-    assert_eq!(report.unwrap().loaded().count(), 1);
+    assert_eq!(load_yellow(&rt, &stack), 1);
 
     // The next TLC column, as a release adds it: one migration file...
     let mut migrations: Vec<Migration> = MIGRATOR.iter().cloned().collect();
@@ -250,13 +251,7 @@ fn migrating_to_integer_ids_keeps_every_month_whole_and_reloadable() {
 
     // The loader replaces a month that the migration made one table.
     stack.put_month(TripKind::Yellow, "2023-02", Era::Y2022, 1_500);
-    let report = rt.block_on(atl_warehouse::load(
-        &stack.db(),
-        &stack.lake,
-        &LoadRequest::new(TripKind::Yellow),
-        |_| {},
-    ));
-    assert_eq!(report.unwrap().loaded().count(), 1);
+    assert_eq!(load_yellow(&rt, &stack), 1);
     let months = stack.sql(
         "SELECT string_agg(format('%s %s', source_month, n), ';' ORDER BY source_month) FROM \
          (SELECT source_month, count(*) AS n FROM raw.yellow_tripdata GROUP BY 1) m",

@@ -24,6 +24,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
 mod for_hire;
+pub mod real;
 pub mod reference;
 
 use atl_core::TripKind;

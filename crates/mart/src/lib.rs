@@ -44,7 +44,7 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 pub use build_log::BuildRecord;
 pub use error::MartError;
-pub use reference::ReferenceLoad;
+pub use reference::{ReferenceLoad, ReferenceStatus};
 pub use zones::ZoneSource;
 
 /// Which months to build.

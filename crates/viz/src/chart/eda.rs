@@ -3,10 +3,11 @@
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 
-use crate::charts::{FONT, NEUTRAL, REJECTED, horizontal_bars, render_sized, slots};
-use crate::eda::{ANOMALIES, Column, ColumnKind, Distribution, Eda, Histogram};
+use crate::chart::{FONT, horizontal_bars, render_sized, rgb, slots};
 use crate::error::VizError;
+use crate::model::eda::{ANOMALIES, Column, ColumnKind, Distribution, Eda, Histogram, histogram_name};
 use crate::numbers::{compact, decimal, thousands, thousands_f};
+use crate::palette::{NEUTRAL, REJECTED};
 
 const HIST_WIDTH: u32 = 360;
 const HIST_HEIGHT: u32 = 210;
@@ -22,11 +23,6 @@ pub struct EdaChart {
     pub marks: usize,
     /// A line under the chart (values outside the bins, sampling).
     pub note: String,
-}
-
-/// The figure name of a column's histogram in a month.
-pub fn histogram_name(column: &str, month: atl_core::YearMonth) -> String {
-    format!("hist-{column}-{month}")
 }
 
 /// The anomaly chart, then every histogram, column by column, month by month.
@@ -153,7 +149,7 @@ fn histogram(column: &Column, h: &Histogram, sampled: bool) -> Result<(String, u
             .filter(|(_, c)| **c > 0)
             .map(|(i, c)| {
                 let x0 = h.lo + i as f64 * width;
-                let mut bar = Rectangle::new([(x0, 0.0), (x0 + width, *c as f64)], NEUTRAL.filled());
+                let mut bar = Rectangle::new([(x0, 0.0), (x0 + width, *c as f64)], rgb(NEUTRAL).filled());
                 bar.set_margin(0, 0, gap, gap);
                 bar
             })
@@ -199,7 +195,7 @@ fn value_bars(values: &[(String, i64)], sampled: bool) -> Result<(String, usize)
             .map(|(i, (_, c))| {
                 let mut bar = Rectangle::new(
                     [(SegmentValue::Exact(i as i32), 0.0), (SegmentValue::Exact(i as i32 + 1), *c as f64)],
-                    NEUTRAL.filled(),
+                    rgb(NEUTRAL).filled(),
                 );
                 bar.set_margin(0, 0, 8, 8);
                 bar

@@ -1,5 +1,5 @@
 //! The colours every chart and legend share: one per service, the same on every panel, and
-//! the few that say "both services", "rejected" and "no data". Plain RGB triples, so that the
+//! the few that say "every service", "rejected" and "no data". Plain RGB triples, so that the
 //! page's legends and the charts (plotters) read the same table.
 
 /// An sRGB colour.
@@ -17,7 +17,7 @@ impl Rgb {
 pub const YELLOW: Rgb = Rgb(0xf2, 0xb7, 0x05);
 /// Green (boro) cabs.
 pub const GREEN: Rgb = Rgb(0x2e, 0x9e, 0x5b);
-/// Charts that mix both services.
+/// Charts that mix the services.
 pub const NEUTRAL: Rgb = Rgb(0x4a, 0x6f, 0xa5);
 pub const REJECTED: Rgb = Rgb(0xc0, 0x39, 0x2b);
 /// Months the mart holds nothing for: a pale band, so a gap reads as a gap.

@@ -3,7 +3,7 @@
 
 use crate::numbers::{money, percent, thousands};
 
-/// Sums and ratios over a period, both services together. Ratios are `None` when their
+/// Sums and ratios over a period, the chosen services together. Ratios are `None` when their
 /// denominator is zero (a period without trips, or without card payments).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Totals {

@@ -13,7 +13,7 @@ use atl_core::DatabaseConfig;
 
 pub use crate::chart::eda::EdaChart;
 pub use crate::model::eda::{
-    ANOMALIES, Anomaly, BINS, Column, ColumnKind, ColumnStats, DEFAULT_SAMPLE_ROWS, Distribution, Eda,
+    ANOMALIES, Anomaly, BINS, Bins, Column, ColumnKind, ColumnStats, DEFAULT_SAMPLE_ROWS, Distribution, Eda,
     EdaRequest, Histogram, MonthProfile, QUANTILES, Quantile, Rule, bins_for, histogram_name,
 };
 pub use crate::query::eda::profile;

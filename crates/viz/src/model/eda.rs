@@ -248,6 +248,14 @@ pub struct Eda {
     pub query_time: Duration,
 }
 
+/// The bins of a histogram: `count` of them, of equal width, over `[lo, hi)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bins {
+    pub lo: f64,
+    pub hi: f64,
+    pub count: usize,
+}
+
 /// `1, 2, 2.5, 5 × 10^k`, the smallest at least `raw`.
 fn nice_step(raw: f64) -> f64 {
     if raw <= 0.0 || !raw.is_finite() {
@@ -270,7 +278,7 @@ pub fn bins_for(
     kind: ColumnKind,
     quantiles: &[[f64; QUANTILES.len()]],
     extent: Option<(f64, f64)>,
-) -> Option<(f64, f64, usize)> {
+) -> Option<Bins> {
     let lo = quantiles.iter().map(|q| q[0]).fold(f64::INFINITY, f64::min);
     let hi = quantiles.iter().map(|q| q[QUANTILES.len() - 1]).fold(f64::NEG_INFINITY, f64::max);
     if !lo.is_finite() || !hi.is_finite() {
@@ -280,7 +288,7 @@ pub fn bins_for(
         kind == ColumnKind::Integer || quantiles.iter().all(|q| q.iter().all(|v| v.fract() == 0.0));
     let unit_bins = |lo: f64, hi: f64| {
         let (lo, hi) = (lo.floor() - 0.5, hi.ceil() + 0.5);
-        Some((lo, hi, (hi - lo).round() as usize))
+        Some(Bins { lo, hi, count: (hi - lo).round() as usize })
     };
     match extent {
         Some((min, max)) if integral && max - min <= MAX_UNIT_BINS => return unit_bins(min, max),
@@ -295,16 +303,16 @@ pub fn bins_for(
     if hi - lo <= f64::EPSILON * lo.abs().max(1.0) * 64.0 {
         let step = nice_step(lo.abs().max(1.0) / 10.0);
         let lo = (lo / step).floor() * step - step;
-        return Some((lo, lo + 3.0 * step, 3));
+        return Some(Bins { lo, hi: lo + 3.0 * step, count: 3 });
     }
     let step = nice_step((hi - lo) / BINS as f64);
     let start = (lo / step).floor() * step;
     let bins = ((hi - start) / step).floor() as usize + 1;
-    Some((start, start + bins as f64 * step, bins))
+    Some(Bins { lo: start, hi: start + bins as f64 * step, count: bins })
 }
 
 /// Per column, the bins every month's histogram shares (`None`: a text column, or no value).
-pub fn shared_bins(columns: &[Column], profiles: &[MonthProfile]) -> Vec<Option<(f64, f64, usize)>> {
+pub fn shared_bins(columns: &[Column], profiles: &[MonthProfile]) -> Vec<Option<Bins>> {
     columns
         .iter()
         .enumerate()
@@ -341,7 +349,7 @@ mod tests {
 
     #[test]
     fn bins_cover_p1_to_p99_on_round_edges() {
-        let (lo, hi, n) = bins_for(
+        let Bins { lo, hi, count: n } = bins_for(
             ColumnKind::Float,
             &[[0.3, 1.0, 1.7, 3.1, 19.84], [0.2, 1.1, 1.8, 3.0, 21.3]],
             Some((-5.0, 9e4)),
@@ -349,25 +357,26 @@ mod tests {
         .unwrap();
         // 21.1 / 40 rounds up to bins of 1.
         assert_eq!((lo, hi, n), (0.0, 22.0, 22));
-        let (lo, hi, n) = bins_for(ColumnKind::Float, &[[-3.2, 0.0, 8.0, 12.0, 70.1]], None).unwrap();
+        let Bins { lo, hi, count: n } =
+            bins_for(ColumnKind::Float, &[[-3.2, 0.0, 8.0, 12.0, 70.1]], None).unwrap();
         assert_eq!((lo, hi, n), (-4.0, 72.0, 38));
         // Without outliers beyond p1..p99 the bins run from min to max.
         assert_eq!(
             bins_for(ColumnKind::Integer, &[[4.0, 79.0, 132.0, 163.0, 253.0]], Some((1.0, 265.0))),
-            Some((0.0, 270.0, 27))
+            Some(Bins { lo: 0.0, hi: 270.0, count: 27 })
         );
         // Codes: one bin per integer, centred on it.
         assert_eq!(
             bins_for(ColumnKind::Float, &[[1.0, 1.0, 1.0, 2.0, 4.0]], Some((1.0, 99.0))),
-            Some((0.5, 4.5, 4))
+            Some(Bins { lo: 0.5, hi: 4.5, count: 4 })
         );
         // ... every value of a small range, the rare ones too.
         assert_eq!(
             bins_for(ColumnKind::Integer, &[[1.0, 1.0, 2.0, 2.0, 2.0]], Some((1.0, 7.0))),
-            Some((0.5, 7.5, 7))
+            Some(Bins { lo: 0.5, hi: 7.5, count: 7 })
         );
         // A constant non-integer: three bins around it.
-        let (lo, hi, n) = bins_for(ColumnKind::Float, &[[0.5; 5]], Some((0.5, 0.5))).unwrap();
+        let Bins { lo, hi, count: n } = bins_for(ColumnKind::Float, &[[0.5; 5]], Some((0.5, 0.5))).unwrap();
         assert!(lo < 0.5 && 0.5 < hi && n == 3, "{lo} {hi} {n}");
         assert_eq!(bins_for(ColumnKind::Float, &[], None), None);
     }

@@ -20,7 +20,7 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 use crate::error::VizError;
 use crate::model::eda::{
-    ANOMALIES, Column, ColumnKind, ColumnStats, Distribution, Eda, EdaRequest, Histogram, MonthProfile,
+    ANOMALIES, Bins, Column, ColumnKind, ColumnStats, Distribution, Eda, EdaRequest, Histogram, MonthProfile,
     QUANTILES, shared_bins, top_values,
 };
 use sql::{ANOMALOUS_ROWS, MONTH, Named, Queries, ROWS, Stat, quantile_fractions};
@@ -138,7 +138,7 @@ pub async fn profile(db: &DatabaseConfig, request: &EdaRequest) -> Result<Eda, V
     let shared = shared_bins(&columns, &profiles);
     for profile in &mut profiles {
         let day = profile.month.first_day();
-        let bins: HashMap<&str, Option<(f64, f64, usize)>> = columns
+        let bins: HashMap<&str, Option<Bins>> = columns
             .iter()
             .enumerate()
             .filter(|(_, c)| c.kind.is_numeric())
@@ -146,7 +146,7 @@ pub async fn profile(db: &DatabaseConfig, request: &EdaRequest) -> Result<Eda, V
                 let bins = match c.kind {
                     ColumnKind::Timestamp => {
                         let (lo, hi) = (epoch(profile.month.start()), epoch(profile.month.next().start()));
-                        Some((lo, hi, profile.month.days() as usize))
+                        Some(Bins { lo, hi, count: profile.month.days() as usize })
                     }
                     _ => shared[i],
                 };
@@ -289,7 +289,7 @@ struct Histograms<'a> {
     sql: &'a str,
     /// The numeric and timestamp columns, in the order of the query's `{values}`.
     names: &'a [String],
-    bins: &'a HashMap<&'a str, Option<(f64, f64, usize)>>,
+    bins: &'a HashMap<&'a str, Option<Bins>>,
 }
 
 async fn histograms(
@@ -302,9 +302,9 @@ async fn histograms(
 ) -> Result<(), VizError> {
     let bins = |name: &String| spec.bins.get(name.as_str()).copied().flatten();
     // Columns without bins (all null everywhere) get a dummy range: they have no value.
-    let lo: Vec<f64> = spec.names.iter().map(|n| bins(n).map_or(0.0, |b| b.0)).collect();
-    let hi: Vec<f64> = spec.names.iter().map(|n| bins(n).map_or(1.0, |b| b.1)).collect();
-    let count: Vec<i32> = spec.names.iter().map(|n| bins(n).map_or(1, |b| b.2 as i32)).collect();
+    let lo: Vec<f64> = spec.names.iter().map(|n| bins(n).map_or(0.0, |b| b.lo)).collect();
+    let hi: Vec<f64> = spec.names.iter().map(|n| bins(n).map_or(1.0, |b| b.hi)).collect();
+    let count: Vec<i32> = spec.names.iter().map(|n| bins(n).map_or(1, |b| b.count as i32)).collect();
     let rows: Vec<BucketRow> = sqlx::query_as(AssertSqlSafe(spec.sql))
         .bind(day)
         .bind(sample_percent as f32)
@@ -317,7 +317,7 @@ async fn histograms(
         .await
         .map_err(query_error("month_histograms.sql"))?;
     for (column, slot) in columns.iter().zip(out.iter_mut()).filter(|(c, _)| c.kind.is_numeric()) {
-        let Some((lo, hi, n)) = bins(&column.name) else { continue };
+        let Some(Bins { lo, hi, count: n }) = bins(&column.name) else { continue };
         let mut h = Histogram { lo, hi, counts: vec![0; n], below: 0, above: 0 };
         let mut any = false;
         for r in rows.iter().filter(|r| r.subject == column.name) {

@@ -1,7 +1,7 @@
 //! The mart as the dashboard reads it: a lazy pool and one query per panel, all over the
 //! aggregate tables (`mart.agg_*`, `mart.build_log`, `mart.rejects`), never the fact table,
 //! so a year renders as fast as a month. Every row is decoded by column name into the model:
-//! [`from_row!`] for a model struct whose fields are the query's columns, a
+//! `from_row!` for a model struct whose fields are the query's columns, a
 //! `#[derive(sqlx::FromRow)]` row where ids become months or days.
 
 pub mod eda;

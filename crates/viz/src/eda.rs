@@ -14,7 +14,7 @@ use atl_core::DatabaseConfig;
 pub use crate::chart::eda::EdaChart;
 pub use crate::model::eda::{
     ANOMALIES, Anomaly, BINS, Bins, Column, ColumnKind, ColumnStats, DEFAULT_SAMPLE_ROWS, Distribution, Eda,
-    EdaRequest, Histogram, MonthProfile, QUANTILES, Quantile, Rule, bins_for, histogram_name,
+    EdaRequest, Histogram, MonthProfile, QUANTILES, Quantile, Rule, ValueCount, bins_for, histogram_name,
 };
 pub use crate::query::eda::profile;
 

@@ -5,7 +5,9 @@ use plotters::prelude::*;
 
 use crate::chart::{FONT, horizontal_bars, render_sized, rgb, slots};
 use crate::error::VizError;
-use crate::model::eda::{ANOMALIES, Column, ColumnKind, Distribution, Eda, Histogram, histogram_name};
+use crate::model::eda::{
+    ANOMALIES, Column, ColumnKind, Distribution, Eda, Histogram, ValueCount, histogram_name,
+};
 use crate::numbers::{compact, decimal, thousands, thousands_f};
 use crate::palette::{NEUTRAL, REJECTED};
 
@@ -161,9 +163,9 @@ fn histogram(column: &Column, h: &Histogram, sampled: bool) -> Result<(String, u
 }
 
 /// Vertical bars, one per value (text columns).
-fn value_bars(values: &[(String, i64)], sampled: bool) -> Result<(String, usize), VizError> {
+fn value_bars(values: &[ValueCount], sampled: bool) -> Result<(String, usize), VizError> {
     let n = values.len().max(1) as i32;
-    let top = values.iter().map(|v| v.1).max().unwrap_or(0).max(1) as f64 * 1.1;
+    let top = values.iter().map(|v| v.rows).max().unwrap_or(0).max(1) as f64 * 1.1;
     render_sized("values", HIST_WIDTH, HIST_HEIGHT, |root| {
         let mut chart = ChartBuilder::on(root)
             .margin(8)
@@ -171,9 +173,11 @@ fn value_bars(values: &[(String, i64)], sampled: bool) -> Result<(String, usize)
             .y_label_area_size(48)
             .build_cartesian_2d(slots(n).into_segmented(), 0f64..top)?;
         let label = |v: &SegmentValue<i32>| match v {
-            SegmentValue::CenterOf(i) => {
-                usize::try_from(*i).ok().and_then(|i| values.get(i)).map(|v| v.0.clone()).unwrap_or_default()
-            }
+            SegmentValue::CenterOf(i) => usize::try_from(*i)
+                .ok()
+                .and_then(|i| values.get(i))
+                .map(|v| v.value.clone())
+                .unwrap_or_default(),
             _ => String::new(),
         };
         chart
@@ -192,9 +196,12 @@ fn value_bars(values: &[(String, i64)], sampled: bool) -> Result<(String, usize)
         let bars: Vec<Rectangle<(SegmentValue<i32>, f64)>> = values
             .iter()
             .enumerate()
-            .map(|(i, (_, c))| {
+            .map(|(i, v)| {
                 let mut bar = Rectangle::new(
-                    [(SegmentValue::Exact(i as i32), 0.0), (SegmentValue::Exact(i as i32 + 1), *c as f64)],
+                    [
+                        (SegmentValue::Exact(i as i32), 0.0),
+                        (SegmentValue::Exact(i as i32 + 1), v.rows as f64),
+                    ],
                     rgb(NEUTRAL).filled(),
                 );
                 bar.set_margin(0, 0, 8, 8);

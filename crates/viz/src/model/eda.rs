@@ -199,12 +199,19 @@ impl Histogram {
     }
 }
 
+/// A text column's value and the rows that hold it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueCount {
+    pub value: String,
+    pub rows: i64,
+}
+
 /// A column's distribution in one month (on the sample).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Distribution {
     Bins(Histogram),
-    /// (value, rows), most frequent first.
-    Values(Vec<(String, i64)>),
+    /// Most frequent first.
+    Values(Vec<ValueCount>),
     /// No non-null value.
     Empty,
 }
@@ -334,11 +341,11 @@ pub fn histogram_name(column: &str, month: YearMonth) -> String {
 
 /// A text column's values, most frequent first, the rest past [`TOP_VALUES`] summed as
 /// "(other)".
-pub fn top_values(mut values: Vec<(String, i64)>) -> Vec<(String, i64)> {
+pub fn top_values(mut values: Vec<ValueCount>) -> Vec<ValueCount> {
     if values.len() > TOP_VALUES {
-        let other: i64 = values[TOP_VALUES - 1..].iter().map(|v| v.1).sum();
+        let rows: i64 = values[TOP_VALUES - 1..].iter().map(|v| v.rows).sum();
         values.truncate(TOP_VALUES - 1);
-        values.push(("(other)".into(), other));
+        values.push(ValueCount { value: "(other)".into(), rows });
     }
     values
 }

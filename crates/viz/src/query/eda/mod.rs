@@ -21,7 +21,7 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use crate::error::VizError;
 use crate::model::eda::{
     ANOMALIES, Bins, Column, ColumnKind, ColumnStats, Distribution, Eda, EdaRequest, Histogram, MonthProfile,
-    QUANTILES, shared_bins, top_values,
+    QUANTILES, ValueCount, shared_bins, top_values,
 };
 use sql::{ANOMALOUS_ROWS, MONTH, Named, Queries, ROWS, Stat, quantile_fractions};
 
@@ -353,8 +353,11 @@ async fn text_values(
         .await
         .map_err(query_error("month_values.sql"))?;
     for (column, slot) in columns.iter().zip(out.iter_mut()).filter(|(c, _)| c.kind == ColumnKind::Text) {
-        let values: Vec<(String, i64)> =
-            rows.iter().filter(|r| r.subject == column.name).map(|r| (r.value.clone(), r.rows)).collect();
+        let values: Vec<ValueCount> = rows
+            .iter()
+            .filter(|r| r.subject == column.name)
+            .map(|r| ValueCount { value: r.value.clone(), rows: r.rows })
+            .collect();
         let values = top_values(values);
         if !values.is_empty() {
             *slot = Distribution::Values(values);

@@ -1,1 +1,1 @@
-SELECT service_id, name FROM mart.dim_service ORDER BY service_id
+SELECT service_id, name, licence FROM mart.dim_service ORDER BY service_id

@@ -169,7 +169,9 @@ impl Filter {
 /// A month range, at most [`MAX_PERIOD_MONTHS`] long.
 pub fn parse_period(value: &str) -> Result<MonthRange, FilterError> {
     let fail = |reason: String| FilterError::Period { value: value.to_owned(), reason };
-    let period: MonthRange = value.parse().map_err(|e| fail(format!("{e}")))?;
+    // The parser's own message quotes the value again: cut it too.
+    let period: MonthRange =
+        value.parse().map_err(|e| fail(format!("{e}").chars().take(2 * QUOTED_CHARS).collect()))?;
     if period.len() > MAX_PERIOD_MONTHS {
         return Err(fail(format!("longer than {MAX_PERIOD_MONTHS} months")));
     }

@@ -220,3 +220,34 @@ fn the_dashboard_command_writes_a_self_contained_page() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("no aggregates"), "{output:?}");
 }
+
+/// The page says which copy of the optional reference files it shows, and what is missing
+/// when there is none; a high-volume licence the mart knows no company for is named in the
+/// data-quality section (its trips are kept).
+#[test]
+fn the_page_names_its_reference_releases_and_unnamed_licences() {
+    let mart = MartFixture::start();
+    mart.fill_month("2024-01", 1);
+    mart.sql("INSERT INTO mart.dim_service VALUES (100, 'HV0099', 'HV0099')");
+    let server = ServeProcess::start(&mart.url());
+    let (dom, _) = dump_dom(&server.url());
+    let release = |key: &str| {
+        let at =
+            dom.find(&format!("data-release=\"{key}\"")).unwrap_or_else(|| panic!("no {key} release: {dom}"));
+        let p = &dom[at..];
+        p[p.find('>').unwrap() + 1..p.find("</p>").unwrap()].to_owned()
+    };
+    assert_eq!(
+        release("indicators"),
+        "The TLC's indicators: the release covering up to 2024-01, fetched on 2026-11-02."
+    );
+    assert_eq!(release("shapes"), "Zone shapes: the copy fetched on 2026-11-02.");
+    assert_eq!(attr_of(&dom, "data-unnamed-licences", "data-unnamed-licences").as_deref(), Some("HV0099"));
+
+    mart.sql("DELETE FROM mart.ref_release");
+    let (dom, _) = dump_dom(&server.url());
+    let at = dom.find("data-release=\"indicators\"").unwrap();
+    assert!(dom[at..].contains("The mart records no TLC indicators: atl-ingest --indicators"), "{dom}");
+    let at = dom.find("data-release=\"shapes\"").unwrap();
+    assert!(dom[at..].contains("The mart records no zone shapes: atl-ingest --zones"), "{dom}");
+}

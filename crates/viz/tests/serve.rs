@@ -118,3 +118,34 @@ fn sigterm_stops_the_server_cleanly() {
     assert!(status.success(), "atl-viz serve exited with {status} on SIGTERM");
     assert!(std::net::TcpStream::connect(&server.addr).is_err(), "still listening after exit");
 }
+
+/// With the mart stopped, every one of 50 concurrent readers gets the 503 page within
+/// seconds, twice in a row (before, the readers queued behind the renders each waited the
+/// pool's timeout, and the last ones got an empty 408 after a minute).
+#[test]
+fn every_reader_gets_the_503_page_fast_while_the_mart_is_stopped() {
+    let mart = MartFixture::start();
+    mart.fill_month("2023-01", 1);
+    let server = ServeProcess::start(&mart.url());
+    assert_eq!(http_get(&server.addr, "/").0, 200);
+    assert!(mart.pg.cluster().stop().unwrap(), "the mart was running");
+    for round in 1..=2 {
+        let readers: Vec<_> = (0..50)
+            .map(|i| {
+                let addr = server.addr.clone();
+                std::thread::spawn(move || {
+                    let started = Instant::now();
+                    let path = if i % 2 == 0 { "/" } else { "/?service=yellow" };
+                    let (status, body) = http_get(&addr, path);
+                    (status, body.contains("data-error=\"unreachable\""), started.elapsed())
+                })
+            })
+            .collect();
+        let answers: Vec<(u16, bool, Duration)> = readers.into_iter().map(|r| r.join().unwrap()).collect();
+        let slow: Vec<&(u16, bool, Duration)> = answers
+            .iter()
+            .filter(|(status, page, took)| *status != 503 || !page || *took > Duration::from_secs(10))
+            .collect();
+        assert!(slow.is_empty(), "round {round}: {} of 50 not a fast 503 page: {slow:?}", slow.len());
+    }
+}

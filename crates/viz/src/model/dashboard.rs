@@ -18,9 +18,17 @@ pub const MIN_TRIPS_FOR_RATE: i64 = 100;
 pub struct Service {
     pub id: i16,
     pub name: String,
+    /// The TLC licence of a high-volume service (`HV0003`); `None` for the others.
+    pub licence: Option<String>,
 }
 
 impl Service {
+    /// A licence the mart knows no company for: the mart keeps its trips under a service
+    /// named by the code (the TLC may license a new company), and the page says so.
+    pub fn is_unnamed_licence(&self) -> bool {
+        self.licence.as_deref().is_some_and(|l| l.eq_ignore_ascii_case(&self.name))
+    }
+
     /// The name as a legend shows it: `yellow` → `Yellow`, `fhv` → `Other FHV`.
     pub fn display_name(&self) -> String {
         service_label(&self.name)

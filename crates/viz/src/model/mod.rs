@@ -14,4 +14,4 @@ pub use dashboard::{
 };
 pub use for_hire::{ForHire, ForHireMonth, ServiceMonthTrips, WaitBin, WaitByHour};
 pub use kpi::{ChangeKind, Kpi, Totals, kpis};
-pub use reference::{FLAG_ABOVE, Reference, TlcRow, ZoneMeasure, ZoneShape, deviation};
+pub use reference::{FLAG_ABOVE, Reference, Release, TlcRow, ZoneMeasure, ZoneShape, deviation};

@@ -51,6 +51,27 @@ impl TlcRow {
     }
 }
 
+/// Which copy of an optional reference file the mart holds (`mart.ref_release`, migration
+/// 0008): a failed refresh leaves the last good one, so the page says which it shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Release {
+    /// When that copy entered the lake.
+    pub fetched_at: chrono::DateTime<chrono::Utc>,
+    /// The indicators: the newest month the release covers.
+    pub newest_month: Option<atl_core::YearMonth>,
+}
+
+impl Release {
+    /// `the release covering up to 2024-01, fetched on 2026-12-01` (or without the month).
+    pub fn describe(&self) -> String {
+        let fetched = self.fetched_at.format("%Y-%m-%d");
+        match self.newest_month {
+            Some(month) => format!("the release covering up to {month}, fetched on {fetched}"),
+            None => format!("the copy fetched on {fetched}"),
+        }
+    }
+}
+
 /// The reference panels' data.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Reference {
@@ -59,6 +80,10 @@ pub struct Reference {
     pub zone_shapes: Vec<ZoneShape>,
     pub zone_measures: Vec<ZoneMeasure>,
     pub tlc: Vec<TlcRow>,
+    /// The zone shapes' copy; `None`: none recorded (no shapes, or a mart before 0008).
+    pub shapes_release: Option<Release>,
+    /// The indicators' release; `None`: none recorded.
+    pub indicators_release: Option<Release>,
 }
 
 /// Deviations (ours on the TLC's definition against the TLC) above this are flagged: that is

@@ -91,6 +91,7 @@ pub fn dashboard(
             main {
                 section class="kpis" id="kpis" { @for kpi in kpis { (tile(kpi, &previous_label)) } }
                 section class="maps" id="maps" { @for chart in charts.iter().filter(is_map) { (figure(chart)) } }
+                (tlc::release_note(a.reference.shapes_release.as_ref(), "Zone shapes", "shapes", "no zone shapes: atl-ingest --zones, then atl-mart build, loads them"))
                 section class="charts" id="charts" { @for chart in main { (figure(chart)) } }
                 (tlc::table(a))
                 @if let Some(chart) = tlc_chart {
@@ -114,9 +115,17 @@ fn quality_notes(a: &Aggregates) -> Markup {
     let built: i64 = a.rows_by_month.iter().map(|r| r.fact_rows).sum();
     let rejected: i64 = a.rows_by_month.iter().map(|r| r.rejected_rows).sum();
     let spans = month_spans(&missing);
+    let unnamed: Vec<&str> =
+        a.services.iter().filter(|s| s.is_unnamed_licence()).map(|s| s.name.as_str()).collect();
     html! {
         div class="quality-notes" {
             p { (a.rows_by_month.len()) " months built, " (thousands(built)) " rows kept, " (thousands(rejected)) " rejected." }
+            @if !unnamed.is_empty() {
+                p data-unnamed-licences=(unnamed.join(",")) {
+                    "High-volume licences the mart knows no company for: " (unnamed.join(", "))
+                    ". Their trips are kept, each as a service named by its licence (the TLC may have licensed a new company)."
+                }
+            }
             div data-missing-months=(missing_list.join(",")) {
                 @match missing.len() {
                     0 => p { "Months missing between the first and last build: none." },

@@ -6,7 +6,7 @@
 
 use maud::{Markup, PreEscaped, html};
 
-use crate::model::{Aggregates, FLAG_ABOVE, deviation};
+use crate::model::{Aggregates, FLAG_ABOVE, Release, deviation};
 use crate::numbers::decimal;
 
 /// What the table's figures mean. A constant, with quotes left as they are.
@@ -37,6 +37,18 @@ fn deviation_cell(ours: Option<f64>, theirs: Option<f64>, flag: bool) -> Markup 
     }
 }
 
+/// Which copy of a reference file the page shows, or what is missing without one.
+pub fn release_note(release: Option<&Release>, what: &str, key: &str, missing: &str) -> Markup {
+    html! {
+        @match release {
+            Some(r) => p class="note release" data-release=(key) data-fetched=(r.fetched_at.format("%Y-%m-%d").to_string()) {
+                (what) ": " (r.describe()) "."
+            },
+            None => p class="note release" data-release=(key) data-fetched="" { "The mart records " (missing) "." },
+        }
+    }
+}
+
 /// The comparison table, flagged rows marked, with what the figures mean.
 pub fn table(a: &Aggregates) -> Markup {
     let rows = &a.reference.tlc;
@@ -62,6 +74,7 @@ pub fn table(a: &Aggregates) -> Markup {
     html! {
         section id="tlc" {
             h2 { "The TLC's figures beside ours" }
+            (release_note(a.reference.indicators_release.as_ref(), "The TLC's indicators", "indicators", "no TLC indicators: atl-ingest --indicators, then atl-mart build, loads them"))
             @if !a.reference.available {
                 p class="note" { "This mart has no reference tables yet: run atl-mart build with this release." }
             } @else if rows.is_empty() {

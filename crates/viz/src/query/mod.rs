@@ -57,6 +57,7 @@ pub struct Mart {
 struct ServiceRow {
     service_id: i16,
     name: String,
+    licence: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -176,7 +177,7 @@ impl Mart {
             .await
             .map_err(err("services.sql"))?
             .into_iter()
-            .map(|r| Service { id: r.service_id, name: r.name })
+            .map(|r| Service { id: r.service_id, name: r.name, licence: r.licence })
             .collect();
         let boroughs: Vec<BoroughRow> = sqlx::query_as(include_str!("../../sql/boroughs.sql"))
             .fetch_all(&mut *conn)

@@ -5,7 +5,7 @@
 use sqlx::PgConnection;
 
 use crate::error::VizError;
-use crate::model::{Reference, TlcRow, ZoneMeasure, ZoneShape};
+use crate::model::{Reference, Release, TlcRow, ZoneMeasure, ZoneShape};
 use crate::query::{from_row, month_of_id};
 
 from_row! {
@@ -23,6 +23,29 @@ struct TlcComparisonRow {
     recorded_farebox: Option<f64>,
     cleaned_trips: Option<i64>,
     cleaned_farebox: Option<f64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ReleaseRow {
+    lake_key: String,
+    fetched_at: chrono::DateTime<chrono::Utc>,
+    newest_month: Option<i32>,
+}
+
+/// The recorded copy of each optional file; none from a mart before migration 0008.
+async fn releases(conn: &mut PgConnection, url: &str) -> Result<Vec<ReleaseRow>, VizError> {
+    let err = |query: &'static str| move |e| VizError::from_query(query, url, e);
+    let recorded: bool = sqlx::query_scalar("SELECT to_regclass('mart.ref_release') IS NOT NULL")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(err("has ref_release"))?;
+    if !recorded {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as("SELECT lake_key, fetched_at, newest_month FROM mart.ref_release")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(err("ref_release"))
 }
 
 /// Reads the reference panels for months `[from_month, to_month]` (`YYYYMM`), `services`
@@ -61,8 +84,17 @@ pub(super) async fn read(
         .fetch_all(&mut *conn)
         .await
         .map_err(err("tlc_comparison.sql"))?;
+    let releases = releases(conn, url).await?;
+    let release = |key: &str| {
+        releases
+            .iter()
+            .find(|r| r.lake_key == key)
+            .map(|r| Release { fetched_at: r.fetched_at, newest_month: r.newest_month.and_then(month_of_id) })
+    };
     Ok(Reference {
         available,
+        shapes_release: release(atl_core::ZONE_SHAPES_LAKE_KEY),
+        indicators_release: release(atl_core::INDICATORS_LAKE_KEY),
         zone_shapes,
         zone_measures,
         tlc: tlc

@@ -7,6 +7,7 @@
 //! request head, and shutdown stops accepting, lets the requests in flight finish (at most
 //! [`DRAIN_TIMEOUT`]) and returns.
 
+mod outage;
 pub mod routes;
 
 use std::future::Future;

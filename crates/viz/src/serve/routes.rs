@@ -2,6 +2,7 @@
 //! and the error pages. A page never shows the mart's host, port, role, database or a
 //! driver's message: those go to the log, the reader gets what happened in plain words.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -9,11 +10,12 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tower::limit::ConcurrencyLimitLayer;
+use tokio::sync::Semaphore;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use super::outage::Outage;
 use crate::error::VizError;
 use crate::filter::Filter;
 use crate::html::PageMode;
@@ -27,17 +29,26 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long `/healthz` waits for the mart.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// What the routes share.
+#[derive(Clone)]
+struct App {
+    mart: Mart,
+    /// Pages rendered at once: one per pooled connection (a render holds one for its
+    /// queries); the others wait their turn here rather than time out waiting for the pool.
+    renders: Arc<Semaphore>,
+    outage: Arc<Outage>,
+}
+
 /// The routes over `mart`, with their limits.
 pub fn router(mart: Mart) -> Router {
-    // Pages rendered at once: one per pooled connection (a render holds one for its queries);
-    // the others wait their turn here rather than time out waiting for the pool.
     let renders = mart.pool().options().get_max_connections() as usize;
+    let app = App { mart, renders: Arc::new(Semaphore::new(renders)), outage: Arc::default() };
     Router::new()
-        .route("/", get(index).layer(ConcurrencyLimitLayer::new(renders)))
-        .route("/index.html", get(index).layer(ConcurrencyLimitLayer::new(renders)))
+        .route("/", get(index))
+        .route("/index.html", get(index))
         .route("/healthz", get(healthz))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
-        .with_state(mart)
+        .with_state(app)
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         // GET and HEAD only: a body is never read, and never accepted at length.
         .layer(RequestBodyLimitLayer::new(1024))
@@ -47,17 +58,34 @@ pub fn router(mart: Mart) -> Router {
         ))
 }
 
-async fn index(State(mart): State<Mart>, RawQuery(query): RawQuery) -> Response {
+async fn index(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
     let (status, html) = match Filter::from_query(query.as_deref()) {
-        Ok(filter) => live_page(&mart, &filter).await,
+        Ok(filter) => app.page(&filter).await,
         Err(e) => (400, page::unavailable(&e.to_string(), "bad-request", PageMode::File)),
     };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }
 
-async fn healthz(State(mart): State<Mart>) -> Response {
-    match tokio::time::timeout(HEALTH_TIMEOUT, mart.ping()).await {
+impl App {
+    /// The live page, or the 503 page at once while the mart is known to be unreachable.
+    async fn page(&self, filter: &Filter) -> (u16, String) {
+        if self.outage.is_recent() {
+            return unreachable_page();
+        }
+        let _turn = self.renders.acquire().await.expect("the semaphore is never closed");
+        // Found unreachable while this request waited its turn.
+        if self.outage.is_recent() {
+            return unreachable_page();
+        }
+        let rendered = render_live(&self.mart, filter).await;
+        self.outage.record(matches!(rendered, Err(VizError::Unreachable { .. })));
+        page_of(rendered)
+    }
+}
+
+async fn healthz(State(app): State<App>) -> Response {
+    match tokio::time::timeout(HEALTH_TIMEOUT, app.mart.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ok\n").into_response(),
         Ok(Err(e)) => {
             tracing::warn!(error = %atl_core::ErrorChain::new(&e), "health check: the mart does not answer");
@@ -73,9 +101,17 @@ async fn healthz(State(mart): State<Mart>) -> Response {
 /// The page and its status: 200; 400 for a filter the mart cannot satisfy; 503 (mart down,
 /// not built, empty) or 500 with a page that says what happened without naming the server.
 pub async fn live_page(mart: &Mart, filter: &Filter) -> (u16, String) {
+    page_of(render_live(mart, filter).await)
+}
+
+async fn render_live(mart: &Mart, filter: &Filter) -> Result<String, VizError> {
     let mode = PageMode::Live { refresh_secs: REFRESH_SECS };
-    match crate::dashboard::render(mart, filter, mode).await {
-        Ok(dashboard) => (200, dashboard.html),
+    crate::dashboard::render(mart, filter, mode).await.map(|dashboard| dashboard.html)
+}
+
+fn page_of(rendered: Result<String, VizError>) -> (u16, String) {
+    match rendered {
+        Ok(html) => (200, html),
         Err(e) if e.is_bad_request() => {
             (400, page::unavailable(&e.to_string(), "bad-request", PageMode::File))
         }
@@ -88,11 +124,19 @@ pub async fn live_page(mart: &Mart, filter: &Filter) -> (u16, String) {
     }
 }
 
+/// The 503 page of an unreachable mart, for a request that did not try it.
+fn unreachable_page() -> (u16, String) {
+    let (status, cause, message) = UNREACHABLE;
+    (status, page::unavailable(message, cause, PageMode::Live { refresh_secs: 30 }))
+}
+
+const UNREACHABLE: (u16, &str, &str) = (503, "unreachable", "The mart is unreachable at the moment.");
+
 /// Status, `data-error` and the reader's message for a failure: fixed words only, since the
 /// error itself carries the server's address and the driver's text.
 fn public_cause(e: &VizError) -> (u16, &'static str, &'static str) {
     match e {
-        VizError::Unreachable { .. } => (503, "unreachable", "The mart is unreachable at the moment."),
+        VizError::Unreachable { .. } => UNREACHABLE,
         VizError::MartMissing { .. } => {
             (503, "missing", "The mart has no aggregate tables yet: run atl-mart build first.")
         }

@@ -96,17 +96,13 @@ pub fn http_get(addr: &str, path: &str) -> (u16, String) {
     (status, body)
 }
 
-/// Debian's `chromium` (or `chromium-browser`); a missing browser fails the test.
+/// Debian's `chromium` (or the one `ATL_CHROMIUM` names); a missing browser fails the test.
 pub fn chromium() -> PathBuf {
-    for name in ["chromium", "chromium-browser", "google-chrome"] {
-        for dir in std::env::var("PATH").unwrap_or_default().split(':') {
-            let candidate = Path::new(dir).join(name);
-            if candidate.is_file() {
-                return candidate;
-            }
-        }
-    }
-    panic!("headless Chromium is needed for this test and was not found: run `apt-get install -y chromium`");
+    atl_devservices::find_chromium().unwrap_or_else(|| {
+        panic!(
+            "headless Chromium is needed for this test and was not found: run `apt-get install -y chromium`"
+        )
+    })
 }
 
 fn run_chromium(args: &[String]) -> Output {

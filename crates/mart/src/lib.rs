@@ -433,3 +433,16 @@ pub async fn status(mart: &DatabaseConfig) -> Result<Vec<BuildRecord>, MartError
     schema::ensure_schema(&mut conn).await?;
     build_log::all(&mut conn).await
 }
+
+/// High-volume licences the mart knows no company for (`dim_service` rows named by their
+/// code, as insertion_for_hire.sql adds a licence seen for the first time): their trips are
+/// kept, and the build's summary and the dashboard name them.
+pub async fn unnamed_licences(mart: &DatabaseConfig) -> Result<Vec<String>, MartError> {
+    let mut conn = connect(mart).await?;
+    sqlx::query_scalar(
+        "SELECT name FROM mart.dim_service WHERE licence IS NOT NULL AND name = licence ORDER BY name",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .map_err(MartError::sql("reading mart.dim_service's licences"))
+}

@@ -177,6 +177,19 @@ async fn build_kind(
     for (month, error) in report.failures() {
         println!("  failed {kind} {month}: {}", one_line(error));
     }
+    if kind == TripKind::Fhvhv && !built.is_empty() {
+        let unnamed =
+            atl_mart::unnamed_licences(&config.mart).await.context("reading the mart's licences")?;
+        let seen: Vec<&String> = unnamed
+            .iter()
+            .filter(|l| built.iter().any(|b| b.records.iter().any(|r| &r.service == *l)))
+            .collect();
+        for licence in seen {
+            println!(
+                "  note: licence {licence} is not a company the mart knows: its trips are kept, as service {licence} (the TLC may have licensed a new company)"
+            );
+        }
+    }
     Ok(failed)
 }
 

@@ -526,8 +526,8 @@ fn reference_files_load_and_each_month_counts_on_the_tlc_definition() {
     stack.put_month(TripKind::Green, "2023-04", Era::Y2022, 1_000);
     stack.load(TripKind::Green);
     let report = stack.build(TripKind::Green, None);
-    assert_eq!(report.months.len(), 1, "the new month is built");
-    assert!(report.months[0].1.is_ok(), "{:?}", report.months[0].1);
+    assert!(report.months.iter().any(|(m, _)| m.to_string() == "2023-04"), "the new month is built");
+    assert!(report.months.iter().all(|(_, built)| built.is_ok()), "{:?}", report.months);
     let unreadable = |status: &ReferenceStatus| match status {
         ReferenceStatus::Unreadable(e) => atl_core::ErrorChain::new(e).to_string(),
         other => panic!("{other:?}"),

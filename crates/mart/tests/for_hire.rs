@@ -287,6 +287,8 @@ fn build_kind_all_builds_every_kind_the_warehouse_holds() {
     for kind in [TripKind::Yellow, TripKind::Fhvhv, TripKind::Fhv] {
         stack.load(kind);
     }
+    // A licence no company is known for (the TLC may license a new one): kept, and named.
+    stack.wh("UPDATE raw.fhvhv_tripdata SET hvfhs_license_num = 'HV0099' WHERE source_row % 10 = 0");
     let lake_url = format!("file://{}", stack.lake_dir.path().display());
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_atl-mart"))
         .args(["--warehouse", &stack.warehouse.url("postgres"), "--mart", &stack.mart.url("postgres")])
@@ -314,4 +316,14 @@ fn build_kind_all_builds_every_kind_the_warehouse_holds() {
     for kind in [TripKind::Fhvhv, TripKind::Fhv] {
         assert_accounted(&stack, kind, "2024-02");
     }
+    assert!(
+        text.contains(
+            "note: licence HV0099 is not a company the mart knows: its trips are kept, as service HV0099"
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        stack.mart_sql("SELECT b.warehouse_rows FROM mart.build_log b JOIN mart.dim_service s USING (service_id) WHERE s.name = 'HV0099'"),
+        stack.wh("SELECT count(*) FROM raw.fhvhv_tripdata WHERE hvfhs_license_num = 'HV0099'")
+    );
 }

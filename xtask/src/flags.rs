@@ -74,7 +74,8 @@ pub struct PipelineArgs {
     pub root: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub ports: Ports,
-    /// Use debug builds of the stages (quicker to build, slower on big months).
+    /// Use debug builds of the stages: the workspace's test build (`cargo test --workspace
+    /// --no-run`), shared with the tests; quicker to build, slower on big months.
     #[arg(long)]
     pub debug: bool,
     /// Trip kind: yellow, green, fhv, fhvhv, or all (each stage runs every kind in turn).

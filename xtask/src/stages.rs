@@ -19,17 +19,26 @@ pub enum Profile {
     Release,
 }
 
-/// Builds the stage binaries.
+/// Builds the stage binaries. A debug build is the workspace's test build
+/// (`cargo test --workspace --no-run`), which holds every stage binary and example: the
+/// tests, `conformance`, `airflow` and `pipeline --debug` then share one build. Built
+/// with `-p` instead, cargo resolves the dependencies' features for those packages
+/// alone, and compiles parquet, arrow, sqlx and the rest a second time.
 pub fn build(profile: Profile) -> anyhow::Result<()> {
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cargo.current_dir(workspace_root()).args(["build", "--quiet"]);
-    if profile == Profile::Release {
-        cargo.arg("--release");
+    cargo.current_dir(workspace_root());
+    match profile {
+        Profile::Debug => {
+            cargo.args(["test", "--workspace", "--no-run", "--quiet"]);
+        }
+        Profile::Release => {
+            cargo.args(["build", "--quiet", "--release"]);
+            for stage in ALL {
+                cargo.args(["-p", stage]);
+            }
+        }
     }
-    for stage in ALL {
-        cargo.args(["-p", stage]);
-    }
-    let status = cargo.status().context("running cargo build")?;
+    let status = cargo.status().context("running cargo")?;
     if !status.success() {
         bail!("building the stage binaries failed ({status})");
     }

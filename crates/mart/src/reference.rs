@@ -74,7 +74,7 @@ pub async fn load_reference(mart: &mut PgConnection, lake: &Lake) -> Result<Refe
     if let Some(bytes) = read(lake, INDICATORS_LAKE_KEY).await? {
         let rows = read_indicators(&bytes)
             .map_err(|source| MartError::Reference { key: INDICATORS_LAKE_KEY.to_owned(), source })?;
-        let month: Vec<i32> = rows.iter().map(|r| r.month.year() * 100 + r.month.month() as i32).collect();
+        let month: Vec<i32> = rows.iter().map(|r| r.month.id()).collect();
         let class: Vec<&str> = rows.iter().map(|r| r.licence_class.as_str()).collect();
         let trips: Vec<Option<f64>> = rows.iter().map(|r| r.trips_per_day).collect();
         let farebox: Vec<Option<f64>> = rows.iter().map(|r| r.farebox_per_day).collect();

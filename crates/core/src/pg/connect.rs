@@ -66,3 +66,42 @@ fn options(server: &'static str, config: &DatabaseConfig) -> Result<PgConnectOpt
 fn failed(server: &'static str, config: &DatabaseConfig, source: sqlx::Error) -> ConnectError {
     ConnectError { server, url: config.url.to_string(), source }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(url: &str) -> DatabaseConfig {
+        DatabaseConfig { url: url.into(), parallelism: 1 }
+    }
+
+    #[test]
+    fn a_reader_connects_read_only_under_its_name() {
+        let options =
+            read_only_options("mart", &config("postgres://viz:pw@127.0.0.1:5432/mart"), "atl-viz").unwrap();
+        assert_eq!(options.get_application_name(), Some("atl-viz"));
+        assert_eq!(options.get_options(), Some("-c default_transaction_read_only=on"));
+        assert_eq!(
+            (options.get_host(), options.get_port(), options.get_database()),
+            ("127.0.0.1", 5432, Some("mart"))
+        );
+    }
+
+    #[test]
+    fn a_server_that_cannot_be_reached_is_named_without_its_password() {
+        // A port nothing listens on: bound, then released.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let config = config(&format!("postgres://atl:secret-pw@127.0.0.1:{port}/warehouse"));
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let error = runtime.block_on(connect("warehouse", &config)).unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "connecting to the warehouse at postgres://atl:***@127.0.0.1:{port}/warehouse: "
+            )),
+            "{text}"
+        );
+        assert!(!text.contains("secret-pw"), "{text}");
+        assert!(crate::pg::is_connection_error(&error.source), "{:?}", error.source);
+    }
+}

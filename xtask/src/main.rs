@@ -7,6 +7,7 @@ mod conformance;
 mod flags;
 mod migrate;
 mod pipeline;
+mod prereq;
 mod scale;
 mod services;
 mod stages;

@@ -8,6 +8,7 @@
 use anyhow::Context;
 
 use crate::flags::PipelineArgs;
+use crate::prereq::{self, Tool};
 use crate::services;
 use crate::stages::{self, Profile};
 
@@ -18,6 +19,7 @@ pub fn run(args: &PipelineArgs) -> anyhow::Result<()> {
 /// [`run`], with extra environment for every stage (e.g. `ATL__SOURCE__BASE_URL`).
 pub fn run_with(args: &PipelineArgs, extra_env: &[(String, String)]) -> anyhow::Result<()> {
     let root = args.root.clone().unwrap_or_else(crate::workspace_root);
+    prereq::require("pipeline", &[Tool::Postgres], &root)?;
     std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
     let urls = services::up(&root, &args.ports)?;
     let profile = if args.debug { Profile::Debug } else { Profile::Release };

@@ -7,10 +7,12 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context, bail};
 
 use crate::flags::TestArgs;
+use crate::prereq::{self, Tool};
 use crate::workspace_root;
 
 pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
     let root = workspace_root();
+    prereq::require("test", &[Tool::Postgres, Tool::PythonVenv, Tool::Chromium], &root)?;
     let venv = root.join(".tools/venv");
     let moto_server = venv.join("bin/moto_server");
     if !moto_server.is_file() {

@@ -1,7 +1,8 @@
 //! Throwaway local services for development and tests, without Docker: PostgreSQL
 //! clusters run with `initdb`/`pg_ctl` ([`PgServer`], [`PgCluster`]), an S3 endpoint
 //! ([`S3Server`], moto's standalone server) and a TLC CDN look-alike with fault
-//! injection ([`TlcMirror`]).
+//! injection ([`TlcMirror`]); and where the tools the tests need are ([`PgInstall`],
+//! [`find_chromium`]).
 //!
 //! Used by `cargo xtask up` and, as a dev-dependency, by every crate's integration
 //! tests. Each service picks a free port on 127.0.0.1 and goes away on drop; a missing
@@ -17,6 +18,7 @@
 //! # Ok::<(), atl_devservices::Error>(())
 //! ```
 
+mod browser;
 mod error;
 mod mirror;
 mod pg_install;
@@ -26,6 +28,7 @@ mod s3;
 mod stage;
 mod timed;
 
+pub use browser::{CHROMIUM_ENV, CHROMIUM_NAMES, find_chromium};
 pub use error::{Error, Result};
 pub use mirror::{ACCESS_DENIED_XML, Fault, TlcMirror};
 pub use pg_install::{BINDIR_ENV, PgInstall};

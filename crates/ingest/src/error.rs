@@ -73,8 +73,8 @@ pub enum IngestError {
     NotZoneTable { url: String, reason: String },
 
     /// The zone shapefile or the indicators CSV does not read as one.
-    #[error("{url}: not {source}")]
-    NotReference { url: String, source: atl_lake::reference::ReferenceError },
+    #[error("{url}: {reason}")]
+    NotReference { url: String, reason: atl_lake::reference::ReferenceError },
 
     /// The staging file could not be created, written or read.
     #[error("staging file {path}: {source}")]

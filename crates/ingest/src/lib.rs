@@ -48,7 +48,8 @@ pub use error::IngestError;
 pub use latest::{LATEST_PROBE_MONTHS, find_latest, find_latest_from};
 pub use report::{IngestReport, MonthReport, NoProgress, Outcome, Progress};
 pub use zones::{
-    INDICATORS_LABEL, ZONE_SHAPES_LABEL, ZONES_LABEL, ingest_indicators, ingest_zone_shapes, ingest_zones,
+    INDICATORS_LABEL, ReferenceFile, Refresh, ZONE_SHAPES_LABEL, ZONES_LABEL, ingest_indicators,
+    ingest_zone_shapes, ingest_zones, refresh_reference,
 };
 
 use fetch::{Run, Target};

@@ -1,21 +1,20 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 //! `atl-ingest`: fetch TLC months and the zone table into the data lake.
 
-use std::collections::HashMap;
+mod terminal;
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Mutex;
-use std::time::Duration;
 
 use anyhow::Context;
 use atl_core::{AtlConfig, ErrorChain, Kinds, MonthRange, SourceConfig, TripKind, YearMonth};
-use atl_ingest::{
-    IngestError, IngestReport, LATEST_PROBE_MONTHS, MonthCheck, Outcome, Progress, ZONES_LABEL,
-};
+use atl_ingest::{IngestReport, LATEST_PROBE_MONTHS, MonthCheck, Outcome, Progress, ReferenceFile, Refresh};
 use atl_lake::{InitOutcome, Lake};
 use clap::Parser;
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use indicatif::MultiProgress;
+
+use crate::terminal::{Bars, LogLines};
 
 /// Fetch NYC TLC trip months (and the taxi zone table) into the ATL-Datamart data lake.
 ///
@@ -31,11 +30,18 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 /// --indicators only the TLC's monthly indicators; combine them with --months or --latest
 /// to fetch those too.
 ///
-/// Exit status: 0 when every file was fetched, already present, or not published yet (the
+/// The zone shapes and the TLC's indicators are optional: when their refresh fails (the
+/// TLC's site down, an HTML page instead of the file), the lake keeps its last good copy,
+/// one line says what was not refreshed and why, and the months are fetched all the same.
+/// The zone table is required only when the lake has no copy of it.
+///
+/// Exit status: 0 when every month was fetched, already present, or not published yet (the
 /// summary lists the unpublished ones: the TLC publishes with a lag, so that is not an
-/// error); 1 when any file failed, when --latest found no published month, or when the
-/// run could not start (configuration, lake), or when none of a range that ended more than
-/// four months ago is published (a wrong source address, most likely); 3 with
+/// error); 1 when any month failed, when --latest found no published month, when the lake
+/// has no zone table and it could not be fetched, when reference files alone were asked
+/// for and none could be refreshed, when the run could not start (configuration, lake), or
+/// when none of a range that ended more than four months ago is published for a kind (a
+/// wrong source address, most likely; the other kinds are still fetched); 3 with
 /// --require-published when a requested month is not published yet.
 #[derive(Debug, Parser)]
 #[command(name = "atl-ingest", version, verbatim_doc_comment)]
@@ -141,22 +147,6 @@ async fn run(cli: Cli, bars: Option<MultiProgress>) -> anyhow::Result<ExitCode> 
         Some(bars) => Box::new(Bars::new(bars)),
         None => Box::new(LogLines::default()),
     };
-    let mut failed = false;
-
-    if cli.zones {
-        let outcome = atl_ingest::ingest_zones(source, &lake, progress.as_ref()).await?;
-        println!("{:<16} {}", ZONES_LABEL, describe(&outcome, "zones"));
-        failed |= outcome.is_failure();
-        let outcome = atl_ingest::ingest_zone_shapes(source, &lake, progress.as_ref()).await?;
-        println!("{:<16} {}", atl_ingest::ZONE_SHAPES_LABEL, describe(&outcome, "shapes"));
-        failed |= outcome.is_failure();
-    }
-    if cli.indicators {
-        let outcome = atl_ingest::ingest_indicators(source, &lake, progress.as_ref()).await?;
-        println!("{:<16} {}", atl_ingest::INDICATORS_LABEL, describe(&outcome, "rows"));
-        failed |= outcome.is_failure();
-    }
-
     let months = if cli.latest {
         None
     } else if let Some(months) = cli.months {
@@ -166,7 +156,28 @@ async fn run(cli: Cli, bars: Option<MultiProgress>) -> anyhow::Result<ExitCode> 
     } else {
         None
     };
-    if !cli.latest && months.is_none() {
+    let only_reference = !cli.latest && months.is_none();
+
+    let mut files = Vec::new();
+    if cli.zones {
+        files.extend([ReferenceFile::Zones, ReferenceFile::ZoneShapes]);
+    }
+    if cli.indicators {
+        files.push(ReferenceFile::Indicators);
+    }
+    let mut refreshes = Vec::new();
+    for file in files {
+        let refresh = atl_ingest::refresh_reference(file, source, &lake, progress.as_ref())
+            .await
+            .with_context(|| format!("refreshing {} in {}", file.lake_key(), lake.describe()))?;
+        println!("{}", describe_refresh(&refresh));
+        refreshes.push(refresh);
+    }
+    // The trips never wait for a reference file: only a zone table the lake has no copy of
+    // fails the run, or a run that asked for reference files alone and got none of them.
+    let mut failed = refreshes.iter().any(Refresh::blocks)
+        || (only_reference && !refreshes.is_empty() && refreshes.iter().all(|r| r.outcome.is_failure()));
+    if only_reference {
         return Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS });
     }
     let check = if cli.allow_other_month { MonthCheck::Allow } else { MonthCheck::Refuse };
@@ -187,7 +198,8 @@ async fn run(cli: Cli, bars: Option<MultiProgress>) -> anyhow::Result<ExitCode> 
         match ingest_kind(source, &lake, kind, months, check, progress.as_ref()).await? {
             KindOutcome::Done => {}
             KindOutcome::Failed => failed = true,
-            KindOutcome::WrongSource => return Ok(ExitCode::FAILURE),
+            // Another kind may still be at the source: every kind is tried and reported.
+            KindOutcome::WrongSource => failed = true,
             KindOutcome::NotPublishedYet => retry_later = true,
         }
     }
@@ -282,7 +294,22 @@ fn print_report(report: &IngestReport, lake: &Lake) {
     }
 }
 
-fn describe(outcome: &Outcome, rows: &str) -> String {
+/// One line per reference file; a failed refresh says why and what the lake keeps.
+fn describe_refresh(refresh: &Refresh) -> String {
+    let label = refresh.file.label();
+    let Outcome::Failed { reason } = &refresh.outcome else {
+        let unit = if refresh.file == ReferenceFile::ZoneShapes { "shapes" } else { "rows" };
+        return format!("{label:<16} {}", describe(&refresh.outcome, unit));
+    };
+    let kept = match refresh.lake_copy {
+        Some(at) => format!("the lake keeps its copy of {}", at.format("%Y-%m-%d %H:%M UTC")),
+        None => format!("the lake has no copy: {}", refresh.file.missing_means()),
+    };
+    let status = if refresh.blocks() { "FAILED" } else { "NOT REFRESHED" };
+    format!("{label:<16} {status:<16} {}; {kept}", ErrorChain::new(reason).one_line())
+}
+
+pub(crate) fn describe(outcome: &Outcome, rows: &str) -> String {
     match outcome {
         Outcome::Fetched { bytes, rows: n } => format!("fetched          {}, {n} {rows}", human_size(*bytes)),
         Outcome::AlreadyPresent { bytes } => format!("already present  {}", human_size(*bytes)),
@@ -291,110 +318,6 @@ fn describe(outcome: &Outcome, rows: &str) -> String {
     }
 }
 
-fn human_size(bytes: u64) -> String {
+pub(crate) fn human_size(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
-}
-
-/// Progress bars on a terminal: one per file being downloaded.
-#[derive(Debug)]
-struct Bars {
-    multi: MultiProgress,
-    bars: Mutex<HashMap<String, ProgressBar>>,
-}
-
-impl Bars {
-    fn new(multi: MultiProgress) -> Bars {
-        Bars { multi, bars: Mutex::default() }
-    }
-
-    fn bar(&self, label: &str) -> ProgressBar {
-        let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
-        bars.entry(label.to_owned())
-            .or_insert_with(|| {
-                let bar = self.multi.add(ProgressBar::no_length());
-                bar.set_prefix(label.to_owned());
-                bar
-            })
-            .clone()
-    }
-}
-
-impl Progress for Bars {
-    fn download_started(&self, label: &str, total: Option<u64>) {
-        let bar = self.bar(label);
-        let style = match total {
-            Some(total) => {
-                bar.set_length(total);
-                ProgressStyle::with_template(
-                    "{prefix:16} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {msg}",
-                )
-            }
-            None => ProgressStyle::with_template("{prefix:16} {spinner} {bytes} {bytes_per_sec} {msg}"),
-        };
-        if let Ok(style) = style {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar.set_position(0);
-        bar.enable_steady_tick(Duration::from_millis(200));
-    }
-
-    fn downloaded(&self, label: &str, bytes: u64) {
-        self.bar(label).inc(bytes);
-    }
-
-    fn retrying(&self, label: &str, attempt: u32, error: &IngestError, delay: Duration) {
-        self.bar(label).set_message(format!("attempt {attempt} failed ({error}); retrying in {delay:?}"));
-    }
-
-    fn committing(&self, label: &str) {
-        self.bar(label).set_message("writing to the lake");
-    }
-
-    fn finished(&self, label: &str, outcome: &Outcome) {
-        let bar = self.bars.lock().unwrap_or_else(|e| e.into_inner()).remove(label);
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-            self.multi.remove(&bar);
-        }
-        let _ = self.multi.println(format!("{label:<16} {}", describe(outcome, "rows")));
-    }
-}
-
-/// Plain log lines when stderr is not a terminal (CI, Airflow): a line per quarter done.
-#[derive(Debug, Default)]
-struct LogLines {
-    files: Mutex<HashMap<String, Transfer>>,
-}
-
-#[derive(Debug)]
-struct Transfer {
-    got: u64,
-    total: Option<u64>,
-    quarters_logged: u64,
-}
-
-impl Progress for LogLines {
-    fn download_started(&self, label: &str, total: Option<u64>) {
-        tracing::info!(file = label, bytes = total, "downloading");
-        let transfer = Transfer { got: 0, total, quarters_logged: 0 };
-        self.files.lock().unwrap_or_else(|e| e.into_inner()).insert(label.to_owned(), transfer);
-    }
-
-    fn downloaded(&self, label: &str, bytes: u64) {
-        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(t) = files.get_mut(label)
-            && let Some(total) = t.total
-        {
-            t.got += bytes;
-            let quarter = (t.got * 4).checked_div(total).unwrap_or(4);
-            if quarter > t.quarters_logged && quarter < 4 {
-                t.quarters_logged = quarter;
-                tracing::info!(file = label, "{}% of {}", quarter * 25, human_size(total));
-            }
-        }
-    }
-
-    fn finished(&self, label: &str, _outcome: &Outcome) {
-        self.files.lock().unwrap_or_else(|e| e.into_inner()).remove(label);
-    }
 }

@@ -89,7 +89,7 @@ pub(crate) fn verify(
             if size > MAX_REFERENCE_FILE {
                 return Err(IngestError::NotReference {
                     url: url.to_owned(),
-                    source: atl_lake::reference::ReferenceError {
+                    reason: atl_lake::reference::ReferenceError {
                         what: "a reference file",
                         reason: format!("{size} bytes is far too big"),
                     },
@@ -102,7 +102,7 @@ pub(crate) fn verify(
                 Expect::ZoneShapes => atl_lake::reference::read_zone_shapes(&bytes).map(|s| s.len() as u64),
                 _ => atl_lake::reference::read_indicators(&bytes).map(|r| r.len() as u64),
             }
-            .map_err(|source| IngestError::NotReference { url: url.to_owned(), source })?;
+            .map_err(|reason| IngestError::NotReference { url: url.to_owned(), reason })?;
             Ok(Verified { rows, etag: got.etag.clone() })
         }
     }

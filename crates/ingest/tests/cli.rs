@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use atl_core::{TripFile, TripKind, YearMonth, ZONES_LAKE_KEY};
 use atl_devservices::Fault;
 use atl_testdata::TripFileSpec;
-use common::{Backend, Cdn, ROWS, TestLake, yellow};
+use common::{Backend, Cdn, ROWS, TestLake, month, yellow};
 
 on_both_backends!(a_killed_download_leaves_no_object_and_the_rerun_completes);
 
@@ -189,4 +189,94 @@ async fn an_unreachable_source_names_the_cause() {
     assert_eq!(output.status.code(), Some(1), "{text}");
     let line = text.lines().find(|l| l.contains("FAILED")).unwrap_or_else(|| panic!("{text}"));
     assert!(line.to_lowercase().contains("refused"), "{line}");
+}
+
+/// `--kind all` tries every kind: a mirror with green and fhvhv but no yellow or fhv
+/// fetches those two, names the kinds it found nothing of, and exits 1 for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kind_all_tries_every_kind_and_reports_each() {
+    let mut cdn = Cdn::new();
+    let green = TripFile::new(TripKind::Green, month("2023-01"));
+    let fhvhv = TripFile::new(TripKind::Fhvhv, month("2023-01"));
+    cdn.add(green, ROWS).add(fhvhv, ROWS);
+    let lake = TestLake::new(Backend::File).await;
+    let (output, text) = run(ingest_command(&cdn, &lake).args(["--kind", "all", "--months", "2023-01"]));
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    for kind in ["yellow", "fhv"] {
+        assert!(text.contains(&format!("none of {kind} 2023-01 is at ")), "{kind}: {text}");
+    }
+    assert_eq!(text.matches("1 fetched, 0 already present").count(), 2, "{text}");
+    let mut expected = vec![green.lake_key(), fhvhv.lake_key()];
+    expected.sort();
+    assert_eq!(lake.keys().await, expected);
+}
+
+/// A failed refresh of an optional reference file (the TLC's indicators host down) keeps
+/// the lake's copy, says so on one line, and the months are fetched all the same; the zone
+/// table is required only while the lake has no copy of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_optional_source_down_never_stops_the_months() {
+    let mut cdn = Cdn::new();
+    cdn.add(yellow("2023-01"), ROWS);
+    let lake = TestLake::new(Backend::File).await;
+    let refused = format!(
+        "http://127.0.0.1:{}/data_reports_monthly.csv",
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    );
+    // The zone table answers 503 and the lake has none: that fails the run, the month is
+    // fetched all the same.
+    cdn.mirror.set_fault(atl_core::ZONES_SOURCE_PATH, Fault::Status { code: 503, times: 1000 });
+    let (output, text) = run(ingest_command(&cdn, &lake)
+        .env("ATL__SOURCE__INDICATORS_URL", &refused)
+        .args(["--zones", "--indicators", "--months", "2023-01"]));
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    let line = |label: &str| {
+        text.lines().find(|l| l.starts_with(label)).unwrap_or_else(|| panic!("{text}")).to_owned()
+    };
+    assert!(
+        line("taxi zones").contains("FAILED")
+            && line("taxi zones").contains("the mart cannot build without it"),
+        "{text}"
+    );
+    assert!(
+        line("TLC indicators").contains("NOT REFRESHED")
+            && line("TLC indicators").contains("the dashboard shows no TLC figures"),
+        "{text}"
+    );
+    assert!(lake.lake.head(&yellow("2023-01").lake_key()).await.unwrap().is_some(), "{text}");
+
+    // With a copy of each in the lake, the same outage only warns, and the run succeeds.
+    cdn.mirror.clear_fault(atl_core::ZONES_SOURCE_PATH);
+    let (output, text) = run(ingest_command(&cdn, &lake).args(["--zones"]));
+    assert!(output.status.success(), "{text}");
+    let indicators = lake.dir.path().join("lake").join(atl_core::INDICATORS_LAKE_KEY);
+    std::fs::write(
+        &indicators,
+        std::fs::read(atl_testdata::real::path(atl_testdata::real::INDICATORS)).unwrap(),
+    )
+    .unwrap();
+    cdn.mirror.set_fault(atl_core::ZONES_SOURCE_PATH, Fault::Status { code: 503, times: 1000 });
+    let (output, text) = run(ingest_command(&cdn, &lake)
+        .env("ATL__SOURCE__INDICATORS_URL", &refused)
+        .args(["--zones", "--indicators", "--months", "2023-01"]));
+    assert!(output.status.success(), "{text}");
+    let line = |label: &str| {
+        text.lines().find(|l| l.starts_with(label)).unwrap_or_else(|| panic!("{text}")).to_owned()
+    };
+    for label in ["taxi zones", "TLC indicators"] {
+        assert!(
+            line(label).contains("NOT REFRESHED") && line(label).contains("the lake keeps its copy of "),
+            "{text}"
+        );
+    }
+    assert!(line("TLC indicators").to_lowercase().contains("refused"), "{text}");
+    assert_eq!(
+        std::fs::read(&indicators).unwrap(),
+        std::fs::read(atl_testdata::real::path(atl_testdata::real::INDICATORS)).unwrap()
+    );
+
+    // Reference files alone, none refreshed: nothing was done, so not a success.
+    let (output, text) =
+        run(ingest_command(&cdn, &lake).env("ATL__SOURCE__INDICATORS_URL", &refused).args(["--indicators"]));
+    assert_eq!(output.status.code(), Some(1), "{text}");
 }

@@ -21,8 +21,8 @@ pub enum MartError {
     ZoneTable { key: String, source: object_store::Error },
     #[error("reading {key} from the lake: {source}")]
     ReadReference { key: String, source: object_store::Error },
-    #[error("{key} in the lake is not {source}")]
-    Reference { key: String, source: atl_lake::reference::ReferenceError },
+    #[error("{key} in the lake does not read: {reason}")]
+    Reference { key: String, reason: atl_lake::reference::ReferenceError },
     #[error(
         "the mart's staging table has a column `{column}` that no kind's raw table has (atl-core's declarations): fix the mart migration that added it"
     )]

@@ -46,7 +46,7 @@ use sqlx::{AssertSqlSafe, PgConnection};
 
 pub use build_log::BuildRecord;
 pub use error::MartError;
-pub use reference::ReferenceLoad;
+pub use reference::{ReferenceLoad, ReferenceStatus};
 pub use zones::ZoneSource;
 
 /// Which months to build.

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use atl_core::pg::render_cause;
 use atl_core::{AtlConfig, ErrorChain, Kinds, MonthRange, TripKind};
-use atl_mart::{BuildEvent, BuildRequest, ZoneSource};
+use atl_mart::{BuildEvent, BuildRequest, ReferenceStatus, ZoneSource};
 use clap::{Parser, Subcommand};
 
 /// Build the data mart (PostgreSQL server #2) from the warehouse (server #1).
@@ -140,15 +140,20 @@ async fn build_kind(
     if report.zones == ZoneSource::Missing {
         println!("warning: no zone table in the lake; zones are named 'Unknown zone N'");
     }
-    match report.reference.zone_shapes {
-        Some(n) => println!("zone shapes: {n} records loaded (the dashboard's maps)"),
-        None => println!("no zone shapes in the lake (atl-ingest --zones): the dashboard has no map"),
-    }
-    match report.reference.indicators {
-        Some(n) => println!("TLC indicators: {n} rows loaded"),
-        None => println!(
-            "no TLC indicators in the lake (atl-ingest --indicators): the dashboard cannot compare with the TLC"
-        ),
+    let reference = [
+        ("zone shapes", "records", "the dashboard has no map", &report.reference.zone_shapes),
+        ("TLC indicators", "rows", "the dashboard cannot compare with the TLC", &report.reference.indicators),
+    ];
+    for (what, unit, without, status) in reference {
+        match status {
+            ReferenceStatus::Loaded(n) => println!("{what}: {n} {unit} loaded"),
+            ReferenceStatus::Absent => {
+                println!("{what}: none in the lake (atl-ingest --zones --indicators): {without}")
+            }
+            ReferenceStatus::Unreadable(e) => {
+                println!("warning: {what} not refreshed: {}; the mart keeps the copy it had", one_line(e))
+            }
+        }
     }
     let built: Vec<_> = report.built().collect();
     let failed = report.failures().count();

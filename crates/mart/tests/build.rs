@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use atl_core::{TripFile, TripKind};
-use atl_mart::{BuildRequest, ZoneSource};
+use atl_mart::{BuildRequest, ReferenceStatus, ZoneSource};
 use atl_testdata::{Era, TripFileSpec, write_trip_file_to};
 use atl_warehouse::LoadRequest;
 
@@ -469,8 +469,8 @@ fn reference_files_load_and_each_month_counts_on_the_tlc_definition() {
     std::fs::write(reference.join("data_reports_monthly.csv"), indicators_csv(&rows, true)).unwrap();
 
     let report = stack.build(TripKind::Green, None);
-    assert_eq!(report.reference.zone_shapes, Some(ZONE_SHAPES as usize));
-    assert_eq!(report.reference.indicators, Some(2));
+    assert_eq!(report.reference.zone_shapes.rows(), Some(ZONE_SHAPES as usize));
+    assert_eq!(report.reference.indicators.rows(), Some(2));
     assert_eq!(
         stack.mart_sql(
             "SELECT count(*), count(DISTINCT zone_id), min(zone_id), max(zone_id) FROM mart.ref_zone_shape"
@@ -511,16 +511,46 @@ fn reference_files_load_and_each_month_counts_on_the_tlc_definition() {
     let fact: f64 = stack.mart_sql("SELECT sum(trips) FROM mart.agg_daily").parse().unwrap();
     assert!(fact < warehouse_trips, "cleaning kept {fact} of {warehouse_trips}");
 
-    // A zip without a shapefile in it fails the build naming the object, and keeps the shapes.
+    let releases = "SELECT string_agg(lake_key || ' ' || coalesce(newest_month::text, '-'), ',' ORDER BY lake_key) \
+                    FROM mart.ref_release";
+    assert_eq!(
+        stack.mart_sql(releases),
+        "reference/data_reports_monthly.csv 202303,reference/taxi_zones.zip -"
+    );
+    let shapes_release =
+        "SELECT fetched_at FROM mart.ref_release WHERE lake_key = 'reference/taxi_zones.zip'";
+    let good_release = stack.mart_sql(shapes_release);
+
+    // A corrupt zip in the lake (and an indicators CSV without its columns): the month still
+    // builds, the report names each file and why, and the mart keeps the copies it had.
     std::fs::write(reference.join("taxi_zones.zip"), b"PK\x05\x06not really").unwrap();
-    let request = BuildRequest { kind: TripKind::Green, months: None };
-    let err = stack
-        .rt
-        .block_on(atl_mart::build(&stack.wh_db(), &stack.mart_db(), &stack.lake, &request, |_| {}))
-        .unwrap_err();
-    let message = atl_core::ErrorChain::new(&err).to_string();
-    assert!(message.contains("reference/taxi_zones.zip") && message.contains("zip"), "{message}");
+    std::fs::write(reference.join("data_reports_monthly.csv"), "Month,Trips\n2023-03,1\n").unwrap();
+    stack.put_month(TripKind::Green, "2023-04", Era::Y2022, 1_000);
+    stack.load(TripKind::Green);
+    let report = stack.build(TripKind::Green, None);
+    assert_eq!(report.months.len(), 1, "the new month is built");
+    assert!(report.months[0].1.is_ok(), "{:?}", report.months[0].1);
+    let unreadable = |status: &ReferenceStatus| match status {
+        ReferenceStatus::Unreadable(e) => atl_core::ErrorChain::new(e).to_string(),
+        other => panic!("{other:?}"),
+    };
+    let message = unreadable(&report.reference.zone_shapes);
+    assert!(
+        message.starts_with(
+            "reference/taxi_zones.zip in the lake does not read: the zone shapefile: not a zip archive"
+        ),
+        "{message}"
+    );
+    let message = unreadable(&report.reference.indicators);
+    assert!(
+        message.starts_with(
+            "reference/data_reports_monthly.csv in the lake does not read: the indicators CSV: no column"
+        ),
+        "{message}"
+    );
     assert_eq!(stack.mart_sql("SELECT count(*) FROM mart.ref_zone_shape"), ZONE_SHAPES.to_string());
+    assert_eq!(stack.mart_sql("SELECT count(*) FROM mart.ref_tlc_indicator"), "2");
+    assert_eq!(stack.mart_sql(shapes_release), good_release);
 }
 
 #[test]

@@ -195,15 +195,12 @@ fn high_volume_and_other_fhv_months_are_accounted_for_per_licence_and_rebuild_id
 #[test]
 fn the_real_high_volume_slice_is_uber_78_and_lyft_22() {
     let stack = Stack::start(true);
-    // The real TLC files: ATL_TLC_DATA (as for conformance; .ci/run sets it), else
-    // ../shared/data/tlc beside the checkout.
-    let tlc = std::env::var("ATL_TLC_DATA")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/tlc").to_owned());
-    let sample = format!("{tlc}/samples/fhvhv_2022-01_head/fhvhv_tripdata_2022-01_head100.parquet");
+    // The real TLC file, kept in the repository.
+    let sample = atl_testdata::real::path(atl_testdata::real::FHVHV_2022_01_HEAD100);
     let month = "2022-01".parse().unwrap();
     let key = stack.lake_dir.path().join(TripFile::new(TripKind::Fhvhv, month).lake_key());
     std::fs::create_dir_all(key.parent().unwrap()).unwrap();
-    std::fs::copy(&sample, &key).unwrap_or_else(|e| panic!("{sample}: {e} (set ATL_TLC_DATA)"));
+    std::fs::copy(&sample, &key).unwrap_or_else(|e| panic!("{}: {e}", sample.display()));
     stack.load(TripKind::Fhvhv);
     stack.build(TripKind::Fhvhv, None);
     assert_accounted(&stack, TripKind::Fhvhv, "2022-01");

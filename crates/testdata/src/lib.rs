@@ -26,6 +26,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
 mod for_hire;
+pub mod real;
 pub mod reference;
 
 use atl_core::TripKind;

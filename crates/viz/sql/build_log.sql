@@ -1,6 +1,6 @@
 -- Rows per month of the chosen services ($1, NULL: all) over the whole mart (not just the
 -- period), from each month's latest build.
-SELECT month_id, sum(fact_rows)::int8, sum(rejected_rows)::int8
+SELECT month_id, sum(fact_rows)::int8 AS fact_rows, sum(rejected_rows)::int8 AS rejected_rows
 FROM (
     SELECT DISTINCT ON (service_id, month_id) service_id, month_id, fact_rows, rejected_rows
     FROM mart.build_log

@@ -1,5 +1,5 @@
 -- Average fare per 0.5-mile bin; bins beyond 30 miles are too thin to read.
-SELECT service_id, distance_bin::float8, (sum(fare_sum) / sum(trips))::float8
+SELECT service_id, distance_bin::float8 AS distance_bin, (sum(fare_sum) / sum(trips))::float8 AS avg_fare
 FROM mart.agg_fare_distance
 WHERE month_id BETWEEN $1 AND $2 AND distance_bin <= 30 AND ($3::int2[] IS NULL OR service_id = ANY($3))
 GROUP BY 1, 2

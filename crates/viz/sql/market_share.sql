@@ -1,5 +1,5 @@
 -- Trips per service and month, every service, for month_id in [$1, $2].
-SELECT service_id, date_id / 100 AS month_id, sum(trips)::int8
+SELECT service_id, date_id / 100 AS month_id, sum(trips)::int8 AS trips
 FROM mart.agg_daily
 WHERE date_id / 100 BETWEEN $1 AND $2
 GROUP BY 1, 2

@@ -1,8 +1,8 @@
 -- Null or unlisted codes (-1) and the code the TLC itself calls Unknown (5) are one
 -- "unknown" to a reader: shown as one bar.
 SELECT CASE WHEN a.payment_type_id IN (-1, 5) THEN 'Unknown (null or code 5)'
-            ELSE coalesce(p.name, 'Type ' || a.payment_type_id) END,
-       sum(a.trips)::int8
+            ELSE coalesce(p.name, 'Type ' || a.payment_type_id) END AS payment_type,
+       sum(a.trips)::int8 AS trips
 FROM mart.agg_payment_month a
 LEFT JOIN mart.dim_payment_type p ON p.payment_type_id = a.payment_type_id
 WHERE a.month_id BETWEEN $1 AND $2 AND ($3::int2[] IS NULL OR a.service_id = ANY($3))

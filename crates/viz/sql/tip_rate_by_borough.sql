@@ -1,6 +1,7 @@
 -- Tip rate on card payments (cash tips are not recorded), by pickup borough ($4: one
 -- borough, NULL: all), with the trips it rests on so thin rates can be set aside.
-SELECT coalesce(b.name, 'Unknown'), (sum(a.card_tip_sum) / sum(a.card_fare_sum))::float8, sum(a.trips)::int8
+SELECT coalesce(b.name, 'Unknown') AS borough, (sum(a.card_tip_sum) / sum(a.card_fare_sum))::float8 AS tip_rate,
+       sum(a.trips)::int8 AS trips
 FROM mart.agg_zone_month a
 LEFT JOIN mart.dim_zone z ON z.zone_id = a.pu_zone_id
 LEFT JOIN mart.dim_borough b ON b.borough_id = z.borough_id

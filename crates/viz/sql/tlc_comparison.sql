@@ -21,9 +21,9 @@ WITH services AS (
     GROUP BY 1, 2
 )
 SELECT month_id, licence_class,
-       t.trips_per_day::float8, t.farebox_per_day::float8,
-       r.trips::int8, r.farebox::float8,
-       c.trips::int8, c.farebox::float8
+       t.trips_per_day::float8 AS tlc_trips_per_day, t.farebox_per_day::float8 AS tlc_farebox_per_day,
+       r.trips::int8 AS recorded_trips, r.farebox::float8 AS recorded_farebox,
+       c.trips::int8 AS cleaned_trips, c.farebox::float8 AS cleaned_farebox
 FROM cleaned c
 FULL JOIN recorded r USING (month_id, licence_class)
 LEFT JOIN mart.ref_tlc_indicator t USING (month_id, licence_class)

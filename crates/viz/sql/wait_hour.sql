@@ -1,5 +1,5 @@
 -- Trips per 30-second wait bin, per service and pickup hour, over month_id in [$1, $2].
-SELECT service_id, hour, wait_bin, sum(trips)::int8
+SELECT service_id, hour, wait_bin, sum(trips)::int8 AS trips
 FROM mart.agg_wait_hour
 WHERE month_id BETWEEN $1 AND $2
 GROUP BY 1, 2, 3

@@ -20,7 +20,7 @@ pub enum VizError {
     #[error("the mart holds no aggregates yet (mart.agg_daily is empty)")]
     EmptyMart,
     /// The filter names a service or borough the mart does not hold.
-    #[error("the mart has no {what} {value:?} (it has: {})", known.join(", "))]
+    #[error("the mart has no {what} {} (it has: {})", crate::filter::quoted(value), known.join(", "))]
     UnknownFilter { what: &'static str, value: String, known: Vec<String> },
     /// A query string or flag the filter cannot parse.
     #[error(transparent)]

@@ -67,29 +67,61 @@ impl std::str::FromStr for Measure {
     type Err = String;
     fn from_str(s: &str) -> Result<Measure, String> {
         Measure::ALL.into_iter().find(|m| m.key() == s).ok_or_else(|| {
-            format!("unknown measure {s:?} (one of {})", Measure::ALL.map(|m| m.key()).join(", "))
+            format!("unknown measure {} (one of {})", quoted(s), Measure::ALL.map(|m| m.key()).join(", "))
         })
     }
 }
 
-/// A query string or flag the filter cannot use; the message quotes the offending value.
+/// The most of a reader's value an error message quotes: the 400 page must not echo a
+/// 20 KB parameter back.
+pub const QUOTED_CHARS: usize = 60;
+
+/// `value` as an error message quotes it: whole when short, else its start and its length.
+pub fn quoted(value: &str) -> String {
+    if value.chars().count() <= QUOTED_CHARS {
+        return format!("{value:?}");
+    }
+    let start: String = value.chars().take(QUOTED_CHARS).collect();
+    format!("{start:?}… ({} bytes)", value.len())
+}
+
+/// A query string or flag the filter cannot use; the message quotes the offending value
+/// (cut to [`QUOTED_CHARS`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FilterError {
-    #[error("bad period {value:?}: {reason}")]
+    #[error("bad period {}: {reason}", quoted(value))]
     Period { value: String, reason: String },
-    #[error("unknown query parameter {name:?} (service, period, borough and measure are understood)")]
+    #[error("unknown query parameter {} (service, period, borough and measure are understood)", quoted(name))]
     Parameter { name: String },
     #[error("{0}")]
     Measure(String),
+    /// `service` lists names and may repeat; the others hold one value, so a second one
+    /// would have to be dropped silently.
+    #[error(
+        "{name} is given more than once ({} and {}): it takes one value (only service may repeat)",
+        quoted(first),
+        quoted(second)
+    )]
+    Repeated { name: String, first: String, second: String },
 }
 
 impl Filter {
     /// Parses `service=…&period=…&borough=…` (form-encoded; `service` may repeat or list
-    /// names with commas; empty values mean "all", as the form's first option sends them).
+    /// names with commas, and the names combine; `period`, `borough` and `measure` take one
+    /// value each and are refused when repeated; empty values mean "all", as the form's first
+    /// option sends them).
     pub fn from_query(query: Option<&str>) -> Result<Filter, FilterError> {
         let mut filter = Filter::default();
+        let mut seen: Vec<(String, String)> = Vec::new();
         for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
             let value = value.trim();
+            if name != "service" {
+                if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+                    let (name, first, second) = (name.into_owned(), first.clone(), value.to_owned());
+                    return Err(FilterError::Repeated { name, first, second });
+                }
+                seen.push((name.clone().into_owned(), value.to_owned()));
+            }
             match &*name {
                 "service" => filter.add_services(value),
                 "period" if value.is_empty() => filter.period = None,
@@ -184,5 +216,30 @@ mod tests {
         assert!(Filter::from_query(Some("period=2000-01..2049-12")).is_ok());
         assert!(matches!(Filter::from_query(Some("servce=green")), Err(FilterError::Parameter { .. })));
         assert!(matches!(Filter::from_query(Some("measure=speed")), Err(FilterError::Measure(_))));
+    }
+
+    #[test]
+    fn only_service_may_repeat() {
+        for (query, name) in [
+            ("period=2024-01..2024-02&period=2024-03", "period"),
+            ("borough=Queens&service=green&borough=Bronx", "borough"),
+            ("measure=revenue&measure=tip_rate", "measure"),
+        ] {
+            let err = Filter::from_query(Some(query)).unwrap_err();
+            assert!(matches!(&err, FilterError::Repeated { name: n, .. } if n == name), "{query}: {err}");
+            assert!(err.to_string().starts_with(&format!("{name} is given more than once (")), "{err}");
+        }
+        let f = Filter::from_query(Some("service=green&service=yellow&service=green")).unwrap();
+        assert_eq!(f.services, ["green", "yellow"]);
+    }
+
+    #[test]
+    fn a_long_value_is_quoted_cut() {
+        let long = "x".repeat(20_000);
+        for query in [format!("period={long}"), format!("{long}=1"), format!("borough=a&borough={long}")] {
+            let message = Filter::from_query(Some(&query)).unwrap_err().to_string();
+            assert!(message.len() < 300, "{} bytes: {}", message.len(), &message[..300]);
+            assert!(message.contains("… (20000 bytes)"), "{message}");
+        }
     }
 }

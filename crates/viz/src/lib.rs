@@ -4,8 +4,8 @@
 //! `mart.agg_hour_weekday`, `mart.agg_zone_month`, `mart.agg_payment_month`,
 //! `mart.agg_fare_distance`, `mart.rejects`, `mart.build_log` and the `dim_*` names) are read
 //! by [`Mart::aggregates`] into [`Aggregates`] (one query per panel, never the fact table),
-//! turned into [`kpi::Kpi`] tiles and plotters SVG [`charts::Chart`]s, and laid out by
-//! [`page`] into one self-contained HTML page (inline CSS and SVG, no script, no network).
+//! turned into [`Kpi`] tiles and plotters SVG [`Chart`]s, and laid out by [`page`] into one
+//! self-contained HTML page (inline CSS and SVG, no script, no network).
 //! [`write_dashboard`] writes it to a folder, with a PNG export of each chart ([`png`]:
 //! resvg, 2×, an embedded font); [`LiveServer`] serves it, re-querying the mart
 //! on every request so a new month appears on the next load, best as the read-only role
@@ -13,6 +13,19 @@
 //!
 //! [`eda`] is the exploratory report over the warehouse's raw tables (plain SQL, read-only),
 //! written as another self-contained page by [`write_eda`].
+//!
+//! The modules are layers, each importing only from those below it (`tests/layers.rs` holds
+//! the table and checks every `crate::` path against it):
+//!
+//! | layer | modules | what |
+//! | --- | --- | --- |
+//! | 0 | [`numbers`], [`filter`], [`palette`], [`html`] | formats, the reader's filter, colours, the page shell |
+//! | 1 | [`error`] | what can go wrong |
+//! | 2 | [`model`] | the figures as named structs: no SQL, no drawing |
+//! | 3 | [`query`], [`chart`], [`role`] | the mart and warehouse read into the model; the model drawn; the read-only role |
+//! | 4 | [`page`], [`png`] | the pages laid out; the charts rasterised |
+//! | 5 | [`dashboard`], [`eda`] | the jobs: read, draw, lay out, write |
+//! | 6 | [`serve`] | the live server |
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), atl_viz::VizError> {
@@ -23,134 +36,28 @@
 //! # Ok(()) }
 //! ```
 
-pub mod charts;
+pub mod chart;
+pub mod dashboard;
 pub mod eda;
 pub mod error;
 pub mod filter;
-pub mod for_hire;
-pub mod kpi;
-pub mod map;
-pub mod mart;
+pub mod html;
+pub mod model;
 pub mod numbers;
 pub mod page;
+pub mod palette;
 pub mod png;
-pub mod reference;
+pub mod query;
 pub mod role;
 pub mod serve;
-pub mod tlc;
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-use atl_core::{DatabaseConfig, MonthRange};
-
-pub use filter::Filter;
-
-pub use charts::Chart;
+pub use chart::Chart;
+pub use dashboard::{Dashboard, WrittenDashboard, render, render_aggregates, write_dashboard};
 pub use eda::{EdaRequest, write_eda};
 pub use error::VizError;
-pub use for_hire::ForHire;
-pub use kpi::{Kpi, Totals};
-pub use mart::{Aggregates, Mart, Service};
-pub use page::PageMode;
+pub use filter::Filter;
+pub use html::PageMode;
+pub use model::{Aggregates, ForHire, Kpi, Service, Totals};
+pub use query::Mart;
 pub use role::grant_readonly;
 pub use serve::LiveServer;
-
-/// A rendered dashboard.
-#[derive(Debug, Clone)]
-pub struct Dashboard {
-    pub period: MonthRange,
-    pub html: String,
-    pub kpis: Vec<Kpi>,
-    pub charts: Vec<Chart>,
-    /// Time spent querying the mart (zero when rendered from given aggregates).
-    pub query_time: Duration,
-    /// Time spent drawing the charts and the page.
-    pub render_time: Duration,
-}
-
-/// Queries the mart for `filter` (default period: every month it holds) and renders the page.
-pub async fn render(mart: &Mart, filter: &Filter, mode: PageMode) -> Result<Dashboard, VizError> {
-    let started = Instant::now();
-    let aggregates = mart.aggregates(filter).await?;
-    let query_time = started.elapsed();
-    let mut dashboard = render_aggregates(&aggregates, mode)?;
-    dashboard.query_time = query_time;
-    Ok(dashboard)
-}
-
-/// Renders already-read aggregates (no I/O).
-pub fn render_aggregates(a: &Aggregates, mode: PageMode) -> Result<Dashboard, VizError> {
-    let started = Instant::now();
-    let kpis = kpi::kpis(&a.totals, &a.previous_totals);
-    let charts = charts::all(a)?;
-    let generated_at = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
-    let html = page::dashboard(a, &kpis, &charts, mode, &generated_at);
-    Ok(Dashboard {
-        period: a.period,
-        html,
-        kpis,
-        charts,
-        query_time: Duration::ZERO,
-        render_time: started.elapsed(),
-    })
-}
-
-/// What [`write_dashboard`] wrote.
-#[derive(Debug, Clone)]
-pub struct WrittenDashboard {
-    /// `out_dir/index.html`, the self-contained page.
-    pub index: PathBuf,
-    /// `out_dir/charts/<chart>.svg`, each chart on its own.
-    pub charts: Vec<PathBuf>,
-    /// `out_dir/charts/<chart>.png`, each chart rasterised at [`png::SCALE`]×, same order.
-    pub pngs: Vec<PathBuf>,
-    /// Time spent rasterising the PNGs (and encoding them, not writing them).
-    pub png_time: Duration,
-    pub dashboard: Dashboard,
-}
-
-/// Renders the dashboard from the mart at `db` into `out_dir`: `index.html`, and
-/// `charts/<chart>.svg` and `charts/<chart>.png` for each chart.
-pub async fn write_dashboard(
-    db: &DatabaseConfig,
-    filter: &Filter,
-    out_dir: &Path,
-) -> Result<WrittenDashboard, VizError> {
-    let mart = Mart::connect_lazy(db)?;
-    let dashboard = render(&mart, filter, PageMode::File).await?;
-    mart.pool().close().await;
-    // Rasterising and writing files block: not on the async runtime's threads.
-    let out_dir = out_dir.to_owned();
-    tokio::task::spawn_blocking(move || write_files(dashboard, &out_dir))
-        .await
-        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
-}
-
-/// The files of [`write_dashboard`] (blocking).
-fn write_files(dashboard: Dashboard, out_dir: &Path) -> Result<WrittenDashboard, VizError> {
-    let write = |path: PathBuf, bytes: &[u8]| -> Result<PathBuf, VizError> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|source| VizError::Write { path: parent.to_owned(), source })?;
-        }
-        std::fs::write(&path, bytes).map_err(|source| VizError::Write { path: path.clone(), source })?;
-        Ok(path)
-    };
-    let index = write(out_dir.join("index.html"), dashboard.html.as_bytes())?;
-    let charts = dashboard
-        .charts
-        .iter()
-        .map(|c| write(out_dir.join("charts").join(format!("{}.svg", c.name)), c.svg.as_bytes()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let started = Instant::now();
-    let encoded = png::charts_to_png(&dashboard.charts)?;
-    let png_time = started.elapsed();
-    let pngs = dashboard
-        .charts
-        .iter()
-        .zip(&encoded)
-        .map(|(c, bytes)| write(out_dir.join("charts").join(format!("{}.png", c.name)), bytes))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(WrittenDashboard { index, charts, pngs, png_time, dashboard })
-}

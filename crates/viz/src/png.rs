@@ -11,12 +11,12 @@
 use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock};
 
+use maud::html;
 use resvg::tiny_skia::{Pixmap, Transform};
 use resvg::usvg::{self, fontdb};
 
-use crate::charts::Chart;
+use crate::chart::{Chart, FONT as FAMILY};
 use crate::error::VizError;
-use crate::page::escape;
 
 /// PNG pixels per SVG pixel.
 pub const SCALE: f32 = 2.0;
@@ -86,24 +86,21 @@ pub fn titled_svg(chart: &Chart) -> String {
         out,
         r#"<svg width="{width}" height="{total}" viewBox="0 0 {width} {total}" xmlns="http://www.w3.org/2000/svg">
 <rect x="0" y="0" width="{width}" height="{band}" fill="white" stroke="none"/>
-<text x="12" y="21" font-family="{family}" font-size="16" fill="{ink}">{title}</text>
-"#,
-        family = crate::charts::FONT,
-        ink = INK,
-        title = escape(&chart.title),
+"#
     );
+    // The title and legend are the chart's text: maud escapes them.
+    let title = html! { text x="12" y="21" font-family=(FAMILY) font-size="16" fill=(INK) { (chart.title) } };
+    out.push_str(&title.into_string());
+    out.push('\n');
     let mut x = 12.0;
     for (label, colour) in &chart.legend {
         let y = TITLE_BAND;
-        let _ = writeln!(
-            out,
-            r#"<rect x="{x}" y="{y}" width="12" height="12" rx="2" fill="{colour}"/><text x="{tx}" y="{ty}" font-family="{family}" font-size="13" fill="{ink}">{label}</text>"#,
-            tx = x + 17.0,
-            ty = y + 11,
-            family = crate::charts::FONT,
-            ink = INK,
-            label = escape(label),
-        );
+        let item = html! {
+            rect x=(x) y=(y) width="12" height="12" rx="2" fill=(colour) {}
+            text x=(x + 17.0) y=(y + 11) font-family=(FAMILY) font-size="13" fill=(INK) { (label) }
+        };
+        out.push_str(&item.into_string());
+        out.push('\n');
         // DejaVu Sans at 13 px: about 8 px a character, generous for short legend labels.
         x += 17.0 + 8.0 * label.chars().count() as f64 + 16.0;
     }
@@ -169,13 +166,13 @@ mod tests {
     #[test]
     fn a_plotters_chart_renders_with_its_text() {
         use plotters::prelude::*;
-        let (svg, _) = crate::charts::render_sized("test", 300, 200, |root| {
+        let (svg, _) = crate::chart::render_sized("test", 300, 200, |root| {
             let mut chart = ChartBuilder::on(root)
-                .caption("A chart", (crate::charts::FONT, 14))
+                .caption("A chart", (crate::chart::FONT, 14))
                 .x_label_area_size(30)
                 .y_label_area_size(40)
                 .build_cartesian_2d(0..10, 0..100)?;
-            chart.configure_mesh().x_desc("Hours").label_style((crate::charts::FONT, 12)).draw()?;
+            chart.configure_mesh().x_desc("Hours").label_style((crate::chart::FONT, 12)).draw()?;
             chart.draw_series(LineSeries::new((0..10).map(|x| (x, x * x)), &BLUE))?;
             Ok(10)
         })
@@ -205,7 +202,7 @@ mod tests {
     #[test]
     fn the_export_has_the_title_and_legend_above_the_chart() {
         use plotters::prelude::*;
-        let (svg, marks) = crate::charts::render_sized("test", 300, 200, |root| {
+        let (svg, marks) = crate::chart::render_sized("test", 300, 200, |root| {
             root.draw(&Rectangle::new([(10, 10), (290, 190)], BLUE.filled()))?;
             Ok(1)
         })

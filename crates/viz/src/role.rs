@@ -22,7 +22,7 @@ pub async fn grant_readonly(db: &DatabaseConfig, role: &str, password: &Secret) 
         .disable_statement_logging();
     let mut conn =
         PgConnection::connect_with(&options).await.map_err(|e| VizError::from_query("connect", &url, e))?;
-    let (script,): (String,) = sqlx::query_as(include_str!("../sql/readonly_role.sql"))
+    let script: String = sqlx::query_scalar(include_str!("../sql/readonly_role.sql"))
         .bind(role)
         .bind(password.expose())
         .fetch_one(&mut conn)

@@ -1,1 +1,1 @@
-percentile_cont(ARRAY[0.01, 0.25, 0.5, 0.75, 0.99]::float8[]) WITHIN GROUP (ORDER BY {value})
+coalesce(percentile_cont($4::float8[]) WITHIN GROUP (ORDER BY {value}), array_fill(NULL::float8, ARRAY[cardinality($4::float8[])]))

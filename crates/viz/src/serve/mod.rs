@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::error::VizError;
-use crate::mart::Mart;
+use crate::query::Mart;
 
 pub use routes::{REFRESH_SECS, live_page, router};
 

@@ -16,8 +16,9 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::error::VizError;
 use crate::filter::Filter;
-use crate::mart::Mart;
-use crate::page::{self, PageMode};
+use crate::html::PageMode;
+use crate::page;
+use crate::query::Mart;
 
 /// Seconds between the browser's automatic reloads of the live page.
 pub const REFRESH_SECS: u32 = 300;
@@ -73,7 +74,7 @@ async fn healthz(State(mart): State<Mart>) -> Response {
 /// not built, empty) or 500 with a page that says what happened without naming the server.
 pub async fn live_page(mart: &Mart, filter: &Filter) -> (u16, String) {
     let mode = PageMode::Live { refresh_secs: REFRESH_SECS };
-    match crate::render(mart, filter, mode).await {
+    match crate::dashboard::render(mart, filter, mode).await {
         Ok(dashboard) => (200, dashboard.html),
         Err(e) if e.is_bad_request() => {
             (400, page::unavailable(&e.to_string(), "bad-request", PageMode::File))

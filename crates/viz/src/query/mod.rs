@@ -1,18 +1,49 @@
 //! The mart as the dashboard reads it: a lazy pool and one query per panel, all over the
 //! aggregate tables (`mart.agg_*`, `mart.build_log`, `mart.rejects`), never the fact table,
-//! so a year renders as fast as a month.
+//! so a year renders as fast as a month. Every row is decoded by column name into the model:
+//! `from_row!` for a model struct whose fields are the query's columns, a
+//! `#[derive(sqlx::FromRow)]` row where ids become months or days.
+
+pub mod eda;
+mod for_hire;
+mod reference;
 
 use std::time::Duration;
 
 use atl_core::{DatabaseConfig, MonthRange, YearMonth};
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnection, PgPoolOptions};
 
 use crate::error::VizError;
 use crate::filter::Filter;
-use crate::kpi::Totals;
-use crate::reference::{self, Reference};
+use crate::model::{
+    Aggregates, BoroughTipRate, DailyTrips, FareByDistance, HourWeekday, MonthRevenue, MonthRows,
+    PaymentShare, RejectReason, Service, Totals, ZoneTrips, previous_period,
+};
+
+/// `impl FromRow` for a model struct: each field read from the column of the same name (the
+/// model has no sqlx; the query layer says how a row becomes it).
+macro_rules! from_row {
+    ($($ty:ident { $($field:ident),+ $(,)? })+) => {$(
+        impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for $ty {
+            fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+                use sqlx::Row as _;
+                Ok($ty { $($field: row.try_get(stringify!($field))?),+ })
+            }
+        }
+    )+};
+}
+pub(crate) use from_row;
+
+from_row! {
+    Totals { trips, revenue, avg_fare, tip_rate, avg_duration_sec, avg_speed_mph, airport_share }
+    HourWeekday { weekday, hour, trips }
+    ZoneTrips { zone, trips }
+    PaymentShare { payment_type, trips }
+    BoroughTipRate { borough, tip_rate, trips }
+    RejectReason { reason, rows }
+}
 
 /// A connection pool to the mart. Creating it never fails on an unreachable server: each
 /// query reports [`VizError::Unreachable`] instead, so a live server can wait for the mart.
@@ -22,99 +53,50 @@ pub struct Mart {
     url: String,
 }
 
-/// A service of the mart (`mart.dim_service`): 1 yellow, 2 green, then the for-hire ones.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Service {
-    pub id: i16,
-    pub name: String,
+#[derive(sqlx::FromRow)]
+struct ServiceRow {
+    service_id: i16,
+    name: String,
 }
 
-/// Tip rates (and other ratios) resting on fewer trips than this are not drawn as bars or
-/// colours: a handful of airport trips gave EWR a tip rate above 100 %.
-pub const MIN_TRIPS_FOR_RATE: i64 = 100;
-
-/// Everything the dashboard shows for one filter, read in one go.
-#[derive(Debug, Clone)]
-pub struct Aggregates {
-    /// The filter as asked, with the period filled in.
-    pub filter: Filter,
-    pub period: MonthRange,
-    /// The months just before `period`, as many as it has: the KPI changes compare to it.
-    pub previous_period: MonthRange,
-    /// Every service of `mart.dim_service` (the form offers them all).
-    pub services: Vec<Service>,
-    /// Every borough of `mart.dim_borough`, by name.
-    pub boroughs: Vec<String>,
-    pub totals: Totals,
-    pub previous_totals: Totals,
-    /// (service, day, trips).
-    pub daily: Vec<(i16, NaiveDate, i64)>,
-    /// (service, month, revenue in dollars).
-    pub revenue_by_month: Vec<(i16, YearMonth, f64)>,
-    /// (weekday 1 = Monday .. 7, hour 0..23, trips), both services.
-    pub hour_weekday: Vec<(i16, i16, i64)>,
-    /// (zone name, trips), the 15 busiest pickup zones, busiest first.
-    pub top_zones: Vec<(String, i64)>,
-    /// (payment type name, trips).
-    pub payment_share: Vec<(String, i64)>,
-    /// (borough name, card tips / card fares, trips).
-    pub tip_rate_by_borough: Vec<(String, f64, i64)>,
-    /// (service, distance bin in miles, average fare in dollars).
-    pub fare_by_distance: Vec<(i16, f64, f64)>,
-    /// (month, fact rows, rejected rows) over the whole mart, from `mart.build_log`.
-    pub rows_by_month: Vec<(YearMonth, i64, i64)>,
-    /// (reason, rejected rows) in the period.
-    pub rejects: Vec<(String, i64)>,
-    /// The for-hire panels' figures.
-    pub for_hire: crate::for_hire::ForHire,
-    /// Zone shapes and figures for the maps, the TLC's indicators beside ours.
-    pub reference: Reference,
+#[derive(sqlx::FromRow)]
+struct BoroughRow {
+    borough_id: i32,
+    name: String,
 }
 
-impl Service {
-    /// The name as a legend shows it: `yellow` → `Yellow`, `fhv` → `Other FHV`.
-    pub fn display_name(&self) -> String {
-        service_label(&self.name)
-    }
+#[derive(sqlx::FromRow)]
+struct ExtentRow {
+    first_month_id: Option<i32>,
+    last_month_id: Option<i32>,
 }
 
-/// A `dim_service` name as readers know the service; names the mart learns later (a new
-/// high-volume licence) are shown capitalised.
-pub fn service_label(name: &str) -> String {
-    match name {
-        "fhv" => "Other FHV".into(),
-        "fhvhv" => "High-volume FHV (no licence)".into(),
-        _ => {
-            let mut chars = name.chars();
-            chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
-        }
-    }
+#[derive(sqlx::FromRow)]
+struct DailyRow {
+    service_id: i16,
+    date_id: i32,
+    trips: i64,
 }
 
-impl Aggregates {
-    /// The services that have days in the period, in `dim_service` order: what the charts draw.
-    pub fn services_drawn(&self) -> Vec<&Service> {
-        self.services.iter().filter(|s| self.daily.iter().any(|d| d.0 == s.id)).collect()
-    }
+#[derive(sqlx::FromRow)]
+struct RevenueRow {
+    service_id: i16,
+    month_id: i32,
+    revenue: f64,
+}
 
-    /// The months of the period with at least one day of trips.
-    pub fn months_with_data(&self) -> Vec<YearMonth> {
-        let mut months: Vec<YearMonth> =
-            self.daily.iter().filter_map(|d| YearMonth::new(d.1.year(), d.1.month())).collect();
-        months.dedup();
-        months.sort_unstable();
-        months.dedup();
-        months
-    }
+#[derive(sqlx::FromRow)]
+struct FareRow {
+    service_id: i16,
+    distance_bin: f64,
+    avg_fare: f64,
+}
 
-    /// Months between the first and the last month of `mart.build_log` that were never built.
-    pub fn missing_months(&self) -> Vec<YearMonth> {
-        let (Some(first), Some(last)) = (self.rows_by_month.first(), self.rows_by_month.last()) else {
-            return Vec::new();
-        };
-        let Some(range) = MonthRange::new(first.0, last.0) else { return Vec::new() };
-        range.iter().filter(|m| !self.rows_by_month.iter().any(|(b, _, _)| b == m)).collect()
-    }
+#[derive(sqlx::FromRow)]
+struct BuildLogRow {
+    month_id: i32,
+    fact_rows: i64,
+    rejected_rows: i64,
 }
 
 impl Mart {
@@ -169,12 +151,12 @@ impl Mart {
         conn: &mut PgConnection,
         services: Option<&[i16]>,
     ) -> Result<Option<MonthRange>, VizError> {
-        let (first, last): (Option<i32>, Option<i32>) = sqlx::query_as(include_str!("../sql/extent.sql"))
+        let extent: ExtentRow = sqlx::query_as(include_str!("../../sql/extent.sql"))
             .bind(services)
             .fetch_one(&mut *conn)
             .await
             .map_err(|e| VizError::from_query("extent.sql", &self.url, e))?;
-        Ok(match (first.and_then(month_of_id), last.and_then(month_of_id)) {
+        Ok(match (extent.first_month_id.and_then(month_of_id), extent.last_month_id.and_then(month_of_id)) {
             (Some(first), Some(last)) => MonthRange::new(first, last),
             _ => None,
         })
@@ -189,14 +171,14 @@ impl Mart {
         let url = &self.url;
         let err = |query: &'static str| move |e| VizError::from_query(query, url, e);
 
-        let services: Vec<Service> = sqlx::query_as::<_, (i16, String)>(include_str!("../sql/services.sql"))
+        let services: Vec<Service> = sqlx::query_as::<_, ServiceRow>(include_str!("../../sql/services.sql"))
             .fetch_all(&mut *conn)
             .await
             .map_err(err("services.sql"))?
             .into_iter()
-            .map(|(id, name)| Service { id, name })
+            .map(|r| Service { id: r.service_id, name: r.name })
             .collect();
-        let boroughs: Vec<(i32, String)> = sqlx::query_as(include_str!("../sql/boroughs.sql"))
+        let boroughs: Vec<BoroughRow> = sqlx::query_as(include_str!("../../sql/boroughs.sql"))
             .fetch_all(&mut *conn)
             .await
             .map_err(err("boroughs.sql"))?;
@@ -212,14 +194,13 @@ impl Mart {
         let (from_day, to_day) = day_bounds(period);
         let (from_month, to_month) = (month_id(period.first()), month_id(period.last()));
 
-        let totals = Totals::query(conn, from_day, to_day, ids).await.map_err(err("totals.sql"))?;
-        let (prev_from, prev_to) = day_bounds(previous_period);
+        let totals = read_totals(conn, (from_day, to_day), ids).await.map_err(err("totals.sql"))?;
         let previous_totals =
-            Totals::query(conn, prev_from, prev_to, ids).await.map_err(err("totals.sql"))?;
+            read_totals(conn, day_bounds(previous_period), ids).await.map_err(err("totals.sql"))?;
         // One generic closure cannot serve several row types: macros bind the bounds.
         macro_rules! by_days {
             ($file:literal) => {
-                sqlx::query_as(include_str!(concat!("../sql/", $file)))
+                sqlx::query_as(include_str!(concat!("../../sql/", $file)))
                     .bind(from_day)
                     .bind(to_day)
                     .bind(ids)
@@ -230,7 +211,7 @@ impl Mart {
         }
         macro_rules! by_months {
             ($file:literal $(, $extra:expr)?) => {
-                sqlx::query_as(include_str!(concat!("../sql/", $file)))
+                sqlx::query_as(include_str!(concat!("../../sql/", $file)))
                     .bind(from_month)
                     .bind(to_month)
                     .bind(ids)
@@ -240,49 +221,87 @@ impl Mart {
                     .map_err(err($file))?
             };
         }
-        let daily: Vec<(i16, i32, i64)> = by_days!("daily.sql");
-        let revenue: Vec<(i16, i32, f64)> = by_days!("revenue_by_month.sql");
-        let hour_weekday: Vec<(i16, i16, i64)> = by_months!("hour_weekday.sql");
-        let top_zones: Vec<(String, i64)> = by_months!("top_zones.sql", borough_id);
-        let payment_share: Vec<(String, i64)> = by_months!("payment_share.sql");
-        let tip_rate_by_borough: Vec<(String, f64, i64)> = by_months!("tip_rate_by_borough.sql", borough_id);
-        let fare_by_distance: Vec<(i16, f64, f64)> = by_months!("fare_by_distance.sql");
-        let rejects: Vec<(String, i64)> = by_months!("rejects.sql");
+        let daily: Vec<DailyRow> = by_days!("daily.sql");
+        let revenue: Vec<RevenueRow> = by_days!("revenue_by_month.sql");
+        let hour_weekday: Vec<HourWeekday> = by_months!("hour_weekday.sql");
+        let top_zones: Vec<ZoneTrips> = by_months!("top_zones.sql", borough_id);
+        let payment_share: Vec<PaymentShare> = by_months!("payment_share.sql");
+        let tip_rate_by_borough: Vec<BoroughTipRate> = by_months!("tip_rate_by_borough.sql", borough_id);
+        let fare_by_distance: Vec<FareRow> = by_months!("fare_by_distance.sql");
+        let rejects: Vec<RejectReason> = by_months!("rejects.sql");
         let reference = reference::read(conn, url, (from_month, to_month), ids, borough_id).await?;
-        let rows_by_month: Vec<(i32, i64, i64)> = sqlx::query_as(include_str!("../sql/build_log.sql"))
+        let rows_by_month: Vec<BuildLogRow> = sqlx::query_as(include_str!("../../sql/build_log.sql"))
             .bind(ids)
             .fetch_all(&mut *conn)
             .await
             .map_err(err("build_log.sql"))?;
-        let for_hire = crate::for_hire::ForHire::read(conn, period, url).await?.only(ids);
+        let for_hire = for_hire::read(conn, (from_month, to_month), url).await?.only(ids);
 
         Ok(Aggregates {
             filter: Filter { period: Some(period), ..filter.clone() },
             period,
             previous_period,
             services,
-            boroughs: boroughs.into_iter().map(|b| b.1).collect(),
+            boroughs: boroughs.into_iter().map(|b| b.name).collect(),
             totals,
             previous_totals,
-            daily: daily.into_iter().filter_map(|(s, d, t)| Some((s, date_of_id(d)?, t))).collect(),
+            daily: daily
+                .into_iter()
+                .filter_map(|r| {
+                    Some(DailyTrips { service: r.service_id, day: date_of_id(r.date_id)?, trips: r.trips })
+                })
+                .collect(),
             revenue_by_month: revenue
                 .into_iter()
-                .filter_map(|(s, m, r)| Some((s, month_of_id(m)?, r)))
+                .filter_map(|r| {
+                    Some(MonthRevenue {
+                        service: r.service_id,
+                        month: month_of_id(r.month_id)?,
+                        revenue: r.revenue,
+                    })
+                })
                 .collect(),
             hour_weekday,
             top_zones,
             payment_share,
             tip_rate_by_borough,
-            fare_by_distance,
+            fare_by_distance: fare_by_distance
+                .into_iter()
+                .map(|r| FareByDistance {
+                    service: r.service_id,
+                    distance: r.distance_bin,
+                    avg_fare: r.avg_fare,
+                })
+                .collect(),
             rows_by_month: rows_by_month
                 .into_iter()
-                .filter_map(|(m, f, r)| Some((month_of_id(m)?, f, r)))
+                .filter_map(|r| {
+                    Some(MonthRows {
+                        month: month_of_id(r.month_id)?,
+                        fact_rows: r.fact_rows,
+                        rejected_rows: r.rejected_rows,
+                    })
+                })
                 .collect(),
             rejects,
             for_hire,
             reference,
         })
     }
+}
+
+/// The totals of the days `[from_day, to_day)` (`YYYYMMDD`) of `services` (`None`: all).
+async fn read_totals(
+    conn: &mut PgConnection,
+    (from_day, to_day): (i32, i32),
+    services: Option<&[i16]>,
+) -> Result<Totals, sqlx::Error> {
+    sqlx::query_as(include_str!("../../sql/totals.sql"))
+        .bind(from_day)
+        .bind(to_day)
+        .bind(services)
+        .fetch_one(conn)
+        .await
 }
 
 /// The ids of the named services (`None`: all), or the name the mart does not know.
@@ -305,22 +324,15 @@ fn resolve_services(services: &[Service], names: &[String]) -> Result<Option<Vec
         .map(Some)
 }
 
-fn resolve_borough(boroughs: &[(i32, String)], name: Option<&str>) -> Result<Option<i32>, VizError> {
+fn resolve_borough(boroughs: &[BoroughRow], name: Option<&str>) -> Result<Option<i32>, VizError> {
     let Some(name) = name else { return Ok(None) };
-    boroughs.iter().find(|b| b.1.eq_ignore_ascii_case(name)).map(|b| Some(b.0)).ok_or_else(|| {
+    boroughs.iter().find(|b| b.name.eq_ignore_ascii_case(name)).map(|b| Some(b.borough_id)).ok_or_else(|| {
         VizError::UnknownFilter {
             what: "borough",
             value: name.to_owned(),
-            known: boroughs.iter().map(|b| b.1.clone()).collect(),
+            known: boroughs.iter().map(|b| b.name.clone()).collect(),
         }
     })
-}
-
-/// The `len` months ending just before `period` starts.
-pub fn previous_period(period: MonthRange) -> MonthRange {
-    let last = period.first().prev();
-    let first = (1..period.len()).fold(last, |m, _| m.prev());
-    MonthRange::new(first, last).unwrap_or(MonthRange::single(last))
 }
 
 /// `YYYYMM`, the mart's month_id.
@@ -328,7 +340,8 @@ pub fn month_id(m: YearMonth) -> i32 {
     m.year() * 100 + m.month() as i32
 }
 
-fn month_of_id(id: i32) -> Option<YearMonth> {
+/// The month of a `YYYYMM` month_id.
+pub(crate) fn month_of_id(id: i32) -> Option<YearMonth> {
     YearMonth::new(id / 100, (id % 100) as u32)
 }
 
@@ -346,11 +359,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn previous_period_has_the_same_length() {
-        let p: MonthRange = "2023-01..2023-03".parse().unwrap();
-        assert_eq!(previous_period(p).to_string(), "2022-10..2022-12");
-        let p: MonthRange = "2023-05".parse().unwrap();
-        assert_eq!(previous_period(p).to_string(), "2023-04");
+    fn day_bounds_cover_the_period() {
         assert_eq!(day_bounds("2023-12".parse().unwrap()), (20231201, 20240101));
+        assert_eq!(month_of_id(202304), YearMonth::new(2023, 4));
     }
 }

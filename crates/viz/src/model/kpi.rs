@@ -1,13 +1,11 @@
-//! The KPI tiles: what they measure, how they are read from `mart.agg_daily`, and how each
-//! compares with the previous period of the same length.
-
-use sqlx::PgConnection;
+//! The KPI tiles: what they measure (the [`Totals`] of `mart.agg_daily` over a period) and
+//! how each compares with the previous period of the same length.
 
 use crate::numbers::{money, percent, thousands};
 
-/// Sums and ratios over a period, both services together. Ratios are `None` when their
+/// Sums and ratios over a period, the chosen services together. Ratios are `None` when their
 /// denominator is zero (a period without trips, or without card payments).
-#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Totals {
     pub trips: i64,
     /// Dollars, `total_amount` summed.
@@ -19,23 +17,6 @@ pub struct Totals {
     pub avg_speed_mph: Option<f64>,
     /// Trips touching an airport over all trips.
     pub airport_share: Option<f64>,
-}
-
-impl Totals {
-    /// Reads the totals of the days `[from_day, to_day)` (`YYYYMMDD`) of `services` (`None`: all).
-    pub async fn query(
-        conn: &mut PgConnection,
-        from_day: i32,
-        to_day: i32,
-        services: Option<&[i16]>,
-    ) -> Result<Totals, sqlx::Error> {
-        sqlx::query_as(include_str!("../sql/totals.sql"))
-            .bind(from_day)
-            .bind(to_day)
-            .bind(services)
-            .fetch_one(conn)
-            .await
-    }
 }
 
 /// How a tile's change against the previous period is expressed.

@@ -7,23 +7,22 @@
 //! Zones are told apart by what is known of them: coloured by class (quantiles of the zones
 //! with a figure), hatched when no trip was picked up there, pale grey when a rate rests on
 //! fewer than [`MIN_TRIPS_FOR_RATE`] trips, and paler still outside a chosen borough.
+//! The frame (numbers only) is written directly; each zone, whose names are text, by maud.
 
 use std::fmt::Write;
 
-use crate::charts::Chart;
+use maud::html;
+
+use crate::chart::Chart;
 use crate::filter::Measure;
-use crate::mart::{Aggregates, MIN_TRIPS_FOR_RATE};
+use crate::model::{Aggregates, MIN_TRIPS_FOR_RATE, ZoneMeasure, ZoneShape};
 use crate::numbers::{money, percent, thousands};
-use crate::page::escape;
-use crate::reference::{ZoneMeasure, ZoneShapeRow};
+use crate::palette::{
+    MAP_CLASSES as CLASSES, MAP_FEW_TRIPS as FEW_TRIPS, MAP_NO_TRIPS_SWATCH as NO_TRIPS_SWATCH,
+    MAP_OUTSIDE as OUTSIDE,
+};
 
 const WIDTH: f64 = 660.0;
-/// Colour classes, light to dark.
-const CLASSES: [&str; 6] = ["#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c"];
-const FEW_TRIPS: &str = "#d9d9d9";
-const OUTSIDE: &str = "#f3f3f3";
-/// The hatch of zones without trips, as the legend's swatch draws it.
-const NO_TRIPS_SWATCH: &str = "repeating-linear-gradient(45deg,#ffffff 0 3px,#b0b0b0 3px 4px)";
 
 /// A zone's state on a map.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -88,7 +87,7 @@ fn map(
         .collect();
     let class_of = |v: f64| breaks.iter().filter(|b| v >= **b).count().min(CLASSES.len() - 1);
     let borough = a.filter.borough.as_deref();
-    let paint = |shape: &ZoneShapeRow| -> (Paint, Option<&ZoneMeasure>, Option<f64>) {
+    let paint = |shape: &ZoneShape| -> (Paint, Option<&ZoneMeasure>, Option<f64>) {
         if borough.is_some_and(|b| !b.eq_ignore_ascii_case(&shape.borough)) {
             return (Paint::Outside, None, None);
         }
@@ -154,18 +153,15 @@ fn map(
             (_, Some(v)) => format!("{} ({} trips)", format(v), thousands(trips)),
             (_, None) => String::new(),
         };
-        let _ = write!(
-            svg,
-            "<path d=\"{d}\" fill=\"{fill}\" stroke=\"#7f8a96\" stroke-width=\"{stroke}\" stroke-linejoin=\"round\" \
-             data-zone=\"{zone}\" data-trips=\"{trips}\" data-value=\"{value}\" data-class=\"{class}\">\
-             <title>{label} ({borough}, zone {zone}): {what}</title></path>",
-            d = shape.svg_path,
-            stroke = 0.6 * px,
-            zone = shape.zone_id,
-            value = v.map(|v| v.to_string()).unwrap_or_default(),
-            label = escape(&shape.zone),
-            borough = escape(&shape.borough),
-        );
+        // The zone's names are the mart's text: maud escapes them.
+        let path = html! {
+            path d=(shape.svg_path) fill=(fill) stroke="#7f8a96" stroke-width=(0.6 * px) stroke-linejoin="round"
+                data-zone=(shape.zone_id) data-trips=(trips) data-value=(v.map(|v| v.to_string()).unwrap_or_default())
+                data-class=(class) {
+                title { (shape.zone) " (" (shape.borough) ", zone " (shape.zone_id) "): " (what) }
+            }
+        };
+        svg.push_str(&path.into_string());
     }
     svg.push_str("</svg>");
 

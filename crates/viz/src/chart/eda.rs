@@ -3,10 +3,13 @@
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 
-use crate::charts::{FONT, NEUTRAL, REJECTED, horizontal_bars, render_sized, slots};
-use crate::eda::{ANOMALIES, Column, ColumnKind, Distribution, Eda, Histogram};
+use crate::chart::{FONT, horizontal_bars, render_sized, rgb, slots};
 use crate::error::VizError;
+use crate::model::eda::{
+    ANOMALIES, Column, ColumnKind, Distribution, Eda, Histogram, ValueCount, histogram_name,
+};
 use crate::numbers::{compact, decimal, thousands, thousands_f};
+use crate::palette::{NEUTRAL, REJECTED};
 
 const HIST_WIDTH: u32 = 360;
 const HIST_HEIGHT: u32 = 210;
@@ -22,11 +25,6 @@ pub struct EdaChart {
     pub marks: usize,
     /// A line under the chart (values outside the bins, sampling).
     pub note: String,
-}
-
-/// The figure name of a column's histogram in a month.
-pub fn histogram_name(column: &str, month: atl_core::YearMonth) -> String {
-    format!("hist-{column}-{month}")
 }
 
 /// The anomaly chart, then every histogram, column by column, month by month.
@@ -153,7 +151,7 @@ fn histogram(column: &Column, h: &Histogram, sampled: bool) -> Result<(String, u
             .filter(|(_, c)| **c > 0)
             .map(|(i, c)| {
                 let x0 = h.lo + i as f64 * width;
-                let mut bar = Rectangle::new([(x0, 0.0), (x0 + width, *c as f64)], NEUTRAL.filled());
+                let mut bar = Rectangle::new([(x0, 0.0), (x0 + width, *c as f64)], rgb(NEUTRAL).filled());
                 bar.set_margin(0, 0, gap, gap);
                 bar
             })
@@ -165,9 +163,9 @@ fn histogram(column: &Column, h: &Histogram, sampled: bool) -> Result<(String, u
 }
 
 /// Vertical bars, one per value (text columns).
-fn value_bars(values: &[(String, i64)], sampled: bool) -> Result<(String, usize), VizError> {
+fn value_bars(values: &[ValueCount], sampled: bool) -> Result<(String, usize), VizError> {
     let n = values.len().max(1) as i32;
-    let top = values.iter().map(|v| v.1).max().unwrap_or(0).max(1) as f64 * 1.1;
+    let top = values.iter().map(|v| v.rows).max().unwrap_or(0).max(1) as f64 * 1.1;
     render_sized("values", HIST_WIDTH, HIST_HEIGHT, |root| {
         let mut chart = ChartBuilder::on(root)
             .margin(8)
@@ -175,9 +173,11 @@ fn value_bars(values: &[(String, i64)], sampled: bool) -> Result<(String, usize)
             .y_label_area_size(48)
             .build_cartesian_2d(slots(n).into_segmented(), 0f64..top)?;
         let label = |v: &SegmentValue<i32>| match v {
-            SegmentValue::CenterOf(i) => {
-                usize::try_from(*i).ok().and_then(|i| values.get(i)).map(|v| v.0.clone()).unwrap_or_default()
-            }
+            SegmentValue::CenterOf(i) => usize::try_from(*i)
+                .ok()
+                .and_then(|i| values.get(i))
+                .map(|v| v.value.clone())
+                .unwrap_or_default(),
             _ => String::new(),
         };
         chart
@@ -196,10 +196,13 @@ fn value_bars(values: &[(String, i64)], sampled: bool) -> Result<(String, usize)
         let bars: Vec<Rectangle<(SegmentValue<i32>, f64)>> = values
             .iter()
             .enumerate()
-            .map(|(i, (_, c))| {
+            .map(|(i, v)| {
                 let mut bar = Rectangle::new(
-                    [(SegmentValue::Exact(i as i32), 0.0), (SegmentValue::Exact(i as i32 + 1), *c as f64)],
-                    NEUTRAL.filled(),
+                    [
+                        (SegmentValue::Exact(i as i32), 0.0),
+                        (SegmentValue::Exact(i as i32 + 1), v.rows as f64),
+                    ],
+                    rgb(NEUTRAL).filled(),
                 );
                 bar.set_margin(0, 0, 8, 8);
                 bar

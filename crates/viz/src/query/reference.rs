@@ -1,0 +1,84 @@
+//! The reference panels' queries (migration 0003): the zone shapes, each zone's figures for
+//! the filter, and the TLC's indicators beside ours. A mart without those tables (built by an
+//! older release) gives an empty [`Reference`], and the page says what to run.
+
+use sqlx::PgConnection;
+
+use crate::error::VizError;
+use crate::model::{Reference, TlcRow, ZoneMeasure, ZoneShape};
+use crate::query::{from_row, month_of_id};
+
+from_row! {
+    ZoneShape { shape_no, zone_id, zone, borough, svg_path, min_x, min_y, max_x, max_y }
+    ZoneMeasure { zone_id, trips, revenue, card_fare, card_tip }
+}
+
+#[derive(sqlx::FromRow)]
+struct TlcComparisonRow {
+    month_id: i32,
+    licence_class: String,
+    tlc_trips_per_day: Option<f64>,
+    tlc_farebox_per_day: Option<f64>,
+    recorded_trips: Option<i64>,
+    recorded_farebox: Option<f64>,
+    cleaned_trips: Option<i64>,
+    cleaned_farebox: Option<f64>,
+}
+
+/// Reads the reference panels for months `[from_month, to_month]` (`YYYYMM`), `services`
+/// (`None`: all) and `borough` (`None`: all).
+pub(super) async fn read(
+    conn: &mut PgConnection,
+    url: &str,
+    (from_month, to_month): (i32, i32),
+    services: Option<&[i16]>,
+    borough: Option<i32>,
+) -> Result<Reference, VizError> {
+    let err = |query: &'static str| move |e| VizError::from_query(query, url, e);
+    let available: bool = sqlx::query_scalar(include_str!("../../sql/has_reference.sql"))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(err("has_reference.sql"))?;
+    if !available {
+        return Ok(Reference::default());
+    }
+    let zone_shapes: Vec<ZoneShape> = sqlx::query_as(include_str!("../../sql/zone_shapes.sql"))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(err("zone_shapes.sql"))?;
+    let zone_measures: Vec<ZoneMeasure> = sqlx::query_as(include_str!("../../sql/zone_measures.sql"))
+        .bind(from_month)
+        .bind(to_month)
+        .bind(services)
+        .bind(borough)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(err("zone_measures.sql"))?;
+    let tlc: Vec<TlcComparisonRow> = sqlx::query_as(include_str!("../../sql/tlc_comparison.sql"))
+        .bind(from_month)
+        .bind(to_month)
+        .bind(services)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(err("tlc_comparison.sql"))?;
+    Ok(Reference {
+        available,
+        zone_shapes,
+        zone_measures,
+        tlc: tlc
+            .into_iter()
+            .filter_map(|r| {
+                Some(TlcRow {
+                    month: month_of_id(r.month_id)?,
+                    licence_class: r.licence_class,
+                    tlc_trips_per_day: r.tlc_trips_per_day,
+                    tlc_farebox_per_day: r.tlc_farebox_per_day,
+                    recorded_trips: r.recorded_trips,
+                    recorded_farebox: r.recorded_farebox,
+                    cleaned_trips: r.cleaned_trips,
+                    cleaned_farebox: r.cleaned_farebox,
+                })
+            })
+            .collect(),
+    })
+}

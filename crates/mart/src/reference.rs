@@ -112,7 +112,7 @@ async fn load_zone_shapes(mart: &mut PgConnection, lake: &Lake) -> Result<Option
     .execute(&mut *tx)
     .await
     .map_err(MartError::sql(format!("loading {ZONE_SHAPES_LAKE_KEY} into mart.ref_zone_shape")))?;
-    record_release(&mut *tx, ZONE_SHAPES_LAKE_KEY, fetched_at, None).await?;
+    record_release(&mut tx, ZONE_SHAPES_LAKE_KEY, fetched_at, None).await?;
     tx.commit().await.map_err(MartError::sql("committing the zone shapes"))?;
     Ok(Some(shapes.len()))
 }
@@ -144,7 +144,7 @@ async fn load_indicators(mart: &mut PgConnection, lake: &Lake) -> Result<Option<
     .await
     .map_err(MartError::sql(format!("loading {INDICATORS_LAKE_KEY} into mart.ref_tlc_indicator")))?;
     let newest = month.iter().copied().max();
-    record_release(&mut *tx, INDICATORS_LAKE_KEY, fetched_at, newest).await?;
+    record_release(&mut tx, INDICATORS_LAKE_KEY, fetched_at, newest).await?;
     tx.commit().await.map_err(MartError::sql("committing the indicators"))?;
     Ok(Some(rows.len()))
 }

@@ -68,7 +68,11 @@ fn months_reach_the_mart_while_the_indicators_and_shapes_are_down_or_bad() {
     };
     mirror.set_fault(SHAPES, page.clone());
     mirror.set_fault(INDICATORS, page);
-    let output = root.pipeline(&["--kind", "yellow", "--months", "2024-02"], &mirror, &[few_retries.clone()]);
+    let output = root.pipeline(
+        &["--kind", "yellow", "--months", "2024-02"],
+        &mirror,
+        std::slice::from_ref(&few_retries),
+    );
     let out = text(&output);
     assert!(output.status.success(), "{out}");
     assert_eq!(out.matches("NOT REFRESHED").count(), 2, "{out}");

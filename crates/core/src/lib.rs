@@ -12,6 +12,8 @@
 //! - [`raw`]: where each kind lives in the warehouse ([`RawTable`]: table names, lineage,
 //!   COPY column lists, a month's DDL), derived from [`schema`].
 //! - [`PickupTally`]: which month a file's rows belong to, by their pickup times;
+//! - [`pg`] (feature `postgres`): connecting, migrating, error rendering and advisory lock
+//!   keys, shared by every stage that talks to a server.
 //!
 //! ```
 //! use atl_core::{TripFile, TripKind, MonthRange};
@@ -28,9 +30,7 @@ pub mod error;
 pub mod kind;
 pub mod month;
 #[cfg(feature = "postgres")]
-pub mod pg_connect;
-#[cfg(feature = "postgres")]
-pub mod pg_error;
+pub mod pg;
 pub mod pickups;
 pub mod raw;
 pub mod schema;
@@ -46,3 +46,16 @@ pub use month::{MonthRange, YearMonth};
 pub use pickups::{PickupTally, WrongMonth};
 pub use raw::RawTable;
 pub use schema::{SchemaMapping, canonical_schema};
+
+/// The paths viz still uses (issue 29 moves viz onto [`pg`]; remove these once it has).
+#[cfg(feature = "postgres")]
+#[doc(hidden)]
+pub mod pg_connect {
+    pub use crate::pg::connect_options;
+}
+/// See [`pg_connect`].
+#[cfg(feature = "postgres")]
+#[doc(hidden)]
+pub mod pg_error {
+    pub use crate::pg::render_cause;
+}

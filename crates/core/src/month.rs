@@ -67,6 +67,21 @@ impl YearMonth {
         (self.next().first_day() - self.first_day()).num_days() as u32
     }
 
+    /// `YYYYMM`, e.g. 202301: the mart's `month_id` (and the warehouse's month lock key).
+    pub fn id(self) -> i32 {
+        self.year * 100 + self.month as i32
+    }
+
+    /// The month a `YYYYMM` id names; `None` when it names none (e.g. 202313).
+    pub fn from_id(id: i32) -> Option<YearMonth> {
+        u32::try_from(id % 100).ok().and_then(|month| YearMonth::new(id / 100, month))
+    }
+
+    /// `YYYYMMDD` of the month's first day: the mart's `date_id` of it.
+    pub fn first_date_id(self) -> i32 {
+        self.id() * 100 + 1
+    }
+
     /// `true` when `t` falls inside this month.
     pub fn contains(self, t: NaiveDateTime) -> bool {
         t >= self.start() && t < self.next().start()
@@ -190,6 +205,17 @@ mod tests {
         assert_eq!(dec.next().to_string(), "2023-01");
         assert_eq!(dec.next().prev(), dec);
         assert_eq!("2024-02".parse::<YearMonth>().unwrap().days(), 29);
+    }
+
+    #[test]
+    fn month_ids_go_both_ways() {
+        let m: YearMonth = "2023-01".parse().unwrap();
+        assert_eq!(m.id(), 202301);
+        assert_eq!(m.first_date_id(), 20230101);
+        assert_eq!(YearMonth::from_id(202312), Some("2023-12".parse().unwrap()));
+        for bad in [202300, 202313, -202301, 0, 99] {
+            assert_eq!(YearMonth::from_id(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -1,3 +1,5 @@
+// Over 400 lines: each kind's canonical column list, as the TLC publishes it, is a third of it,
+// and the mapping of any era's file sits beside the lists it reads; a fifth is tests.
 //! The TLC trip schemas: one canonical Arrow schema per kind, and the mapping of any
 //! published file's physical schema onto it.
 //!

@@ -1,3 +1,5 @@
+// Over 400 lines: a hand-written HTTP/1.1 server with its own date code and fault injection
+// (issue 29 moves it onto axum and tower-http, which would shrink it).
 //! A static HTTP/1.1 server with the layout of the TLC CDN, for ingest and pipeline
 //! tests: `trip-data/<kind>_tripdata_<YYYY-MM>.parquet` and `misc/taxi_zone_lookup.csv`
 //! under a root folder, plus per-path fault injection.

@@ -1,3 +1,6 @@
+// Over 400 lines: a cluster's whole life (initdb as the server user when root, start on a free
+// port with retries, status, CPU, stop, cleanup) for both xtask's persistent clusters and the
+// tests' throwaway ones.
 //! PostgreSQL clusters made with `initdb` and run with `pg_ctl`: persistent ones for
 //! `cargo xtask up` ([`PgCluster`]) and throwaway ones for tests ([`PgServer`]).
 //!

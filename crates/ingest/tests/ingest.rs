@@ -1,3 +1,5 @@
+// Over 400 lines: each fault the mirror injects (stall, cut, 403/503, bad files) against both
+// lake backends, sharing one mirror and lake set-up.
 //! The ingest library against a real HTTP mirror (generated months, fault injection) and
 //! both lake backends (a temp folder, and a bucket on moto's S3 server).
 

@@ -1,3 +1,5 @@
+// Over 400 lines: every test runs on both backends (a folder and an S3 bucket) through one
+// fixture, which a split would repeat per file.
 //! The lake on both backends: a temp folder, and a fresh bucket on moto's S3 server.
 
 use std::path::PathBuf;

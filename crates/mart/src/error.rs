@@ -4,12 +4,13 @@ use atl_core::{TripKind, YearMonth};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MartError {
-    #[error("connecting to the mart at {url}: {source}")]
-    Connect { url: String, source: sqlx::Error },
+    /// The mart or the warehouse, named in the message.
+    #[error(transparent)]
+    Connect(#[from] atl_core::pg::ConnectError),
     #[error("{what}: {source}")]
     Sql { what: String, source: sqlx::Error },
-    #[error("migrating the mart schema: {}", atl_warehouse::error::migrate_cause(source))]
-    Migrate { source: sqlx::migrate::MigrateError },
+    #[error(transparent)]
+    Migrate(#[from] atl_core::pg::MigrationError),
     #[error(transparent)]
     Warehouse(#[from] atl_warehouse::WarehouseError),
     #[error("{source} (the warehouse at {url})")]

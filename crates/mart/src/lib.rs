@@ -1,3 +1,5 @@
+// Over 400 lines: the build of a month (locks, shared snapshot, stream, insertion, accounting)
+// reads top to bottom in one place; the steps with their own job are modules.
 //! The mart stage: cleaned TLC trips in a partitioned snowflake model on PostgreSQL server #2.
 //!
 //! For each month of a kind, [`build`] streams the warehouse's raw rows (server #1) to the
@@ -37,10 +39,10 @@ pub mod zones;
 
 use std::time::Instant;
 
-use atl_core::{DatabaseConfig, MonthRange, TripKind, YearMonth};
+use atl_core::{DatabaseConfig, MonthRange, TripKind, YearMonth, pg};
 use atl_lake::Lake;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use sqlx::{AssertSqlSafe, PgConnection};
 
 pub use build_log::BuildRecord;
 pub use error::MartError;
@@ -99,9 +101,12 @@ pub enum BuildEvent<'a> {
 
 /// Connects to the mart server.
 pub async fn connect(config: &DatabaseConfig) -> Result<PgConnection, MartError> {
-    let fail = |source| MartError::Connect { url: config.url.to_string(), source };
-    let options = atl_core::pg_connect::connect_options(config.url.expose()).map_err(fail)?;
-    PgConnection::connect_with(&options).await.map_err(fail)
+    Ok(pg::connect("mart", config).await?)
+}
+
+/// Connects to the warehouse server.
+async fn connect_warehouse(config: &DatabaseConfig) -> Result<PgConnection, MartError> {
+    Ok(pg::connect("warehouse", config).await?)
 }
 
 /// Builds the requested months of `request.kind`, one after the other. Errors of one month do
@@ -117,10 +122,10 @@ pub async fn build(
     let kind = request.kind;
     let mut conn = connect(mart).await?;
     schema::ensure_schema(&mut conn).await?;
-    let mut wh = atl_warehouse::connect(warehouse).await?;
+    let mut wh = connect_warehouse(warehouse).await?;
     // Held by `conn` until this run ends: a concurrent run waits here, then finds the months
     // built instead of building them again, and cannot restage the zones under ours.
-    lock(&mut conn, RUN_LOCK, "waiting for another atl-mart build run to finish").await?;
+    lock(&mut conn, pg::lock::MART_RUN, "waiting for another atl-mart build run to finish").await?;
     lock_builds(&mut conn).await?;
     let zones = zones::stage_zones(&mut conn, lake).await?;
     if zones == ZoneSource::Missing {
@@ -187,16 +192,13 @@ async fn warehouse_months(
         .collect())
 }
 
-/// Serialises whole `build` runs (a session lock, next to [`schema::BUILD_LOCK`]).
-const RUN_LOCK: i64 = 4_281_420;
-
 async fn lock_builds(mart: &mut PgConnection) -> Result<(), MartError> {
-    lock(mart, schema::BUILD_LOCK, "waiting for other mart builds to finish").await
+    lock(mart, pg::lock::MART_BUILD, "waiting for other mart builds to finish").await
 }
 
 async fn unlock_builds(mart: &mut PgConnection) -> Result<(), MartError> {
     sqlx::query("SELECT pg_advisory_unlock($1)")
-        .bind(schema::BUILD_LOCK)
+        .bind(pg::lock::MART_BUILD)
         .execute(mart)
         .await
         .map_err(MartError::sql("releasing the build lock"))?;
@@ -216,7 +218,7 @@ pub async fn build_month(
     month: YearMonth,
 ) -> Result<MonthBuild, MartError> {
     let mut conn = connect(mart).await?;
-    let mut wh = atl_warehouse::connect(warehouse).await?;
+    let mut wh = connect_warehouse(warehouse).await?;
     // Held by this session until it ends: no other build can refill the staging table
     // between our COPY and insertion.sql.
     lock_builds(&mut conn).await?;
@@ -233,7 +235,7 @@ pub async fn build_month(
 
     // One snapshot of the warehouse for the count and the COPY, which run at the same time on
     // two warehouse sessions (the count's scan overlaps the transfer instead of preceding it).
-    let mut wh_count = atl_warehouse::connect(warehouse).await?;
+    let mut wh_count = connect_warehouse(warehouse).await?;
     transfer::install_rounding(&mut conn, &mut wh_count).await?;
     let snapshot = export_snapshot(&mut wh, kind, month).await?;
     sqlx::raw_sql(AssertSqlSafe(format!(
@@ -423,7 +425,7 @@ async fn export_snapshot(
 }
 
 /// Brings the mart's model to the newest migration this release knows.
-pub async fn migrate(mart: &DatabaseConfig) -> Result<atl_warehouse::migrate::MigrationReport, MartError> {
+pub async fn migrate(mart: &DatabaseConfig) -> Result<pg::MigrationReport, MartError> {
     schema::ensure_schema(&mut connect(mart).await?).await
 }
 

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use atl_core::pg::render_cause;
 use atl_core::{AtlConfig, ErrorChain, Kinds, MonthRange, TripKind};
 use atl_mart::{BuildEvent, BuildRequest, ReferenceStatus, ZoneSource};
-use atl_warehouse::render_cause;
 use clap::{Parser, Subcommand};
 
 /// Build the data mart (PostgreSQL server #2) from the warehouse (server #1).

@@ -112,7 +112,7 @@ async fn load_zone_shapes(mart: &mut PgConnection, lake: &Lake) -> Result<Option
     .execute(&mut *tx)
     .await
     .map_err(MartError::sql(format!("loading {ZONE_SHAPES_LAKE_KEY} into mart.ref_zone_shape")))?;
-    record_release(&mut *tx, ZONE_SHAPES_LAKE_KEY, fetched_at, None).await?;
+    record_release(&mut tx, ZONE_SHAPES_LAKE_KEY, fetched_at, None).await?;
     tx.commit().await.map_err(MartError::sql("committing the zone shapes"))?;
     Ok(Some(shapes.len()))
 }
@@ -121,7 +121,7 @@ async fn load_indicators(mart: &mut PgConnection, lake: &Lake) -> Result<Option<
     let Some((bytes, fetched_at)) = read(lake, INDICATORS_LAKE_KEY).await? else { return Ok(None) };
     let rows = read_indicators(&bytes)
         .map_err(|reason| MartError::Reference { key: INDICATORS_LAKE_KEY.to_owned(), reason })?;
-    let month: Vec<i32> = rows.iter().map(|r| r.month.year() * 100 + r.month.month() as i32).collect();
+    let month: Vec<i32> = rows.iter().map(|r| r.month.id()).collect();
     let class: Vec<&str> = rows.iter().map(|r| r.licence_class.as_str()).collect();
     let trips: Vec<Option<f64>> = rows.iter().map(|r| r.trips_per_day).collect();
     let farebox: Vec<Option<f64>> = rows.iter().map(|r| r.farebox_per_day).collect();
@@ -144,7 +144,7 @@ async fn load_indicators(mart: &mut PgConnection, lake: &Lake) -> Result<Option<
     .await
     .map_err(MartError::sql(format!("loading {INDICATORS_LAKE_KEY} into mart.ref_tlc_indicator")))?;
     let newest = month.iter().copied().max();
-    record_release(&mut *tx, INDICATORS_LAKE_KEY, fetched_at, newest).await?;
+    record_release(&mut tx, INDICATORS_LAKE_KEY, fetched_at, newest).await?;
     tx.commit().await.map_err(MartError::sql("committing the indicators"))?;
     Ok(Some(rows.len()))
 }

@@ -3,6 +3,7 @@
 //! `sql/mart/creation.sql` runs the same files for psql users) and `sql/mart/insertion.sql`
 //! and `sql/mart/insertion_for_hire.sql` (one month from staging into the model).
 
+use atl_core::pg::{MigratedSchema, MigrationReport};
 use sqlx::PgConnection;
 use sqlx::migrate::Migrator;
 
@@ -10,10 +11,12 @@ use crate::error::MartError;
 
 /// The snowflake model, its functions and its static dimension members, version by version.
 /// Version 1 is the model of the releases before migrations, which a mart they created is
-/// recognised as (see [`atl_warehouse::migrate::apply`]).
+/// recognised as (see [`atl_core::pg::migrate`]).
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../sql/mart/migrations");
-/// A table every mart of version 1 or later has.
-const V1_MARKER: &str = "mart.build_log";
+/// The mart's schema: `mart`, of which a version-1 server (from before migrations) has
+/// `mart.build_log`.
+pub static SCHEMA: MigratedSchema =
+    MigratedSchema { server: "mart", schema: "mart", v1_marker: "mart.build_log", migrator: &MIGRATOR };
 /// Cleans the staged month set by `atl.month` / `atl.service` into the model, in one
 /// transaction (the file holds its own BEGIN and COMMIT).
 pub const INSERTION_SQL: &str = include_str!("../../../sql/mart/insertion.sql");
@@ -23,17 +26,30 @@ pub const INSERTION_FOR_HIRE_SQL: &str = include_str!("../../../sql/mart/inserti
 /// Fills `mart.staging_trip` from the warehouse through postgres_fdw (for psql users).
 pub const STAGING_FDW_SQL: &str = include_str!("../../../sql/mart/staging_fdw.sql");
 
-/// The advisory lock that serialises builds on a mart server: there is one staging table.
-/// insertion.sql takes the same key.
-pub const BUILD_LOCK: i64 = 4_281_421;
-
 /// Brings the mart's model to the newest migration this release knows.
-pub async fn ensure_schema(
-    conn: &mut PgConnection,
-) -> Result<atl_warehouse::migrate::MigrationReport, MartError> {
-    let report = atl_warehouse::migrate::apply(conn, &MIGRATOR, "mart", V1_MARKER)
-        .await
-        .map_err(|source| MartError::Migrate { source })?;
-    report.log("mart");
-    Ok(report)
+pub async fn ensure_schema(conn: &mut PgConnection) -> Result<MigrationReport, MartError> {
+    Ok(SCHEMA.ensure(conn).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use atl_core::pg::lock::MART_BUILD;
+
+    use super::*;
+
+    /// The SQL files take the build lock by a literal (psql runs them as they are): the key
+    /// declared in core.
+    #[test]
+    fn the_insertions_take_cores_build_lock() {
+        for (file, sql) in
+            [("insertion.sql", INSERTION_SQL), ("insertion_for_hire.sql", INSERTION_FOR_HIRE_SQL)]
+        {
+            let keys: Vec<&str> = sql
+                .split("pg_advisory_xact_lock(")
+                .skip(1)
+                .map(|rest| rest.split(')').next().unwrap_or_default())
+                .collect();
+            assert_eq!(keys, [MART_BUILD.to_string()], "the advisory locks sql/mart/{file} takes");
+        }
+    }
 }

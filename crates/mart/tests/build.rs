@@ -1,3 +1,5 @@
+// Over 400 lines: the build's guarantees (accounting, kill -9, concurrent runs, dimension keys)
+// each need both servers and a loaded warehouse; one file shares their set-up.
 //! Building the mart on a second real PostgreSQL server from a warehouse filled from a lake of
 //! generated months.
 
@@ -369,7 +371,7 @@ fn two_builds_at_once_build_each_month_once() {
         use sqlx::Connection;
         let mut holder = sqlx::PgConnection::connect(&stack.mart.url("postgres")).await.unwrap();
         sqlx::query("SELECT pg_advisory_lock($1)")
-            .bind(atl_mart::schema::BUILD_LOCK)
+            .bind(atl_core::pg::lock::MART_BUILD)
             .execute(&mut holder)
             .await
             .unwrap();

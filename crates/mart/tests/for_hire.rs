@@ -250,19 +250,23 @@ fn kill_9_mid_high_volume_build_keeps_the_previous_month_and_the_rerun_completes
     assert_eq!(stack.mart_sql(month_rows), "2000");
 
     // A bigger version of the month reaches the warehouse; the build dies inside
-    // insertion_for_hire.sql, after the whole month was staged.
+    // insertion_for_hire.sql, after the whole month was staged and its partition swapped in:
+    // held there by a lock on an aggregate only the file's last steps write, for as long as
+    // the test needs.
     stack.put_month(TripKind::Fhvhv, "2024-03", Era::Y2024, 600_000);
     stack.load(TripKind::Fhvhv);
+    let mut holder = stack.rt.block_on(atl_mart::connect(&stack.mart_db())).unwrap();
+    let hold = "BEGIN; LOCK TABLE mart.agg_fare_distance IN ACCESS EXCLUSIVE MODE";
+    stack.rt.block_on(sqlx::raw_sql(hold).execute(&mut holder)).unwrap();
     let mut child = run().spawn().unwrap();
     let inserting = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() \
                      AND application_name = 'atl-mart insertion_for_hire.sql'";
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
-    while stack.mart_sql(inserting) == "0" {
-        assert!(std::time::Instant::now() < deadline, "insertion_for_hire.sql never started");
+    while stack.mart_sql(&format!("{inserting} AND wait_event_type = 'Lock'")) == "0" {
+        assert!(std::time::Instant::now() < deadline, "insertion_for_hire.sql never reached the aggregates");
         assert!(child.try_wait().unwrap().is_none(), "the build finished before it could be killed");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    std::thread::sleep(std::time::Duration::from_millis(300));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -270,6 +274,7 @@ fn kill_9_mid_high_volume_build_keeps_the_previous_month_and_the_rerun_completes
         assert!(std::time::Instant::now() < deadline, "the killed build is still running");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    stack.rt.block_on(sqlx::raw_sql("ROLLBACK").execute(&mut holder)).unwrap();
     assert_eq!(fingerprint(&stack), before, "the previous month must be intact");
     assert_eq!(stack.mart_sql("SELECT count(*) FROM pg_class WHERE relname = 'fact_for_hire_build'"), "0");
 

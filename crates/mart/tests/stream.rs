@@ -158,18 +158,20 @@ fn a_warehouse_connection_dropped_mid_stream_fails_the_month_and_keeps_the_previ
             .stderr(std::process::Stdio::piped());
         command
     };
-    let child = run().spawn().unwrap();
-    let streaming = "SELECT pid FROM pg_stat_activity WHERE query LIKE 'COPY (SELECT%' AND backend_type = 'client backend'";
+    let mut child = run().spawn().unwrap();
+    // Cut once the stream is well under way (a tenth of the month sent), not at its start.
+    let streaming =
+        "SELECT pid FROM pg_stat_progress_copy WHERE command = 'COPY TO' AND tuples_processed > 150000";
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     let pid = loop {
         let pid = stack.wh(streaming);
         if !pid.is_empty() {
             break pid;
         }
-        assert!(std::time::Instant::now() < deadline, "the stream never started");
+        assert!(std::time::Instant::now() < deadline, "the stream never got under way");
+        assert!(child.try_wait().unwrap().is_none(), "the build finished before its stream could be cut");
         std::thread::sleep(std::time::Duration::from_millis(10));
     };
-    std::thread::sleep(std::time::Duration::from_millis(300));
     stack.wh(&format!("SELECT pg_terminate_backend({pid})"));
     let output = child.wait_with_output().unwrap();
     let text =

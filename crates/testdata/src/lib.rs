@@ -1,3 +1,5 @@
+// Over 400 lines: every era's physical schema of each taxi kind and the generator of each
+// column's values, which a test of any era reads together.
 //! A deterministic generator of TLC-shaped Parquet files, so tests and benchmarks never
 //! depend on downloaded data.
 //!

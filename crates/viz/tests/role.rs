@@ -20,7 +20,11 @@ fn the_role_password_is_neither_a_flag_nor_logged() {
     };
     // A flag would show in `ps`: there is none.
     let output = grant(&["--password", "pw-on-the-command-line"]).output().unwrap();
-    assert!(!output.status.success());
+    let refusal = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{refusal}");
+    assert!(refusal.contains("unexpected argument '--password' found"), "{refusal}");
+    assert!(!refusal.contains("pw-on-the-command-line"), "the refusal repeats the password: {refusal}");
+    assert_eq!(mart.sql("SELECT count(*) FROM pg_roles WHERE rolname = 'atl_viz'"), "0");
 
     let output = grant(&["--role", "atl_viz"]).env("ATL_VIZ_PASSWORD", "pw-from-env-1").output().unwrap();
     let logs =
@@ -37,6 +41,7 @@ fn the_role_password_is_neither_a_flag_nor_logged() {
         format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success() && !logs.contains("pw-from-file-2"), "{logs}");
     let output = grant(&["--role", "atl_viz"]).output().unwrap();
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("ATL_VIZ_PASSWORD"));
+    let refusal = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{refusal}");
+    assert!(refusal.contains("no password: set ATL_VIZ_PASSWORD or pass --password-file FILE"), "{refusal}");
 }

@@ -1,3 +1,6 @@
+// Over 400 lines: one month's load is one transaction whose steps (slices, parts, COPY streams,
+// swap, cleanup of a failed load) share its state and its lock; a third of the file is their
+// tests.
 //! Loading one month: Parquet row groups from the lake, mapped to the canonical schema,
 //! encoded as binary COPY and streamed, in slices over parallel connections, into new tables
 //! that become the month's partition, replacing the old one in one transaction.
@@ -107,7 +110,7 @@ async fn drop_committed_parts(config: &DatabaseConfig, table: &RawTable, file: T
 
 /// The advisory lock of one kind and month: one loader at a time.
 fn month_lock(file: TripFile) -> (i32, i32) {
-    (0x41544c + file.kind as i32, file.month.year() * 100 + file.month.month() as i32)
+    atl_core::pg::lock::load_month(file.kind, file.month)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -2,16 +2,18 @@
 
 use atl_core::{SchemaError, TripKind, YearMonth};
 
+use atl_core::pg::is_connection_error;
+
 use crate::encode::UnsupportedType;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
-    #[error("connecting to the warehouse at {url}: {source}")]
-    Connect { url: String, source: sqlx::Error },
+    #[error(transparent)]
+    Connect(#[from] atl_core::pg::ConnectError),
     #[error("{what}: {source}")]
     Sql { what: String, source: sqlx::Error },
-    #[error("migrating the {server} schema: {}", crate::error::migrate_cause(source))]
-    Migrate { server: &'static str, source: sqlx::migrate::MigrateError },
+    #[error(transparent)]
+    Migrate(#[from] atl_core::pg::MigrationError),
     #[error(
         "the warehouse's schema is at version {found}{}, this release reads version {newest}: {}",
         if *found == 0 { " (it holds no raw tables: nothing was loaded yet)" } else { "" },
@@ -49,7 +51,7 @@ impl WarehouseError {
     /// opposed to a statement the server refused or a bad object.
     pub fn is_connection_error(&self) -> bool {
         match self {
-            WarehouseError::Connect { .. } => true,
+            WarehouseError::Connect(_) => true,
             WarehouseError::Sql { source, .. } => is_connection_error(source),
             _ => false,
         }
@@ -70,34 +72,3 @@ impl WarehouseError {
         move |source| WarehouseError::Sql { what, source }
     }
 }
-
-/// A migration failure in words an operator can act on.
-pub fn migrate_cause(error: &sqlx::migrate::MigrateError) -> String {
-    use sqlx::migrate::MigrateError as E;
-    match error {
-        E::VersionMissing(v) => format!(
-            "the server is at migration {v}, which this binary does not know: it was upgraded by a newer \
-             release; run that release (or a newer one), not this one"
-        ),
-        E::VersionMismatch(v) => {
-            format!(
-                "migration {v} on the server differs from this binary's: the migration file was edited after release"
-            )
-        }
-        E::Dirty(v) => format!("migration {v} failed part-way earlier; fix the cause and rerun it"),
-        other => other.to_string(),
-    }
-}
-
-/// Whether a sqlx error is the connection failing rather than a statement being refused.
-pub fn is_connection_error(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::PoolClosed => true,
-        // Class 08 (connection exception) and 57P (the server shut the session down:
-        // pg_terminate_backend, a restart).
-        sqlx::Error::Database(e) => e.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
-        _ => false,
-    }
-}
-
-pub use atl_core::pg_error::render_cause;

@@ -31,10 +31,10 @@ pub(crate) mod produce;
 use atl_core::{DatabaseConfig, MonthRange, TripFile, TripKind};
 use atl_lake::Lake;
 use futures::StreamExt;
-use sqlx::{Connection, PgConnection};
+use sqlx::PgConnection;
 
 pub use copy::MonthOutcome;
-pub use error::{WarehouseError, render_cause};
+pub use error::WarehouseError;
 pub use load_log::LoadRecord;
 
 /// Which months to load.
@@ -94,9 +94,7 @@ pub enum LoadEvent<'a> {
 
 /// Connects to the warehouse server.
 pub async fn connect(config: &DatabaseConfig) -> Result<PgConnection, WarehouseError> {
-    let fail = |source| WarehouseError::Connect { url: config.url.to_string(), source };
-    let options = atl_core::pg_connect::connect_options(config.url.expose()).map_err(fail)?;
-    PgConnection::connect_with(&options).await.map_err(fail)
+    Ok(atl_core::pg::connect("warehouse", config).await?)
 }
 
 /// Loads the requested months of the lake into the warehouse. Errors of one month do not stop
@@ -162,7 +160,7 @@ pub async fn load(
 }
 
 /// Brings the warehouse's schema to the newest migration this release knows.
-pub async fn migrate(config: &DatabaseConfig) -> Result<migrate::MigrationReport, WarehouseError> {
+pub async fn migrate(config: &DatabaseConfig) -> Result<atl_core::pg::MigrationReport, WarehouseError> {
     migrate::ensure_schema(&mut connect(config).await?).await
 }
 

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use atl_core::pg::render_cause;
 use atl_core::{AtlConfig, ErrorChain, Kinds, MonthRange};
-use atl_warehouse::{LoadEvent, LoadRequest, MonthOutcome, WarehouseError, render_cause};
+use atl_warehouse::{LoadEvent, LoadRequest, MonthOutcome, WarehouseError};
 use clap::{Parser, Subcommand};
 
 /// Load raw TLC trip months from the data lake into the PostgreSQL warehouse (server #1).

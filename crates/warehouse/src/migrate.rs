@@ -1,16 +1,9 @@
 //! The warehouse's schema, as numbered migrations: `sql/warehouse/migrations/NNNN_*.sql`,
-//! embedded at build time and applied by sqlx's migrator at every start of a stage binary
-//! (and by `atl-warehouse migrate`). Each is applied once, in its own transaction, and
-//! recorded in `raw._sqlx_migrations` on the server (`mart._sqlx_migrations` for the mart's):
-//! in the schema the migrations build, so neither a role's search_path nor a warehouse and a
-//! mart sharing one database can make one server's record look like the other's.
-//!
-//! Migration 1 is exactly the schema of the releases before migrations existed, which
-//! created it with `CREATE ... IF NOT EXISTS` at every start and recorded nothing. A server
-//! that has that schema but no migrations table is recognised as being at version 1: the
-//! migration is recorded as applied without running it, and the later ones run from there.
-//! [`apply`] serves the mart server the same way, with its own migrations.
+//! embedded at build time and applied by core's runner ([`atl_core::pg::migrate`], which says
+//! how a server from before migrations is recognised) at every start of a stage binary (and
+//! by `atl-warehouse migrate`), recorded in `raw._sqlx_migrations`.
 
+use atl_core::pg::{MigratedSchema, MigrationReport};
 use sqlx::PgConnection;
 use sqlx::migrate::{MigrateError, Migrator};
 
@@ -19,166 +12,29 @@ use crate::error::WarehouseError;
 /// `sql/warehouse/migrations`, in order.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../sql/warehouse/migrations");
 
-/// A table that only a schema of version 1 or later has: its presence without a migrations
-/// record marks a warehouse created before migrations.
-const V1_MARKER: &str = "raw.load_log";
-/// The schema the warehouse's migrations build, which holds their record.
-const SCHEMA: &str = "raw";
-
-/// "ATL" in ASCII, shifted: held around the version-1 check and the migrator's run, so two
-/// binaries starting together on a fresh server neither both record version 1 nor race.
-const SCHEMA_LOCK: i64 = 0x0041_544c_0000;
-
-/// What [`apply`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MigrationReport {
-    /// The schema predated migrations and was recorded as version 1 without running it.
-    pub recognised_v1: bool,
-    /// The versions applied by this call, in order.
-    pub applied: Vec<i64>,
-    /// The version the server is at now.
-    pub version: i64,
-}
-
-/// `schema at version 2: applied 2 (a schema from before migrations, recorded as version 1)`
-impl std::fmt::Display for MigrationReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "schema at version {}: ", self.version)?;
-        if self.applied.is_empty() {
-            f.write_str("nothing to apply")?;
-        } else {
-            let versions: Vec<String> = self.applied.iter().map(i64::to_string).collect();
-            write!(f, "applied {}", versions.join(", "))?;
-        }
-        if self.recognised_v1 {
-            f.write_str(" (a schema from before migrations, recorded as version 1)")?;
-        }
-        Ok(())
-    }
-}
-
-impl MigrationReport {
-    /// Says at info level what changed on `server`, and nothing when nothing did.
-    pub fn log(&self, server: &str) {
-        if self.recognised_v1 {
-            tracing::info!("{server}: a schema created before migrations existed, recorded as version 1");
-        }
-        if !self.applied.is_empty() {
-            tracing::info!(
-                "{server}: applied migrations {:?}; schema at version {}",
-                self.applied,
-                self.version
-            );
-        }
-    }
-}
+/// The warehouse's schema: `raw`, of which a version-1 server (from before migrations) has
+/// `raw.load_log`.
+pub static SCHEMA: MigratedSchema =
+    MigratedSchema { server: "warehouse", schema: "raw", v1_marker: "raw.load_log", migrator: &MIGRATOR };
 
 /// Brings the warehouse's schema to the newest version this binary knows.
 pub async fn ensure_schema(conn: &mut PgConnection) -> Result<MigrationReport, WarehouseError> {
-    let report = apply(conn, &MIGRATOR, SCHEMA, V1_MARKER)
-        .await
-        .map_err(|source| WarehouseError::Migrate { server: "warehouse", source })?;
-    report.log("warehouse");
-    Ok(report)
+    Ok(SCHEMA.ensure(conn).await?)
 }
 
 /// Checks, changing nothing, that the warehouse's schema is at the newest version this
 /// release knows, and returns it: for readers of the warehouse (the mart), whose role may
 /// only read it. A schema from before migrations counts as version 1, no schema as 0.
 pub async fn check_schema(conn: &mut PgConnection) -> Result<i64, WarehouseError> {
-    let table = format!("{SCHEMA}._sqlx_migrations");
-    let what = "reading the warehouse's schema version";
-    let versions = applied_versions(conn, &table).await.map_err(|e| match e {
-        MigrateError::Execute(source) => WarehouseError::Sql { what: what.into(), source },
-        other => WarehouseError::Migrate { server: "warehouse", source: other },
-    })?;
-    let found = match versions.last() {
-        Some(v) => *v,
-        None => {
-            let legacy: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
-                .bind(V1_MARKER)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(WarehouseError::sql(what))?;
-            i64::from(legacy)
+    let found = SCHEMA.version(conn).await.map_err(|e| match e {
+        MigrateError::Execute(source) => {
+            WarehouseError::Sql { what: "reading the warehouse's schema version".into(), source }
         }
-    };
-    let newest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        source => atl_core::pg::MigrationError { server: SCHEMA.server, source }.into(),
+    })?;
+    let newest = SCHEMA.newest();
     if found != newest {
         return Err(WarehouseError::SchemaVersion { found, newest });
     }
     Ok(found)
-}
-
-/// Applies `migrator` on `conn`, recording them in `<schema>._sqlx_migrations`, after
-/// recording version 1 as applied when the table `v1_marker` exists but no migration was
-/// ever recorded. On an error, close the connection: sqlx's own lock may still be held.
-pub async fn apply(
-    conn: &mut PgConnection,
-    migrator: &Migrator,
-    schema: &str,
-    v1_marker: &str,
-) -> Result<MigrationReport, MigrateError> {
-    let mut migrator = Migrator { migrations: migrator.migrations.clone(), ..Migrator::DEFAULT };
-    let table = format!("{schema}._sqlx_migrations");
-    migrator.dangerous_set_table_name(table.clone());
-    migrator.create_schema(schema.to_owned());
-    sqlx::query("SELECT pg_advisory_lock($1)").bind(SCHEMA_LOCK).execute(&mut *conn).await?;
-    let outcome = apply_locked(conn, &migrator, schema, &table, v1_marker).await;
-    // The lock is the session's: release it even when a migration failed.
-    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)").bind(SCHEMA_LOCK).execute(&mut *conn).await;
-    let report = outcome?;
-    unlocked?;
-    Ok(report)
-}
-
-async fn apply_locked(
-    conn: &mut PgConnection,
-    migrator: &Migrator,
-    schema: &str,
-    table: &str,
-    v1_marker: &str,
-) -> Result<MigrationReport, MigrateError> {
-    let before = applied_versions(conn, table).await?;
-    let legacy: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
-        .bind(v1_marker)
-        .fetch_one(&mut *conn)
-        .await?;
-    // An empty record counts as none: a run that died before recording anything.
-    let recognised_v1 = before.is_empty() && legacy;
-    if recognised_v1 {
-        migrator.skip(&mut *conn, Some(1)).await?;
-    }
-    let pending: Vec<String> = migrator
-        .iter()
-        .filter(|m| !m.migration_type.is_down_migration())
-        .filter(|m| !before.contains(&m.version) && (!recognised_v1 || m.version != 1))
-        .map(|m| format!("{} ({})", m.version, m.description))
-        .collect();
-    // Said before they run: one that rewrites the loaded months is silent for minutes.
-    if !pending.is_empty() {
-        tracing::info!(
-            "schema {schema}: applying migrations {}, each in one transaction (one that rewrites the loaded \
-             months takes about as long as loading them)",
-            pending.join(", ")
-        );
-    }
-    migrator.run(&mut *conn).await?;
-    let after = applied_versions(conn, table).await?;
-    Ok(MigrationReport {
-        recognised_v1,
-        applied: after.iter().copied().filter(|v| !before.contains(v)).collect(),
-        version: after.last().copied().unwrap_or(0),
-    })
-}
-
-async fn applied_versions(conn: &mut PgConnection, table: &str) -> Result<Vec<i64>, MigrateError> {
-    let exists: bool =
-        sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(table).fetch_one(&mut *conn).await?;
-    if !exists {
-        return Ok(Vec::new());
-    }
-    // `table` is built from a schema name of this crate's or the mart's, never from input.
-    let sql = format!("SELECT version FROM {table} WHERE success ORDER BY version");
-    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await?)
 }

@@ -1,3 +1,5 @@
+// Over 400 lines: the load's guarantees (exactly once, all or nothing, kill -9, concurrent
+// loaders, a dropped connection) each need a server and a lake; one file shares their set-up.
 //! Loading months from a lake into a real PostgreSQL server.
 
 mod common;
@@ -439,7 +441,7 @@ fn a_connection_killed_mid_copy_names_the_server() {
     let report = loading.join().unwrap();
     let failures: Vec<String> = report
         .failures()
-        .map(|(_, e)| atl_core::ErrorChain::new(e).with_render(atl_warehouse::render_cause).one_line())
+        .map(|(_, e)| atl_core::ErrorChain::new(e).with_render(atl_core::pg::render_cause).one_line())
         .collect();
     assert_eq!(failures.len(), 1, "{failures:?}");
     let server = stack.db().url.to_string();

@@ -1,3 +1,5 @@
+// Over 400 lines: the roll-ups' declaration, the SQL derived from it and the in-flight summing
+// derived from it stay side by side, so that a change to one list shows both derivations.
 //! A taxi month's roll-ups (insertion.sql step 4), declared once: three small tables of
 //! groups every aggregate table of the month, and the fact's totals in build_log, are summed
 //! from. Two things are derived from [`ROLLUPS`]:

@@ -46,16 +46,3 @@ pub use month::{MonthRange, YearMonth};
 pub use pickups::{PickupTally, WrongMonth};
 pub use raw::RawTable;
 pub use schema::{SchemaMapping, canonical_schema};
-
-/// The paths viz still uses (issue 29 moves viz onto [`pg`]; remove these once it has).
-#[cfg(feature = "postgres")]
-#[doc(hidden)]
-pub mod pg_connect {
-    pub use crate::pg::connect_options;
-}
-/// See [`pg_connect`].
-#[cfg(feature = "postgres")]
-#[doc(hidden)]
-pub mod pg_error {
-    pub use crate::pg::render_cause;
-}

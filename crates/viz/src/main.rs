@@ -102,10 +102,7 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!(
-                "atl-viz: {}",
-                ErrorChain::new(e.as_ref()).with_render(atl_core::pg_error::render_cause)
-            );
+            eprintln!("atl-viz: {}", ErrorChain::new(e.as_ref()).with_render(atl_core::pg::render_cause));
             ExitCode::FAILURE
         }
     }

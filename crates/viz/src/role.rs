@@ -17,7 +17,7 @@ pub async fn grant_readonly(db: &DatabaseConfig, role: &str, password: &Secret) 
     let url = db.url.to_string();
     let fail = |source| VizError::Grant { role: role.to_owned(), source };
     // The script holds the password (quoted by the server): sqlx must not log its statements.
-    let options = atl_core::pg_connect::connect_options(db.url.expose())
+    let options = atl_core::pg::connect_options(db.url.expose())
         .map_err(|e| VizError::from_query("connect", &url, e))?
         .disable_statement_logging();
     let mut conn =

@@ -105,11 +105,9 @@ impl Mart {
     /// Call it inside a Tokio runtime (the pool keeps a maintenance task there).
     pub fn connect_lazy(db: &DatabaseConfig) -> Result<Mart, VizError> {
         let url = db.url.to_string();
-        let options = atl_core::pg_connect::connect_options(db.url.expose())
-            .map_err(|source| VizError::Unreachable { url: url.clone(), source })?
-            .application_name("atl-viz")
-            // The dashboard only reads; even a role that could write cannot through it.
-            .options([("default_transaction_read_only", "on")]);
+        // The dashboard only reads; even a role that could write cannot through it.
+        let options = atl_core::pg::read_only_options("mart", db, "atl-viz")
+            .map_err(|e| VizError::Unreachable { url: e.url, source: e.source })?;
         let pool = PgPoolOptions::new()
             .max_connections(db.parallelism.max(1) as u32 + 1)
             .acquire_timeout(Duration::from_secs(3))
@@ -193,7 +191,7 @@ impl Mart {
         };
         let previous_period = previous_period(period);
         let (from_day, to_day) = day_bounds(period);
-        let (from_month, to_month) = (month_id(period.first()), month_id(period.last()));
+        let (from_month, to_month) = (period.first().id(), period.last().id());
 
         let totals = read_totals(conn, (from_day, to_day), ids).await.map_err(err("totals.sql"))?;
         let previous_totals =
@@ -336,14 +334,9 @@ fn resolve_borough(boroughs: &[BoroughRow], name: Option<&str>) -> Result<Option
     })
 }
 
-/// `YYYYMM`, the mart's month_id.
-pub fn month_id(m: YearMonth) -> i32 {
-    m.year() * 100 + m.month() as i32
-}
-
 /// The month of a `YYYYMM` month_id.
 pub(crate) fn month_of_id(id: i32) -> Option<YearMonth> {
-    YearMonth::new(id / 100, (id % 100) as u32)
+    YearMonth::from_id(id)
 }
 
 fn date_of_id(id: i32) -> Option<NaiveDate> {
@@ -352,7 +345,7 @@ fn date_of_id(id: i32) -> Option<NaiveDate> {
 
 /// `[first day, first day after)` of the period as `YYYYMMDD` date_ids.
 fn day_bounds(period: MonthRange) -> (i32, i32) {
-    (month_id(period.first()) * 100 + 1, month_id(period.last().next()) * 100 + 1)
+    (period.first().first_date_id(), period.last().next().first_date_id())
 }
 
 #[cfg(test)]

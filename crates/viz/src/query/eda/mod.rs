@@ -64,14 +64,10 @@ struct ValueRow {
 
 /// A read-only connection to the warehouse.
 async fn connect(db: &DatabaseConfig) -> Result<PgConnection, VizError> {
-    let url = db.url.to_string();
-    let options = atl_core::pg_connect::connect_options(db.url.expose())
-        .map_err(|source| VizError::WarehouseUnreachable { url: url.clone(), source })?
-        .application_name("atl-viz eda")
-        .options([("default_transaction_read_only", "on")]);
-    PgConnection::connect_with(&options)
-        .await
-        .map_err(|source| VizError::WarehouseUnreachable { url, source })
+    let unreachable =
+        |e: atl_core::pg::ConnectError| VizError::WarehouseUnreachable { url: e.url, source: e.source };
+    let options = atl_core::pg::read_only_options("warehouse", db, "atl-viz eda").map_err(unreachable)?;
+    atl_core::pg::connect_with("warehouse", db, &options).await.map_err(unreachable)
 }
 
 fn query_error(query: &'static str) -> impl Fn(sqlx::Error) -> VizError {

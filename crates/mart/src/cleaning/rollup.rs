@@ -99,15 +99,20 @@ fn fact_column(name: &str) -> Option<(usize, Unit, Conv)> {
     let at = FACT.iter().position(|(n, _)| *n == name)?;
     let conv = FACT[at].1;
     let unit = match conv {
-        Conv::Cents(..) => Unit::Cents,
+        Conv::Cents(..) | Conv::CentsSum(_) => Unit::Cents,
         Conv::Service
+        | Conv::Kind
+        | Conv::Licence(_)
         | Conv::DateId(_)
         | Conv::Hour(_)
         | Conv::Int(_)
+        | Conv::Zone(_)
+        | Conv::IntIn(..)
         | Conv::Member(..)
         | Conv::WholeIn(..)
-        | Conv::Seconds(..) => Unit::Whole,
-        Conv::Same(_) | Conv::Flag(_) => return None,
+        | Conv::Seconds(..)
+        | Conv::SecondsWithinDay(..) => Unit::Whole,
+        Conv::Same(_) | Conv::Flag(_) | Conv::LooseFlag(_) | Conv::FlagOr(..) | Conv::Code(_) => return None,
     };
     Some((at, unit, conv))
 }

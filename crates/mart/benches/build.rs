@@ -359,7 +359,10 @@ fn settled_cpu(server: &PgServer) -> f64 {
 
 /// The fact rows build_log gives the month.
 fn built_fact_rows(mart: &PgServer) -> u64 {
-    mart.psql("postgres", "SELECT fact_rows FROM mart.build_log WHERE service_id = 1").unwrap().parse().unwrap()
+    mart.psql("postgres", "SELECT fact_rows FROM mart.build_log WHERE service_id = 1")
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 fn log_len(log: &Path) -> usize {

@@ -112,20 +112,19 @@ pub async fn stream_month(
         .map_err(MartError::sql(what("starting the staging COPY of")))?;
 
     let layout = Layout { fed: &fed, width: staging.len() };
-    let counts = match pump(&mut rows, &mut fact_sink, &mut reject_sink, &cleaner, layout, rollups.as_mut())
-        .await
-    {
-        Ok(counts) => counts,
-        Err(stop) => {
-            let reason = stop.to_string();
-            let _ = fact_sink.abort(reason.clone()).await;
-            let _ = reject_sink.abort(reason).await;
-            return Err(match stop {
-                Stop::Sql(step, source) => MartError::Sql { what: what(step), source },
-                Stop::Rows(detail) => MartError::Stream { kind, month, detail },
-            });
-        }
-    };
+    let counts =
+        match pump(&mut rows, &mut fact_sink, &mut reject_sink, &cleaner, layout, rollups.as_mut()).await {
+            Ok(counts) => counts,
+            Err(stop) => {
+                let reason = stop.to_string();
+                let _ = fact_sink.abort(reason.clone()).await;
+                let _ = reject_sink.abort(reason).await;
+                return Err(match stop {
+                    Stop::Sql(step, source) => MartError::Sql { what: what(step), source },
+                    Stop::Rows(detail) => MartError::Stream { kind, month, detail },
+                });
+            }
+        };
     let written = fact_sink.finish().await.map_err(MartError::sql(what("finishing the partition of")))?;
     let staged = reject_sink.finish().await.map_err(MartError::sql(what("finishing the staging COPY of")))?;
     if written != counts.clean || staged != counts.staged {

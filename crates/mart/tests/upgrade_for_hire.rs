@@ -1,7 +1,8 @@
 //! Migration 0008 upgrades a mart in place: for-hire months built by the release before it
 //! (the model at migration 0007, cleaned by that release's insertion_for_hire.sql, kept in
 //! `fixtures/v7`) keep every row and every cent per licence once their money is whole cents;
-//! and this release's streamed build of the same months writes the same mart again.
+//! and this release's two ways of building the same months, the stream (`atl-mart build`) and
+//! insertion_for_hire.sql by hand over the whole month staged, write the same mart again.
 
 mod common;
 
@@ -74,10 +75,15 @@ fn plant_edges(stack: &Stack) {
     );
 }
 
+/// The release before migration 0008's insertion_for_hire.sql.
+const V7_INSERTION: &str = "tests/fixtures/v7/insertion_for_hire.sql";
+
 /// The mart's model as the release before migration 0008 left it.
 fn migrate_to_version_7(stack: &Stack) {
     let seven = Migrator {
-        migrations: Cow::Owned(atl_mart::schema::MIGRATOR.migrations.iter().filter(|m| m.version <= 7).cloned().collect()),
+        migrations: Cow::Owned(
+            atl_mart::schema::MIGRATOR.migrations.iter().filter(|m| m.version <= 7).cloned().collect(),
+        ),
         ..Migrator::DEFAULT
     };
     stack
@@ -90,11 +96,11 @@ fn migrate_to_version_7(stack: &Stack) {
     assert_eq!(stack.mart_sql("SELECT max(version) FROM mart._sqlx_migrations"), "7");
 }
 
-/// A month built as that release built it: the whole month staged, then its
-/// insertion_for_hire.sql by hand.
-fn build_with_version_7(stack: &Stack, kind: TripKind, month: &str) {
+/// A month built by hand, as psql users build it (and as the release before migration 0008
+/// built it): the whole month staged, then `file` (relative to the crate) run by psql.
+fn build_by_hand(stack: &Stack, file: &str, kind: TripKind, month: &str) {
     stack.stage_whole_month(kind, month);
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v7/insertion_for_hire.sql");
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     let out = Command::new(stack.mart.cluster().install().bin("psql"))
         .args(stack.mart.cluster().psql_args("postgres"))
         .args(["-v", "ON_ERROR_STOP=1", "-c"])
@@ -157,11 +163,13 @@ fn for_hire_months_built_before_migration_8_keep_every_row_and_cent_per_licence(
 
     migrate_to_version_7(&stack);
     for (kind, month, _, _) in MONTHS {
-        build_with_version_7(&stack, kind, month);
+        build_by_hand(&stack, V7_INSERTION, kind, month);
     }
     assert_eq!(
-        stack.mart_sql("SELECT format_type(atttypid, atttypmod) FROM pg_attribute \
-                        WHERE attrelid = 'mart.fact_for_hire_trip'::regclass AND attname = 'passenger_total'"),
+        stack.mart_sql(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute \
+                        WHERE attrelid = 'mart.fact_for_hire_trip'::regclass AND attname = 'passenger_total'"
+        ),
         "numeric(10,2)"
     );
     let before = contents(&stack);
@@ -208,4 +216,8 @@ fn for_hire_months_built_before_migration_8_keep_every_row_and_cent_per_licence(
         stack.build(kind, Some(&format!("{month}..{month}")));
     }
     assert_eq!(contents(&stack), before, "this release's build and the previous one's agree");
+    for (kind, month, _, _) in MONTHS {
+        build_by_hand(&stack, "../../sql/mart/insertion_for_hire.sql", kind, month);
+    }
+    assert_eq!(contents(&stack), before, "insertion_for_hire.sql by hand and the stream agree");
 }

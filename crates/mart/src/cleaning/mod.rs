@@ -280,9 +280,11 @@ impl Conv {
             Conv::Same(_) => staged.into(),
             Conv::DateId(_) | Conv::Int(_) | Conv::Member(..) | Conv::Seconds(..) => "integer".into(),
             Conv::Flag(_) | Conv::LooseFlag(_) | Conv::FlagOr(..) => "boolean".into(),
-            Conv::Cents(_) | Conv::CentsSum(_) | Conv::Zone(_) | Conv::IntIn(..) | Conv::SecondsWithinDay(..) => {
-                "integer".into()
-            }
+            Conv::Cents(_)
+            | Conv::CentsSum(_)
+            | Conv::Zone(_)
+            | Conv::IntIn(..)
+            | Conv::SecondsWithinDay(..) => "integer".into(),
             Conv::Kind | Conv::Licence(_) => "smallint".into(),
             Conv::Code(_) => "text".into(),
         }

@@ -244,11 +244,13 @@ impl Cleaner {
                 }
                 Conv::Kind => *value = put_i16(out, Some(c.service_id)),
                 Conv::Licence(col) => {
-                    let id = self.service_of(row[at[0]]).ok_or_else(|| format!("{col}: a licence not listed"))?;
+                    let id =
+                        self.service_of(row[at[0]]).ok_or_else(|| format!("{col}: a licence not listed"))?;
                     *value = put_i16(out, Some(id))
                 }
                 Conv::Code(_) => {
-                    let code = row[at[0]].map(|b| trim_spaces(b).to_ascii_uppercase()).filter(|b| !b.is_empty());
+                    let code =
+                        row[at[0]].map(|b| trim_spaces(b).to_ascii_uppercase()).filter(|b| !b.is_empty());
                     put_raw(out, code.as_deref())
                 }
                 Conv::Zone(_) => *value = put_i32(out, float(row, at[0]).map(|x| x as i32)),
@@ -262,7 +264,8 @@ impl Cleaner {
                 }
                 Conv::LooseFlag(_) => put_bool(out, loose_flag(row[at[0]])),
                 Conv::FlagOr(..) => {
-                    let flag = if float(row, at[0]) == Some(1.0) { Some(true) } else { loose_flag(row[at[1]]) };
+                    let flag =
+                        if float(row, at[0]) == Some(1.0) { Some(true) } else { loose_flag(row[at[1]]) };
                     put_bool(out, flag)
                 }
                 Conv::CentsSum(cols) => {
@@ -272,7 +275,8 @@ impl Cleaner {
                             sum += round_cents(x).ok_or_else(|| format!("{col} = {x} (in cents)"))?;
                         }
                     }
-                    let total = i32::try_from(sum).map_err(|_| format!("a passenger total of {sum} cents"))?;
+                    let total =
+                        i32::try_from(sum).map_err(|_| format!("a passenger total of {sum} cents"))?;
                     *value = put_i32(out, Some(total))
                 }
                 Conv::Cents(col) => match float(row, at[0]) {

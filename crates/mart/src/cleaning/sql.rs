@@ -235,7 +235,8 @@ pub fn expression(conv: Conv) -> String {
         Conv::Seconds(a, b) => format!("floor(date_part('epoch', c.{b} - c.{a}) + 0.5)::int"),
         Conv::Cents(c) => format!("(mart.round_cents(c.{c}) * 100)::int"),
         Conv::CentsSum(cs) => {
-            let terms: Vec<String> = cs.iter().map(|c| format!("coalesce(mart.round_cents(c.{c}), 0)")).collect();
+            let terms: Vec<String> =
+                cs.iter().map(|c| format!("coalesce(mart.round_cents(c.{c}), 0)")).collect();
             format!("(({}) * 100)::int", terms.join(" + "))
         }
         Conv::Kind => "c.kind_id".into(),

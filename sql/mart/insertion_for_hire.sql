@@ -254,14 +254,22 @@ WHERE c.reason IS NULL;
 -- END GENERATED for_hire_convert
 
 -- The roll-ups every aggregate and build_log's fact figures are summed from (one parallel
--- scan each; their groups are bounded by the dimensions).
-CREATE TEMP TABLE rollup_day_hour ON COMMIT DROP AS
-SELECT service_id, pickup_date_id, pickup_hour, count(*) AS trips,
-       sum(passenger_total_cents) * 0.01 AS total_sum, sum(base_passenger_fare_cents) * 0.01 AS fare_sum,
-       sum(driver_pay_cents) * 0.01 AS driver_pay_sum, sum(tips_cents) * 0.01 AS tips_sum,
+-- scan each; their groups are bounded by the dimensions). atl-mart sums the first three as it
+-- streams the clean rows and makes their tables before running this file (unless it left
+-- clean rows to it): IF NOT EXISTS then skips the three scans.
+-- BEGIN GENERATED for_hire_rollups: from crates/mart/src/cleaning (edit there; cargo test rewrites this)
+CREATE TEMP TABLE IF NOT EXISTS rollup_day_hour ON COMMIT DROP AS
+SELECT service_id, pickup_date_id, pickup_hour,
+       count(*) AS trips,
+       sum(passenger_total_cents) * 0.01 AS total_sum,
+       sum(base_passenger_fare_cents) * 0.01 AS fare_sum,
+       sum(driver_pay_cents) * 0.01 AS driver_pay_sum,
+       sum(tips_cents) * 0.01 AS tips_sum,
        sum(trip_miles_hundredths) * 0.01 AS miles_sum,
-       sum(duration_sec) AS duration_sec_sum, sum(trip_time_sec) AS trip_time_sec_sum,
-       count(wait_sec) AS wait_trips, sum(wait_sec) AS wait_sec_sum,
+       sum(duration_sec) AS duration_sec_sum,
+       sum(trip_time_sec) AS trip_time_sec_sum,
+       count(wait_sec) AS wait_trips,
+       sum(wait_sec) AS wait_sec_sum,
        count(*) FILTER (WHERE shared_request) AS shared_request_trips,
        count(*) FILTER (WHERE shared_match) AS shared_match_trips,
        count(*) FILTER (WHERE wav_request) AS wav_request_trips,
@@ -271,18 +279,22 @@ SELECT service_id, pickup_date_id, pickup_hour, count(*) AS trips,
 FROM mart.fact_for_hire_build
 GROUP BY service_id, pickup_date_id, pickup_hour;
 
-CREATE TEMP TABLE rollup_zone ON COMMIT DROP AS
-SELECT service_id, pu_zone_id, count(*) AS trips, sum(passenger_total_cents) * 0.01 AS total_sum
+CREATE TEMP TABLE IF NOT EXISTS rollup_zone ON COMMIT DROP AS
+SELECT service_id, pu_zone_id,
+       count(*) AS trips,
+       sum(passenger_total_cents) * 0.01 AS total_sum
 FROM mart.fact_for_hire_build
 WHERE pu_zone_id IS NOT NULL
 GROUP BY service_id, pu_zone_id;
 
-CREATE TEMP TABLE rollup_miles ON COMMIT DROP AS
-SELECT service_id, trip_miles_hundredths * 0.01 AS trip_miles, count(*) AS trips,
+CREATE TEMP TABLE IF NOT EXISTS rollup_miles ON COMMIT DROP AS
+SELECT service_id, trip_miles_hundredths * 0.01 AS trip_miles,
+       count(*) AS trips,
        sum(base_passenger_fare_cents) * 0.01 AS fare_sum
 FROM mart.fact_for_hire_build
 WHERE trip_miles_hundredths IS NOT NULL
 GROUP BY service_id, trip_miles_hundredths;
+-- END GENERATED for_hire_rollups
 
 CREATE TEMP TABLE rollup_wait ON COMMIT DROP AS
 SELECT service_id, pickup_hour, least(wait_sec / 30 * 30, 3600) AS wait_bin, count(*) AS trips

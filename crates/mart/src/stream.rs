@@ -22,8 +22,8 @@ use futures::stream::BoxStream;
 use sqlx::postgres::PgCopyIn;
 use sqlx::{AssertSqlSafe, PgConnection};
 
-use crate::cleaning::for_hire::FOR_HIRE;
-use crate::cleaning::rollup::Rollups;
+use crate::cleaning::for_hire::{FOR_HIRE, FOR_HIRE_ROLLUPS};
+use crate::cleaning::rollup::{Rollups, TAXI_ROLLUPS};
 use crate::cleaning::row::{BuildConstants, Cleaner};
 use crate::cleaning::{DIMENSIONS, Element, FactSpec, TAXI};
 use crate::error::MartError;
@@ -42,6 +42,8 @@ const BATCH_BYTES: usize = 1 << 16;
 pub struct Streamed {
     pub clean: u64,
     pub staged: u64,
+    /// Of the staged rows, the clean ones left to the SQL ([`Cleaner::streamable`]).
+    pub deferred: u64,
 }
 
 /// The fact a kind's months are cleaned into.
@@ -85,10 +87,8 @@ pub async fn stream_month(
         .await
         .map_err(MartError::sql(what("making the new partition of")))?;
     check_build_table(mart, &cleaner, spec.build).await?;
-    let mut rollups = match kind.is_for_hire() {
-        false => Some(Rollups::new().map_err(|detail| MartError::Cleaning { detail })?),
-        true => None,
-    };
+    let set = if kind.is_for_hire() { &FOR_HIRE_ROLLUPS } else { &TAXI_ROLLUPS };
+    let mut rollups = Rollups::new(set).map_err(|detail| MartError::Cleaning { detail })?;
 
     // Only the columns the kind has cross; the others are NULL in every row of the month.
     let fed = transfer::fed_columns(kind, &staging)?;
@@ -112,19 +112,19 @@ pub async fn stream_month(
         .map_err(MartError::sql(what("starting the staging COPY of")))?;
 
     let layout = Layout { fed: &fed, width: staging.len() };
-    let counts =
-        match pump(&mut rows, &mut fact_sink, &mut reject_sink, &cleaner, layout, rollups.as_mut()).await {
-            Ok(counts) => counts,
-            Err(stop) => {
-                let reason = stop.to_string();
-                let _ = fact_sink.abort(reason.clone()).await;
-                let _ = reject_sink.abort(reason).await;
-                return Err(match stop {
-                    Stop::Sql(step, source) => MartError::Sql { what: what(step), source },
-                    Stop::Rows(detail) => MartError::Stream { kind, month, detail },
-                });
-            }
-        };
+    let counts = match pump(&mut rows, &mut fact_sink, &mut reject_sink, &cleaner, layout, &mut rollups).await
+    {
+        Ok(counts) => counts,
+        Err(stop) => {
+            let reason = stop.to_string();
+            let _ = fact_sink.abort(reason.clone()).await;
+            let _ = reject_sink.abort(reason).await;
+            return Err(match stop {
+                Stop::Sql(step, source) => MartError::Sql { what: what(step), source },
+                Stop::Rows(detail) => MartError::Stream { kind, month, detail },
+            });
+        }
+    };
     let written = fact_sink.finish().await.map_err(MartError::sql(what("finishing the partition of")))?;
     let staged = reject_sink.finish().await.map_err(MartError::sql(what("finishing the staging COPY of")))?;
     if written != counts.clean || staged != counts.staged {
@@ -137,8 +137,9 @@ pub async fn stream_month(
             ),
         });
     }
-    if let Some(rollups) = &rollups {
-        write_rollups(mart, rollups, counts.clean, kind, month).await?;
+    // Clean rows left to the SQL are in no roll-up: then the SQL sums them all.
+    if counts.deferred == 0 {
+        write_rollups(mart, &rollups, counts.clean, kind, month).await?;
     }
     sqlx::raw_sql("COMMIT")
         .execute(&mut *rejects)
@@ -179,11 +180,11 @@ async fn pump(
     rejects: &mut PgCopyIn<&mut PgConnection>,
     cleaner: &Cleaner,
     layout: Layout<'_>,
-    mut rollups: Option<&mut Rollups>,
+    rollups: &mut Rollups,
 ) -> Result<Streamed, Stop> {
     let mut input = BytesMut::new();
     let mut out = [header(), header()];
-    let mut counts = Streamed { clean: 0, staged: 0 };
+    let mut counts = Streamed { clean: 0, staged: 0, deferred: 0 };
     let mut state = Framing::Header;
     let mut ended = false;
     while !ended {
@@ -195,7 +196,7 @@ async fn pump(
         if input.len() < BATCH_BYTES && !ended {
             continue;
         }
-        split_rows(&mut input, &mut state, cleaner, layout, &mut out, &mut counts, rollups.as_deref_mut())
+        split_rows(&mut input, &mut state, cleaner, layout, &mut out, &mut counts, rollups)
             .map_err(Stop::Rows)?;
         if out[0].len() >= CHUNK_BYTES {
             fact.send(out[0].split().freeze()).await.map_err(|e| Stop::Sql("writing the partition of", e))?;
@@ -240,7 +241,7 @@ fn split_rows(
     layout: Layout<'_>,
     out: &mut [BytesMut; 2],
     counts: &mut Streamed,
-    mut rollups: Option<&mut Rollups>,
+    rollups: &mut Rollups,
 ) -> Result<(), String> {
     if *state == Framing::Header {
         if input.len() < SIGNATURE.len() + 8 {
@@ -266,17 +267,17 @@ fn split_rows(
             at += len;
             break;
         }
-        if cleaner.reason(&fields).is_none() && cleaner.streamable(&fields) {
+        let clean = cleaner.reason(&fields).is_none();
+        if clean && cleaner.streamable(&fields) {
             cleaner
                 .write_fact(&fields, &mut out[0], &mut values)
                 .map_err(|e| format!("a clean row cannot be converted: {e}"))?;
-            if let Some(rollups) = rollups.as_deref_mut() {
-                rollups.add(&values);
-            }
+            rollups.add(&values);
             counts.clean += 1;
         } else {
             out[1].put_slice(&input[at..at + len]);
             counts.staged += 1;
+            counts.deferred += u64::from(clean);
         }
         at += len;
     }

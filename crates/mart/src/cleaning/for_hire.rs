@@ -4,6 +4,7 @@
 //! times, zones and bases only). insertion_for_hire.sql's generated regions and the stream
 //! both come from here, as insertion.sql's and the taxis' come from [`super`].
 
+use super::rollup::{Measure, Rollup, RollupSet};
 use super::{Col, Conv, FactSpec, Rule, Test};
 
 /// What a passenger paid: these charges, each rounded to the cent, missing ones as 0
@@ -140,6 +141,57 @@ pub const FOR_HIRE: FactSpec = FactSpec {
     rules: RULES,
     columns: FACT,
 };
+
+/// The for-hire month's roll-ups (insertion_for_hire.sql), summed by the stream like the
+/// taxis' ([`super::rollup`]); the wait times and bases are summed by the SQL.
+pub const FOR_HIRE_ROLLUPS: RollupSet = RollupSet {
+    rollups: ROLLUPS,
+    columns: FACT,
+    build: "mart.fact_for_hire_build",
+    airport_rate_code: false,
+};
+
+const ROLLUPS: &[Rollup] = &[
+    Rollup {
+        table: "rollup_day_hour",
+        keys: &[
+            ("service_id", "service_id"),
+            ("pickup_date_id", "pickup_date_id"),
+            ("pickup_hour", "pickup_hour"),
+        ],
+        measures: &[
+            ("trips", Measure::Count),
+            ("total_sum", Measure::Sum("passenger_total_cents")),
+            ("fare_sum", Measure::Sum("base_passenger_fare_cents")),
+            ("driver_pay_sum", Measure::Sum("driver_pay_cents")),
+            ("tips_sum", Measure::Sum("tips_cents")),
+            ("miles_sum", Measure::Sum("trip_miles_hundredths")),
+            ("duration_sec_sum", Measure::Sum("duration_sec")),
+            ("trip_time_sec_sum", Measure::Sum("trip_time_sec")),
+            ("wait_trips", Measure::CountOf("wait_sec")),
+            ("wait_sec_sum", Measure::Sum("wait_sec")),
+            ("shared_request_trips", Measure::CountTrue("shared_request")),
+            ("shared_match_trips", Measure::CountTrue("shared_match")),
+            ("wav_request_trips", Measure::CountTrue("wav_request")),
+            ("wav_match_trips", Measure::CountTrue("wav_match")),
+            ("access_a_ride_trips", Measure::CountTrue("access_a_ride")),
+            ("airport_trips", Measure::AirportTrips),
+        ],
+        only_with: None,
+    },
+    Rollup {
+        table: "rollup_zone",
+        keys: &[("service_id", "service_id"), ("pu_zone_id", "pu_zone_id")],
+        measures: &[("trips", Measure::Count), ("total_sum", Measure::Sum("passenger_total_cents"))],
+        only_with: Some("pu_zone_id"),
+    },
+    Rollup {
+        table: "rollup_miles",
+        keys: &[("service_id", "service_id"), ("trip_miles", "trip_miles_hundredths")],
+        measures: &[("trips", Measure::Count), ("fare_sum", Measure::Sum("base_passenger_fare_cents"))],
+        only_with: Some("trip_miles_hundredths"),
+    },
+];
 
 #[cfg(test)]
 mod tests {

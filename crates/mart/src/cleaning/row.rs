@@ -233,11 +233,14 @@ impl Cleaner {
                             .map(|x| x as i16),
                     )
                 }
-                Conv::Flag(_) => match row[at[0]] {
-                    Some(b"Y") => put_bool(out, Some(true)),
-                    Some(b"N") => put_bool(out, Some(false)),
-                    _ => put_bool(out, None),
-                },
+                Conv::Flag(_) => {
+                    let flag = match row[at[0]] {
+                        Some(b"Y") => Some(true),
+                        Some(b"N") => Some(false),
+                        _ => None,
+                    };
+                    *value = put_bool(out, flag)
+                }
                 Conv::Seconds(..) => {
                     let d = ts(row, at[1]).zip(ts(row, at[0])).map(|(b, a)| b - a);
                     *value = put_i32(out, d.map(seconds))
@@ -262,11 +265,11 @@ impl Cleaner {
                     let d = ts(row, at[1]).zip(ts(row, at[0])).map(|(b, a)| b - a);
                     *value = put_i32(out, d.filter(|d| (0..=DAY_US).contains(d)).map(seconds))
                 }
-                Conv::LooseFlag(_) => put_bool(out, loose_flag(row[at[0]])),
+                Conv::LooseFlag(_) => *value = put_bool(out, loose_flag(row[at[0]])),
                 Conv::FlagOr(..) => {
                     let flag =
                         if float(row, at[0]) == Some(1.0) { Some(true) } else { loose_flag(row[at[1]]) };
-                    put_bool(out, flag)
+                    *value = put_bool(out, flag)
                 }
                 Conv::CentsSum(cols) => {
                     let mut sum: i64 = 0;
@@ -396,8 +399,10 @@ fn put_i32(out: &mut BytesMut, value: Option<i32>) -> Option<i64> {
     put_raw(out, value.map(i32::to_be_bytes).as_ref().map(|b| b.as_slice()));
     value.map(i64::from)
 }
-fn put_bool(out: &mut BytesMut, value: Option<bool>) {
-    put_raw(out, value.map(|v| [u8::from(v)]).as_ref().map(|b| b.as_slice()))
+/// Writes `value` and returns it as 1 or 0.
+fn put_bool(out: &mut BytesMut, value: Option<bool>) -> Option<i64> {
+    put_raw(out, value.map(|v| [u8::from(v)]).as_ref().map(|b| b.as_slice()));
+    value.map(i64::from)
 }
 
 #[cfg(test)]

@@ -17,7 +17,8 @@ pub fn markers(name: &str) -> (String, String) {
 /// The names of insertion.sql's regions, in file order.
 pub const REGIONS: [&str; 4] = ["rules", "classify", "convert", "rollups"];
 /// The names of insertion_for_hire.sql's regions, in file order.
-pub const FOR_HIRE_REGIONS: [&str; 3] = ["for_hire_rules", "for_hire_classify", "for_hire_convert"];
+pub const FOR_HIRE_REGIONS: [&str; 4] =
+    ["for_hire_rules", "for_hire_classify", "for_hire_convert", "for_hire_rollups"];
 
 /// The text between the markers of region `name` (each line ending in a newline).
 pub fn region(name: &str) -> String {
@@ -25,10 +26,11 @@ pub fn region(name: &str) -> String {
         "rules" => rules_doc(TAXI.rules),
         "classify" => classify(),
         "convert" => convert(&TAXI, "classified_trip"),
-        "rollups" => super::rollup::sql(),
+        "rollups" => super::rollup::sql(&super::rollup::TAXI_ROLLUPS),
         "for_hire_rules" => rules_doc(FOR_HIRE.rules),
         "for_hire_classify" => for_hire_classify(),
         "for_hire_convert" => convert(&FOR_HIRE, "classified_for_hire"),
+        "for_hire_rollups" => super::rollup::sql(&super::for_hire::FOR_HIRE_ROLLUPS),
         _ => panic!("no generated region {name}"),
     }
 }

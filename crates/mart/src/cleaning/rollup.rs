@@ -336,7 +336,7 @@ impl Rollups {
     /// gives: the fact's for a key, numeric for a sum of cents, bigint otherwise), the COPY
     /// statement, and its rows in COPY's text form.
     pub fn tables(&self) -> Vec<(String, String, String)> {
-        self.parts.iter().map(|p| p.table(&self.columns)).collect()
+        self.parts.iter().map(|p| p.table(self.columns)).collect()
     }
 }
 

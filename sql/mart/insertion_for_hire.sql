@@ -254,9 +254,9 @@ WHERE c.reason IS NULL;
 -- END GENERATED for_hire_convert
 
 -- The roll-ups every aggregate and build_log's fact figures are summed from (one parallel
--- scan each; their groups are bounded by the dimensions). atl-mart sums the first three as it
+-- scan each; their groups are bounded by the dimensions). atl-mart sums the first four as it
 -- streams the clean rows and makes their tables before running this file (unless it left
--- clean rows to it): IF NOT EXISTS then skips the three scans.
+-- clean rows to it): IF NOT EXISTS then skips the four scans.
 -- BEGIN GENERATED for_hire_rollups: from crates/mart/src/cleaning (edit there; cargo test rewrites this)
 CREATE TEMP TABLE IF NOT EXISTS rollup_day_hour ON COMMIT DROP AS
 SELECT service_id, pickup_date_id, pickup_hour,
@@ -294,13 +294,14 @@ SELECT service_id, trip_miles_hundredths * 0.01 AS trip_miles,
 FROM mart.fact_for_hire_build
 WHERE trip_miles_hundredths IS NOT NULL
 GROUP BY service_id, trip_miles_hundredths;
--- END GENERATED for_hire_rollups
 
-CREATE TEMP TABLE rollup_wait ON COMMIT DROP AS
-SELECT service_id, pickup_hour, least(wait_sec / 30 * 30, 3600) AS wait_bin, count(*) AS trips
+CREATE TEMP TABLE IF NOT EXISTS rollup_wait ON COMMIT DROP AS
+SELECT service_id, pickup_hour, least(wait_sec / 30 * 30, 3600) AS wait_bin,
+       count(*) AS trips
 FROM mart.fact_for_hire_build
 WHERE wait_sec IS NOT NULL
-GROUP BY 1, 2, 3;
+GROUP BY service_id, pickup_hour, least(wait_sec / 30 * 30, 3600);
+-- END GENERATED for_hire_rollups
 
 CREATE TEMP TABLE rollup_base ON COMMIT DROP AS
 SELECT dispatching_base_num, min(service_id) AS service_id, count(*) AS trips

@@ -143,7 +143,7 @@ pub const FOR_HIRE: FactSpec = FactSpec {
 };
 
 /// The for-hire month's roll-ups (insertion_for_hire.sql), summed by the stream like the
-/// taxis' ([`super::rollup`]); the wait times and bases are summed by the SQL.
+/// taxis' ([`super::rollup`]); the bases (a text key) are summed by the SQL.
 pub const FOR_HIRE_ROLLUPS: RollupSet = RollupSet {
     rollups: ROLLUPS,
     columns: FACT,
@@ -178,18 +178,29 @@ const ROLLUPS: &[Rollup] = &[
             ("airport_trips", Measure::AirportTrips),
         ],
         only_with: None,
+        bins: &[],
     },
     Rollup {
         table: "rollup_zone",
         keys: &[("service_id", "service_id"), ("pu_zone_id", "pu_zone_id")],
         measures: &[("trips", Measure::Count), ("total_sum", Measure::Sum("passenger_total_cents"))],
         only_with: Some("pu_zone_id"),
+        bins: &[],
     },
     Rollup {
         table: "rollup_miles",
         keys: &[("service_id", "service_id"), ("trip_miles", "trip_miles_hundredths")],
         measures: &[("trips", Measure::Count), ("fare_sum", Measure::Sum("base_passenger_fare_cents"))],
         only_with: Some("trip_miles_hundredths"),
+        bins: &[],
+    },
+    Rollup {
+        table: "rollup_wait",
+        keys: &[("service_id", "service_id"), ("pickup_hour", "pickup_hour"), ("wait_bin", "wait_sec")],
+        measures: &[("trips", Measure::Count)],
+        only_with: Some("wait_sec"),
+        // Half-minute bins, the last one every wait of an hour or more.
+        bins: &[("wait_bin", 30, 3600)],
     },
 ];
 

@@ -38,6 +38,8 @@ pub struct Rollup {
     pub measures: &'static [(&'static str, Measure)],
     /// Only the rows where this fact column is not NULL.
     pub only_with: Option<&'static str>,
+    /// Keys given in bins: (key, step, cap) is `least(column / step * step, cap)`.
+    pub bins: &'static [(&'static str, i64, i64)],
 }
 
 /// What a roll-up column holds for each group.
@@ -84,6 +86,7 @@ pub const ROLLUPS: &[Rollup] = &[
             ("airport_trips", Measure::AirportTrips),
         ],
         only_with: None,
+        bins: &[],
     },
     Rollup {
         table: "rollup_zone_payment",
@@ -95,12 +98,14 @@ pub const ROLLUPS: &[Rollup] = &[
             ("tip_sum", Measure::Sum("tip_amount_cents")),
         ],
         only_with: None,
+        bins: &[],
     },
     Rollup {
         table: "rollup_distance",
         keys: &[("trip_distance", "trip_distance_hundredths")],
         measures: &[("trips", Measure::Count), ("fare_sum", Measure::Sum("fare_amount_cents"))],
         only_with: None,
+        bins: &[],
     },
 ];
 
@@ -155,8 +160,22 @@ pub fn sql(set: &RollupSet) -> String {
         if i > 0 {
             out.push('\n');
         }
-        let keys: Vec<String> = r.keys.iter().map(|(name, c)| in_dollars(c, c, name)).collect();
-        let group: Vec<&str> = r.keys.iter().map(|(_, c)| *c).collect();
+        let binned = |name: &str, c: &str| {
+            r.bins
+                .iter()
+                .find(|(k, ..)| *k == name)
+                .map(|(_, step, cap)| format!("least({c} / {step} * {step}, {cap})"))
+        };
+        let keys: Vec<String> = r
+            .keys
+            .iter()
+            .map(|(name, c)| match binned(name, c) {
+                Some(e) => format!("{e} AS {name}"),
+                None => in_dollars(c, c, name),
+            })
+            .collect();
+        let group: Vec<String> =
+            r.keys.iter().map(|(name, c)| binned(name, c).unwrap_or_else(|| (*c).to_owned())).collect();
         let measures: Vec<String> = r
             .measures
             .iter()
@@ -212,6 +231,8 @@ struct Part {
     /// The fact column a row must have (not NULL) to count.
     only_with: Option<usize>,
     keys: Vec<(usize, Unit)>,
+    /// Per key: its bin (step, cap), if binned.
+    bins: Vec<Option<(i64, i64)>>,
     /// Per measure: the fact column summed (`None`: a count) and its unit.
     measures: Vec<(Measure, Option<(usize, Unit)>)>,
     /// Each group's first sum in `sums`, by its [`GroupKey`].
@@ -264,9 +285,15 @@ impl Rollups {
                 })
                 .collect::<Result<_, _>>()?;
             let only_with = r.only_with.map(|c| column(c).map(|(at, _, _)| at)).transpose()?;
+            let bins = r
+                .keys
+                .iter()
+                .map(|(name, _)| r.bins.iter().find(|(k, ..)| k == name).map(|(_, s, c)| (*s, *c)))
+                .collect();
             parts.push(Part {
                 rollup: *r,
                 only_with,
+                bins,
                 keys,
                 measures,
                 groups: FxHashMap::default(),
@@ -295,7 +322,12 @@ impl Rollups {
             let mut key: GroupKey = ([0; MAX_KEYS], 0);
             for (i, (at, _)) in part.keys.iter().enumerate() {
                 match values[*at] {
-                    Some(v) => key.0[i] = v,
+                    Some(v) => {
+                        key.0[i] = match part.bins[i] {
+                            Some((step, cap)) => (v / step * step).min(cap),
+                            None => v,
+                        }
+                    }
                     None => key.1 |= 1 << i,
                 }
             }

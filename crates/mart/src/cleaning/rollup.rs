@@ -1,3 +1,6 @@
+//! (Over 400 lines: the roll-ups' engine, the SQL made from it and the taxis' declarations
+//! belong together; a fifth of the file is their tests.)
+//!
 //! A month's roll-ups (insertion.sql step 4), declared once: small tables of groups every
 //! aggregate table of the month, and the fact's totals in build_log, are summed from; the
 //! taxis' three here ([`TAXI_ROLLUPS`]), the for-hire fact's in

@@ -11,6 +11,9 @@
 --                  copied), a JSON array of {"licence": "HV0003" or null, "rows": n,
 --                  "total": "123.45"}; unset or '', they are counted from the staging table
 --     atl.warehouse_loaded_at  optional: raw.load_log.finished_at of the month as copied
+--     atl.fact_prebuilt  'on' when atl-mart has already streamed the month's clean rows into
+--                  mart.fact_for_hire_build (made by mart.new_for_hire_build_table) and
+--                  staged the others (see HOW); unset, every staged row is cleaned here
 -- By hand: README.md ("The for-hire services").
 --
 -- SERVICES. A row's service is its licence (mart.for_hire_key): HV0002 juno, HV0003 uber,
@@ -19,35 +22,49 @@
 --
 -- CLEANING RULES. Every staged row ends either in mart.fact_for_hire_trip or in mart.rejects
 -- under exactly one reason: the first rule it fails, in this order (one CASE expression).
+-- BEGIN GENERATED for_hire_rules: from crates/mart/src/cleaning (edit there; cargo test rewrites this)
 --   timestamp_missing         pickup or dropoff is null
 --   pickup_outside_month      pickup not in [month, month + 1 month)
 --   dropoff_not_after_pickup  dropoff <= pickup
 --   trip_over_24h             dropoff more than 24 hours after pickup
 --   zone_unknown              a zone that is not an integer in 1..265 (the zone table); for
---                             HVFHV also a missing zone (other-FHV files often leave them blank:
---                             kept, zone NULL)
+--                             HVFHV also a missing zone (other-FHV files often leave them
+--                             blank: kept, zone NULL)
 --   distance_not_positive     HVFHV: trip_miles null or <= 0 once rounded to the hundredth, as
 --                             the fact holds it (0.004 mi is 0.00)
 --   distance_over_500mi       HVFHV: trip_miles > 500
 --   amount_missing            HVFHV: base_passenger_fare null
---   amount_negative           HVFHV: the base fare or a passenger charge (tolls, bcf, sales tax,
---                             congestion, airport, CBD fee, tips) below 0 (refunds, adjustments)
---   amount_over_10000         any money column above $10,000 in absolute value (or NaN)
+--   amount_negative           HVFHV: the base fare or a passenger charge (tolls, bcf, sales
+--                             tax, congestion, airport, CBD fee, tips) below 0 (refunds,
+--                             adjustments)
+--   amount_over_10000         any money column (driver_pay included) above $10,000 in absolute
+--                             value (or NaN)
+-- END GENERATED for_hire_rules
 -- Not reasons to reject (the row is kept):
 --   driver_pay below 0 (the TLC records pay adjustments): kept as recorded
 --   request after pickup, or more than a day before it: wait_sec NULL
 --   trip_time 0, negative or beyond an int: kept (0) or NULL (the others)
 --   flags: 'Y' → true, 'N' → false, anything else (' ', null) → null; other FHV's SR_Flag 1 →
 --   shared_request true, anything else → null (not recorded before 2017-05)
--- Money is numeric(10,2), miles numeric(9,2), both rounded by the mart's one rule,
--- mart.round_cents(x) = round(x::numeric, 2) (migration 0004); durations whole seconds.
--- A passenger's total, passenger_total, is mart.passenger_total(): base fare + tolls + bcf +
--- sales tax + congestion + airport + CBD fee + tips (0 for other FHV). build_log's money is
--- its sum: warehouse = fact + rejected, per service.
+-- Money and miles are rounded by the mart's one rule, mart.round_cents(x) =
+-- round(x::numeric, 2) (migration 0004), and the fact holds them as whole cents and hundredths
+-- of a mile (integer columns *_cents and trip_miles_hundredths, migration 0008); the roll-ups
+-- and aggregates give dollars and miles. Durations: whole seconds.
+-- A passenger's total, passenger_total_cents, is mart.passenger_total(): base fare + tolls +
+-- bcf + sales tax + congestion + airport + CBD fee + tips (0 for other FHV). build_log's money
+-- is its sum: warehouse = fact + rejected, per service.
 --
--- HOW: the staged month is classified once into rejects (a temporary table) and clean rows
--- (CREATE TABLE AS, in parallel workers); the clean table gets the fact's constraints and is
--- swapped in as the partition; five roll-ups of it feed every aggregate and build_log.
+-- HOW: the month's new partition, mart.fact_for_hire_build, is made empty and constrained
+-- (mart.new_for_hire_build_table); the staged month is classified once into rejects (a
+-- temporary table) and clean rows, converted into the new partition; five roll-ups of it feed
+-- every aggregate and build_log; it is swapped in as the partition (ATTACH finds its bounds
+-- CHECK: no scan).
+-- atl-mart makes the new partition and fills it with the clean rows as they stream from the
+-- warehouse (crates/mart/src/cleaning: the rules and conversions below are generated from its
+-- declarations, and it applies the same ones to each row in flight), stages only the others
+-- (rejected rows, and the rare clean row it leaves to this file: a licence the mart does not
+-- list yet, a text that is not ASCII), and runs this file with atl.fact_prebuilt = 'on' and
+-- the warehouse's figures: the classification then passes over those staged rows only.
 
 BEGIN;
 
@@ -121,7 +138,9 @@ LEFT JOIN mart.dim_service s ON s.licence = k.key AND k.key <> '';
 
 -- The rules, as one CASE (the first failing rule is the row's reason; null means clean).
 -- The kind, the month's bounds and the licence → service map are written into the view as
--- constants (format()), so the queries over it may scan the staging table in parallel.
+-- constants (format()), so the queries over it may scan the staging table in parallel;
+-- build_constants does the same for the conversions (the month's first day and date_id).
+-- BEGIN GENERATED for_hire_classify: from crates/mart/src/cleaning (edit there; cargo test rewrites this)
 DO $do$
 DECLARE
     p build_params;
@@ -131,102 +150,126 @@ BEGIN
     SELECT coalesce(string_agg(format('WHEN %L THEN %s', key, service_id), ' '), '') INTO services
     FROM build_services WHERE key <> '';
     EXECUTE format($view$
+CREATE TEMP VIEW build_constants AS
+SELECT %1$L::date AS month_start, %2$s::int AS first_date_id
+$view$, p.month_start::date, p.month_id * 100 + 1);
+    EXECUTE format($view$
 CREATE TEMP VIEW classified_for_hire AS
-SELECT %1$s::smallint AS kind_id, %2$L::date AS month_first_day, %7$s::int AS first_date_id,
+SELECT %1$s::smallint AS kind_id,
        (CASE mart.for_hire_key(%4$L, s.hvfhs_license_num) WHEN '' THEN %1$s %5$s ELSE %1$s END)::smallint
            AS service_id,
        s.*,
        CASE
            WHEN s.pickup_at IS NULL OR s.dropoff_at IS NULL THEN 'timestamp_missing'
-           WHEN s.pickup_at < %2$L::timestamp OR s.pickup_at >= %3$L::timestamp THEN 'pickup_outside_month'
+           WHEN s.pickup_at < %2$L::timestamp OR s.pickup_at >= %3$L::timestamp
+               THEN 'pickup_outside_month'
            WHEN s.dropoff_at <= s.pickup_at THEN 'dropoff_not_after_pickup'
            WHEN s.dropoff_at > s.pickup_at + interval '24 hours' THEN 'trip_over_24h'
            WHEN s.pulocationid NOT BETWEEN 1 AND 265 OR s.pulocationid <> trunc(s.pulocationid)
-                OR s.dolocationid NOT BETWEEN 1 AND 265 OR s.dolocationid <> trunc(s.dolocationid)
-                OR (%6$s AND (s.pulocationid IS NULL OR s.dolocationid IS NULL))
+                OR s.dolocationid NOT BETWEEN 1 AND 265
+                OR s.dolocationid <> trunc(s.dolocationid) OR %6$s AND (s.pulocationid IS NULL
+                OR s.dolocationid IS NULL)
                THEN 'zone_unknown'
-           WHEN %6$s AND (s.trip_miles IS NULL OR mart.round_cents(s.trip_miles) <= 0) THEN 'distance_not_positive'
-           WHEN %6$s AND s.trip_miles > 500 THEN 'distance_over_500mi'
-           WHEN %6$s AND s.base_passenger_fare IS NULL THEN 'amount_missing'
-           WHEN %6$s AND (s.base_passenger_fare < 0 OR s.tolls < 0 OR s.bcf < 0 OR s.sales_tax < 0
-                          OR s.congestion_surcharge < 0 OR s.airport_fee < 0 OR s.cbd_congestion_fee < 0
-                          OR s.tips < 0)
+           WHEN %6$s AND (s.trip_miles IS NULL OR mart.round_cents(s.trip_miles) <= 0)
+               THEN 'distance_not_positive'
+           WHEN %6$s AND (s.trip_miles > 500) THEN 'distance_over_500mi'
+           WHEN %6$s AND (s.base_passenger_fare IS NULL) THEN 'amount_missing'
+           WHEN %6$s AND (s.base_passenger_fare < 0 OR s.tolls < 0 OR s.bcf < 0
+                OR s.sales_tax < 0 OR s.congestion_surcharge < 0 OR s.airport_fee < 0
+                OR s.cbd_congestion_fee < 0 OR s.tips < 0)
                THEN 'amount_negative'
-           -- float8 NaN compares greater than every number, so NaN lands here too.
            WHEN greatest(abs(s.base_passenger_fare), abs(s.tolls), abs(s.bcf), abs(s.sales_tax),
-                         abs(s.congestion_surcharge), abs(s.airport_fee), abs(s.cbd_congestion_fee),
-                         abs(s.tips), abs(s.driver_pay)) > 10000
+                         abs(s.congestion_surcharge), abs(s.airport_fee),
+                         abs(s.cbd_congestion_fee), abs(s.tips), abs(s.driver_pay)) > 10000
                THEN 'amount_over_10000'
        END AS reason
 FROM mart.staging_for_hire s
 $view$, p.kind_id, p.month_start, p.month_end, p.kind, services,
-                  CASE WHEN p.kind = 'fhvhv' THEN 'true' ELSE 'false' END, p.month_id * 100 + 1);
+                  CASE WHEN p.kind = 'fhvhv' THEN 'true' ELSE 'false' END);
 END
 $do$;
+-- END GENERATED for_hire_classify
 
 -- The rejected rows.
 CREATE TEMP TABLE rejected_for_hire ON COMMIT DROP AS
 SELECT * FROM classified_for_hire WHERE reason IS NOT NULL;
 
--- The clean rows, converted, into the table that becomes the month's partition (column types
--- are the fact's: ATTACH PARTITION refuses any difference).
-DROP TABLE IF EXISTS mart.fact_for_hire_build;
-CREATE TABLE mart.fact_for_hire_build AS
-SELECT kind_id, service_id, pickup_at, dropoff_at, pickup_date_id, pickup_hour, pu_zone_id, do_zone_id,
-       dispatching_base_num, originating_base_num, affiliated_base_num, request_at, on_scene_at,
-       wait_sec, duration_sec, trip_time_sec, trip_miles, base_passenger_fare, tolls, bcf, sales_tax,
-       congestion_surcharge, airport_fee, cbd_congestion_fee, tips, driver_pay,
-       -- mart.passenger_total(), from the columns already rounded to cents.
-       (coalesce(base_passenger_fare, 0) + coalesce(tolls, 0) + coalesce(bcf, 0) + coalesce(sales_tax, 0)
-        + coalesce(congestion_surcharge, 0) + coalesce(airport_fee, 0) + coalesce(cbd_congestion_fee, 0)
-        + coalesce(tips, 0))::numeric(10,2) AS passenger_total,
-       shared_request, shared_match, access_a_ride, wav_request, wav_match, source_month, source_row
-FROM (
-    SELECT c.kind_id, c.service_id, c.pickup_at, c.dropoff_at,
-           -- No extract() (numeric since PostgreSQL 14): exact date and float8 arithmetic.
-           c.first_date_id + (c.pickup_at::date - c.month_first_day) AS pickup_date_id,
-           date_part('hour', c.pickup_at)::smallint AS pickup_hour,
-           c.pulocationid::int AS pu_zone_id,
-           c.dolocationid::int AS do_zone_id,
-           nullif(upper(btrim(c.dispatching_base_num)), '') AS dispatching_base_num,
-           nullif(upper(btrim(c.originating_base_num)), '') AS originating_base_num,
-           nullif(upper(btrim(c.affiliated_base_number)), '') AS affiliated_base_num,
-           c.request_datetime AS request_at,
-           c.on_scene_datetime AS on_scene_at,
-           CASE WHEN c.request_datetime <= c.pickup_at AND c.request_datetime >= c.pickup_at - interval '1 day'
-                THEN floor(date_part('epoch', c.pickup_at - c.request_datetime) + 0.5)::int END AS wait_sec,
-           floor(date_part('epoch', c.dropoff_at - c.pickup_at) + 0.5)::int AS duration_sec,
-           CASE WHEN c.trip_time BETWEEN 0 AND 2147483647 THEN c.trip_time::int END AS trip_time_sec,
-           mart.round_cents(c.trip_miles)::numeric(9,2) AS trip_miles,
-           mart.round_cents(c.base_passenger_fare)::numeric(10,2) AS base_passenger_fare,
-           mart.round_cents(c.tolls)::numeric(10,2) AS tolls,
-           mart.round_cents(c.bcf)::numeric(10,2) AS bcf,
-           mart.round_cents(c.sales_tax)::numeric(10,2) AS sales_tax,
-           mart.round_cents(c.congestion_surcharge)::numeric(10,2) AS congestion_surcharge,
-           mart.round_cents(c.airport_fee)::numeric(10,2) AS airport_fee,
-           mart.round_cents(c.cbd_congestion_fee)::numeric(10,2) AS cbd_congestion_fee,
-           mart.round_cents(c.tips)::numeric(10,2) AS tips,
-           mart.round_cents(c.driver_pay)::numeric(10,2) AS driver_pay,
-           CASE WHEN c.sr_flag = 1 THEN true
-                ELSE CASE upper(btrim(c.shared_request_flag)) WHEN 'Y' THEN true WHEN 'N' THEN false END
-           END AS shared_request,
-           CASE upper(btrim(c.shared_match_flag)) WHEN 'Y' THEN true WHEN 'N' THEN false END AS shared_match,
-           CASE upper(btrim(c.access_a_ride_flag)) WHEN 'Y' THEN true WHEN 'N' THEN false END AS access_a_ride,
-           CASE upper(btrim(c.wav_request_flag)) WHEN 'Y' THEN true WHEN 'N' THEN false END AS wav_request,
-           CASE upper(btrim(c.wav_match_flag)) WHEN 'Y' THEN true WHEN 'N' THEN false END AS wav_match,
-           c.source_month, c.source_row
-    FROM classified_for_hire c
-    WHERE c.reason IS NULL
-) x;
+-- The month's new partition, empty and constrained, unless atl-mart made and filled it.
+SELECT mart.new_for_hire_build_table(kind, month_start::date) FROM build_params
+WHERE current_setting('atl.fact_prebuilt', true) IS DISTINCT FROM 'on';
+
+-- The clean rows, converted, into the month's new partition. The date, hour and durations are
+-- computed without numeric (extract() returns numeric since PostgreSQL 14): the pickup lies in
+-- the month and 0 <= duration <= 24 h, so the float8 epoch of the interval is exact to the
+-- microsecond and floor(+ 0.5) rounds half away from zero.
+-- BEGIN GENERATED for_hire_convert: from crates/mart/src/cleaning (edit there; cargo test rewrites this)
+INSERT INTO mart.fact_for_hire_build (kind_id, service_id, pickup_at, dropoff_at, pickup_date_id, pickup_hour,
+                                     pu_zone_id, do_zone_id, dispatching_base_num,
+                                     originating_base_num, affiliated_base_num, request_at,
+                                     on_scene_at, wait_sec, duration_sec, trip_time_sec,
+                                     trip_miles_hundredths, base_passenger_fare_cents,
+                                     tolls_cents, bcf_cents, sales_tax_cents,
+                                     congestion_surcharge_cents, airport_fee_cents,
+                                     cbd_congestion_fee_cents, tips_cents, driver_pay_cents,
+                                     passenger_total_cents, shared_request, shared_match,
+                                     access_a_ride, wav_request, wav_match, source_month,
+                                     source_row)
+SELECT
+       c.kind_id,
+       c.service_id,
+       c.pickup_at,
+       c.dropoff_at,
+       k.first_date_id + (c.pickup_at::date - k.month_start) AS pickup_date_id,
+       date_part('hour', c.pickup_at)::smallint AS pickup_hour,
+       c.pulocationid::int AS pu_zone_id,
+       c.dolocationid::int AS do_zone_id,
+       nullif(upper(btrim(c.dispatching_base_num)), '') AS dispatching_base_num,
+       nullif(upper(btrim(c.originating_base_num)), '') AS originating_base_num,
+       nullif(upper(btrim(c.affiliated_base_number)), '') AS affiliated_base_num,
+       c.request_datetime AS request_at,
+       c.on_scene_datetime AS on_scene_at,
+       CASE WHEN c.request_datetime <= c.pickup_at AND c.request_datetime >= c.pickup_at - interval '1 day' THEN floor(date_part('epoch', c.pickup_at - c.request_datetime) + 0.5)::int END AS wait_sec,
+       floor(date_part('epoch', c.dropoff_at - c.pickup_at) + 0.5)::int AS duration_sec,
+       CASE WHEN c.trip_time BETWEEN 0 AND 2147483647 THEN c.trip_time::int END AS trip_time_sec,
+       (mart.round_cents(c.trip_miles) * 100)::int AS trip_miles_hundredths,
+       (mart.round_cents(c.base_passenger_fare) * 100)::int AS base_passenger_fare_cents,
+       (mart.round_cents(c.tolls) * 100)::int AS tolls_cents,
+       (mart.round_cents(c.bcf) * 100)::int AS bcf_cents,
+       (mart.round_cents(c.sales_tax) * 100)::int AS sales_tax_cents,
+       (mart.round_cents(c.congestion_surcharge) * 100)::int AS congestion_surcharge_cents,
+       (mart.round_cents(c.airport_fee) * 100)::int AS airport_fee_cents,
+       (mart.round_cents(c.cbd_congestion_fee) * 100)::int AS cbd_congestion_fee_cents,
+       (mart.round_cents(c.tips) * 100)::int AS tips_cents,
+       (mart.round_cents(c.driver_pay) * 100)::int AS driver_pay_cents,
+       ((coalesce(mart.round_cents(c.base_passenger_fare), 0) + coalesce(mart.round_cents(c.tolls), 0) + coalesce(mart.round_cents(c.bcf), 0) + coalesce(mart.round_cents(c.sales_tax), 0) + coalesce(mart.round_cents(c.congestion_surcharge), 0) + coalesce(mart.round_cents(c.airport_fee), 0) + coalesce(mart.round_cents(c.cbd_congestion_fee), 0) + coalesce(mart.round_cents(c.tips), 0)) * 100)::int AS passenger_total_cents,
+       CASE WHEN c.sr_flag = 1 THEN true ELSE CASE upper(btrim(c.shared_request_flag)) WHEN 'Y' THEN true WHEN 'N' THEN false END END AS shared_request,
+       CASE upper(btrim(c.shared_match_flag)) WHEN 'Y' THEN true WHEN 'N' THEN false END AS shared_match,
+       CASE upper(btrim(c.access_a_ride_flag)) WHEN 'Y' THEN true WHEN 'N' THEN false END AS access_a_ride,
+       CASE upper(btrim(c.wav_request_flag)) WHEN 'Y' THEN true WHEN 'N' THEN false END AS wav_request,
+       CASE upper(btrim(c.wav_match_flag)) WHEN 'Y' THEN true WHEN 'N' THEN false END AS wav_match,
+       c.source_month,
+       c.source_row
+FROM classified_for_hire c CROSS JOIN build_constants k
+WHERE c.reason IS NULL;
+-- END GENERATED for_hire_convert
 
 -- The roll-ups every aggregate and build_log's fact figures are summed from (one parallel
--- scan each; their groups are bounded by the dimensions).
-CREATE TEMP TABLE rollup_day_hour ON COMMIT DROP AS
-SELECT service_id, pickup_date_id, pickup_hour, count(*) AS trips,
-       sum(passenger_total) AS total_sum, sum(base_passenger_fare) AS fare_sum,
-       sum(driver_pay) AS driver_pay_sum, sum(tips) AS tips_sum, sum(trip_miles) AS miles_sum,
-       sum(duration_sec) AS duration_sec_sum, sum(trip_time_sec) AS trip_time_sec_sum,
-       count(wait_sec) AS wait_trips, sum(wait_sec) AS wait_sec_sum,
+-- scan each; their groups are bounded by the dimensions). atl-mart sums the first four as it
+-- streams the clean rows and makes their tables before running this file (unless it left
+-- clean rows to it): IF NOT EXISTS then skips the four scans.
+-- BEGIN GENERATED for_hire_rollups: from crates/mart/src/cleaning (edit there; cargo test rewrites this)
+CREATE TEMP TABLE IF NOT EXISTS rollup_day_hour ON COMMIT DROP AS
+SELECT service_id, pickup_date_id, pickup_hour,
+       count(*) AS trips,
+       sum(passenger_total_cents) * 0.01 AS total_sum,
+       sum(base_passenger_fare_cents) * 0.01 AS fare_sum,
+       sum(driver_pay_cents) * 0.01 AS driver_pay_sum,
+       sum(tips_cents) * 0.01 AS tips_sum,
+       sum(trip_miles_hundredths) * 0.01 AS miles_sum,
+       sum(duration_sec) AS duration_sec_sum,
+       sum(trip_time_sec) AS trip_time_sec_sum,
+       count(wait_sec) AS wait_trips,
+       sum(wait_sec) AS wait_sec_sum,
        count(*) FILTER (WHERE shared_request) AS shared_request_trips,
        count(*) FILTER (WHERE shared_match) AS shared_match_trips,
        count(*) FILTER (WHERE wav_request) AS wav_request_trips,
@@ -236,23 +279,29 @@ SELECT service_id, pickup_date_id, pickup_hour, count(*) AS trips,
 FROM mart.fact_for_hire_build
 GROUP BY service_id, pickup_date_id, pickup_hour;
 
-CREATE TEMP TABLE rollup_zone ON COMMIT DROP AS
-SELECT service_id, pu_zone_id, count(*) AS trips, sum(passenger_total) AS total_sum
+CREATE TEMP TABLE IF NOT EXISTS rollup_zone ON COMMIT DROP AS
+SELECT service_id, pu_zone_id,
+       count(*) AS trips,
+       sum(passenger_total_cents) * 0.01 AS total_sum
 FROM mart.fact_for_hire_build
 WHERE pu_zone_id IS NOT NULL
 GROUP BY service_id, pu_zone_id;
 
-CREATE TEMP TABLE rollup_miles ON COMMIT DROP AS
-SELECT service_id, trip_miles, count(*) AS trips, sum(base_passenger_fare) AS fare_sum
+CREATE TEMP TABLE IF NOT EXISTS rollup_miles ON COMMIT DROP AS
+SELECT service_id, trip_miles_hundredths * 0.01 AS trip_miles,
+       count(*) AS trips,
+       sum(base_passenger_fare_cents) * 0.01 AS fare_sum
 FROM mart.fact_for_hire_build
-WHERE trip_miles IS NOT NULL
-GROUP BY service_id, trip_miles;
+WHERE trip_miles_hundredths IS NOT NULL
+GROUP BY service_id, trip_miles_hundredths;
 
-CREATE TEMP TABLE rollup_wait ON COMMIT DROP AS
-SELECT service_id, pickup_hour, least(wait_sec / 30 * 30, 3600) AS wait_bin, count(*) AS trips
+CREATE TEMP TABLE IF NOT EXISTS rollup_wait ON COMMIT DROP AS
+SELECT service_id, pickup_hour, least(wait_sec / 30 * 30, 3600) AS wait_bin,
+       count(*) AS trips
 FROM mart.fact_for_hire_build
 WHERE wait_sec IS NOT NULL
-GROUP BY 1, 2, 3;
+GROUP BY service_id, pickup_hour, least(wait_sec / 30 * 30, 3600);
+-- END GENERATED for_hire_rollups
 
 CREATE TEMP TABLE rollup_base ON COMMIT DROP AS
 SELECT dispatching_base_num, min(service_id) AS service_id, count(*) AS trips
@@ -267,7 +316,7 @@ FROM rollup_base r CROSS JOIN build_params p
 ON CONFLICT (base_num) DO UPDATE SET service_id = EXCLUDED.service_id
     WHERE mart.dim_base.service_id IS NULL AND EXCLUDED.service_id IS NOT NULL;
 
--- Old partition out, new one in, in this transaction (the fact's constraints checked first).
+-- Old partition out, new one in, in this transaction.
 SELECT mart.swap_for_hire_partition(kind, month_start::date) FROM build_params;
 
 -- Every service of the kind loses its rows of the month before the new ones go in: a
@@ -364,5 +413,5 @@ BEGIN
     END IF;
 END $$;
 
-DROP VIEW classified_for_hire;
+DROP VIEW classified_for_hire, build_constants;
 COMMIT;

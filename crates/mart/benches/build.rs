@@ -1,6 +1,9 @@
-//! `cargo xtask bench mart`: `atl-mart build` of a generated month as a process a user waits
-//! for (wall time spawn→exit, peak RSS), on a month the warehouse holds, with where the time
-//! goes: the mart server logs every statement's duration (`log_min_duration_statement = 0`),
+//! `cargo xtask bench mart`: `atl-mart build` of a generated yellow month and of a generated
+//! high-volume for-hire (fhvhv) month of the same rows, each as a process a user waits for
+//! (wall time spawn→exit, peak RSS), on months the warehouse holds, the two kinds alternated
+//! round by round on the same servers, with the for-hire build's rows/s against the taxi
+//! build's (issue 27: one build path for every kind, the for-hire one at taxi speed). For
+//! the yellow month, where the time goes: the mart server logs every statement's duration (`log_min_duration_statement = 0`),
 //! which splits the build into the stream (the COPY into the new partition, and the staging
 //! COPY of the rejected rows), insertion.sql and the rest; then the whole month is staged and
 //! insertion.sql run by hand with psql, as psql users run it, statement by statement, for the
@@ -21,6 +24,8 @@ use atl_testdata::{Era, TripFileSpec, write_trip_file_to, zone_table_csv};
 use atl_warehouse::LoadRequest;
 
 const INSERTION_SQL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql/mart/insertion.sql");
+/// The builds timed, alternated.
+const KINDS: [TripKind; 2] = [TripKind::Yellow, TripKind::Fhvhv];
 
 fn main() {
     let env_usize =
@@ -37,70 +42,83 @@ fn main() {
     std::fs::create_dir_all(zones.parent().unwrap()).unwrap();
     std::fs::write(zones, zone_table_csv()).unwrap();
 
-    let clock = Instant::now();
-    let spec = TripFileSpec::new(TripKind::Yellow, month, rows).era(Era::Y2022);
-    write_trip_file_to(&spec, &lake_dir.path().join(TripFile::new(TripKind::Yellow, month).lake_key()))
-        .unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let load =
-        rt.block_on(atl_warehouse::load(&db(&warehouse), &lake, &LoadRequest::new(TripKind::Yellow), |_| {}));
-    assert_eq!(load.unwrap().loaded().count(), 1);
-    eprintln!("generated and loaded {rows} rows in {:.1} s", clock.elapsed().as_secs_f64());
-    // A loaded month, as a warehouse holds it: autovacuum's first pass over the new parts (its
-    // ANALYZE reads most of their pages) would otherwise fall in the first rounds and be
-    // counted against them (warehouse server 7.5-8.5 CPU-s in rounds 1-2 against 5.2 in round
-    // 3 of a run, 2026-12-02).
-    warehouse.psql("postgres", "VACUUM (ANALYZE) raw.yellow_tripdata").unwrap();
+    for kind in KINDS {
+        let clock = Instant::now();
+        let spec = TripFileSpec::new(kind, month, rows).era(Era::Y2022);
+        write_trip_file_to(&spec, &lake_dir.path().join(TripFile::new(kind, month).lake_key())).unwrap();
+        let load = rt.block_on(atl_warehouse::load(&db(&warehouse), &lake, &LoadRequest::new(kind), |_| {}));
+        assert_eq!(load.unwrap().loaded().count(), 1);
+        eprintln!("generated and loaded {rows} {kind} rows in {:.1} s", clock.elapsed().as_secs_f64());
+        // A loaded month, as a warehouse holds it: autovacuum's first pass over the new parts
+        // (its ANALYZE reads most of their pages) would otherwise fall in the first rounds and
+        // be counted against them (warehouse server 7.5-8.5 CPU-s in rounds 1-2 against 5.2
+        // in round 3 of a run, 2026-12-02).
+        warehouse.psql("postgres", &format!("VACUUM (ANALYZE) raw.{kind}_tripdata")).unwrap();
+    }
     for server in [&mart, &warehouse] {
         server.psql("postgres", "ALTER SYSTEM SET log_min_duration_statement = 0").unwrap();
         server.psql("postgres", "SELECT pg_reload_conf()").unwrap();
     }
 
-    let args: Vec<String> = [
-        "--warehouse",
-        &warehouse.url("postgres"),
-        "--mart",
-        &mart.url("postgres"),
-        "--lake",
-        &format!("file://{}", lake_dir.path().display()),
-        "build",
-        "--kind",
-        "yellow",
-        "--months",
-        &month.to_string(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let args = |kind: TripKind| -> Vec<String> {
+        [
+            "--warehouse",
+            &warehouse.url("postgres"),
+            "--mart",
+            &mart.url("postgres"),
+            "--lake",
+            &format!("file://{}", lake_dir.path().display()),
+            "build",
+            "--kind",
+            kind.as_str(),
+            "--months",
+            &month.to_string(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
     let log = mart.cluster().log_path();
     let wh_log = warehouse.cluster().log_path();
     let mut runs: Vec<TimedRun> = Vec::new();
+    let mut for_hire_runs: Vec<TimedRun> = Vec::new();
     let mut references = References::default();
     let mut last_round_log = Vec::new();
     let mut last_round_wh_log = Vec::new();
+    let mut for_hire_log = Vec::new();
     for round in 0..rounds {
-        mart.psql("postgres", "CHECKPOINT").unwrap();
-        warehouse.psql("postgres", "CHECKPOINT").unwrap();
-        let log_start = log_len(&log);
-        let wh_log_start = log_len(&wh_log);
-        let cpu_before = [&mart, &warehouse].map(settled_cpu);
-        let run = run_timed(env!("CARGO_BIN_EXE_atl-mart"), &args, &[("RUST_LOG", "warn")])
-            .expect("atl-mart build");
-        let [mart_cpu, warehouse_cpu] = [&mart, &warehouse].map(settled_cpu);
-        eprintln!(
-            "  round {} atl-mart build {:6.2} s = {:8.0} rows/s  {:6.1} MB; CPU-s: atl-mart {:.2}, mart server {:.2}, warehouse server {:.2}  (load average {})",
-            round + 1,
-            run.seconds,
-            rows as f64 / run.seconds,
-            run.peak_rss_mb(),
-            run.cpu_seconds,
-            mart_cpu - cpu_before[0],
-            warehouse_cpu - cpu_before[1],
-            load_average()
-        );
-        runs.push(run);
-        last_round_log = statement_durations(&log, log_start);
-        last_round_wh_log = statement_durations(&wh_log, wh_log_start);
+        // Alternated: neither kind always runs first after the references.
+        let order = if round % 2 == 0 { KINDS } else { [KINDS[1], KINDS[0]] };
+        for kind in order {
+            mart.psql("postgres", "CHECKPOINT").unwrap();
+            warehouse.psql("postgres", "CHECKPOINT").unwrap();
+            let log_start = log_len(&log);
+            let wh_log_start = log_len(&wh_log);
+            let cpu_before = [&mart, &warehouse].map(settled_cpu);
+            let run = run_timed(env!("CARGO_BIN_EXE_atl-mart"), &args(kind), &[("RUST_LOG", "warn")])
+                .expect("atl-mart build");
+            let [mart_cpu, warehouse_cpu] = [&mart, &warehouse].map(settled_cpu);
+            eprintln!(
+                "  round {} {kind:6} atl-mart build {:6.2} s = {:8.0} rows/s  {:6.1} MB; CPU-s: atl-mart {:.2}, mart server {:.2}, warehouse server {:.2}  (load average {})",
+                round + 1,
+                run.seconds,
+                rows as f64 / run.seconds,
+                run.peak_rss_mb(),
+                run.cpu_seconds,
+                mart_cpu - cpu_before[0],
+                warehouse_cpu - cpu_before[1],
+                load_average()
+            );
+            if kind == TripKind::Yellow {
+                runs.push(run);
+                last_round_log = statement_durations(&log, log_start);
+                last_round_wh_log = statement_durations(&wh_log, wh_log_start);
+            } else {
+                for_hire_runs.push(run);
+                for_hire_log = statement_durations(&log, log_start);
+            }
+        }
         if round == 0 {
             references.prepare(&rt, &db(&mart), &mart, month);
             assert_eq!(
@@ -115,7 +133,7 @@ fn main() {
         .psql(
             "postgres",
             "SELECT warehouse_rows || ' ' || fact_rows || ' ' || rejected_rows || ' ' || warehouse_total \
-             FROM mart.build_log",
+             FROM mart.build_log WHERE service_id = 1",
         )
         .unwrap();
     let built: Vec<&str> = built.split(' ').collect();
@@ -132,6 +150,30 @@ fn main() {
         load_average()
     );
     references.print(rows, build_median);
+    let for_hire_median = median(&for_hire_runs.iter().map(|r| r.seconds).collect::<Vec<_>>());
+    let for_hire_built = mart
+        .psql(
+            "postgres",
+            "SELECT sum(warehouse_rows) || ' ' || sum(fact_rows) || ' ' || sum(rejected_rows) FROM mart.build_log b \
+             JOIN mart.dim_service s USING (service_id) WHERE s.kind = 'fhvhv'",
+        )
+        .unwrap();
+    let for_hire_built: Vec<&str> = for_hire_built.split(' ').collect();
+    assert_eq!(for_hire_built[0].parse::<usize>().unwrap(), rows);
+    println!(
+        "mart build fhvhv: {rows} rows (fact {}, rejected {}), {rounds} rounds alternated with yellow's, median {for_hire_median:.2} s = {:.0} rows/s, peak RSS {:.1} MB: {:.2}x the yellow build's rows/s (target >= 0.9x)",
+        for_hire_built[1],
+        for_hire_built[2],
+        rows as f64 / for_hire_median,
+        median(&for_hire_runs.iter().map(TimedRun::peak_rss_mb).collect::<Vec<_>>()),
+        build_median / for_hire_median
+    );
+    println!("  the last fhvhv round, statements of 50 ms or more on the mart server:");
+    for (ms, statement) in &for_hire_log {
+        if *ms >= 50.0 {
+            println!("    {:>8.2} s  {}", ms / 1000.0, shorten(statement));
+        }
+    }
     let last = runs.last().unwrap().seconds;
     println!("  the last round ({last:.2} s), by the mart server's log:");
     // The two COPYs of the stream (clean rows into the partition, rejected ones into
@@ -317,7 +359,10 @@ fn settled_cpu(server: &PgServer) -> f64 {
 
 /// The fact rows build_log gives the month.
 fn built_fact_rows(mart: &PgServer) -> u64 {
-    mart.psql("postgres", "SELECT fact_rows FROM mart.build_log").unwrap().parse().unwrap()
+    mart.psql("postgres", "SELECT fact_rows FROM mart.build_log WHERE service_id = 1")
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 fn log_len(log: &Path) -> usize {

@@ -3,10 +3,10 @@
 //! The mart stage: cleaned TLC trips in a partitioned snowflake model on PostgreSQL server #2.
 //!
 //! For each month of a kind, [`build`] streams the warehouse's raw rows (server #1) to the
-//! mart with binary COPY on both ends. Taxi months are cleaned in flight ([`stream`], by the
-//! rules declared in [`cleaning`]): clean rows go straight into the month's new partition,
-//! and into the month's roll-ups, rejected ones into the staging table; for-hire months are
-//! staged whole ([`transfer`]).
+//! mart with binary COPY on both ends, cleaned in flight ([`stream`], by the rules declared in
+//! [`cleaning`], the taxis' or the for-hire services'): clean rows go straight into the
+//! month's new partition (and, for the taxis, into the month's roll-ups), rejected ones into
+//! the staging table ([`transfer`] stages whole months for psql users).
 //! Then `sql/mart/insertion.sql` (or `insertion_for_hire.sql`) runs in one transaction: it
 //! applies the documented cleaning rules to what is staged, swaps the month's fact
 //! partition (old one dropped, new one attached: readers see a whole month or the previous
@@ -244,17 +244,14 @@ pub async fn build_month(
     .execute(&mut wh_count)
     .await
     .map_err(MartError::sql(format!("sharing the warehouse snapshot of {kind} {month}")))?;
-    // Taxis: the clean rows straight into the new partition, the rejected ones staged on a
-    // second session (stream.rs). For-hire months: the whole month staged (transfer.rs).
-    let mut rejects = if kind.is_for_hire() { None } else { Some(connect(mart).await?) };
+    // The clean rows straight into the new partition, the rejected ones staged on a second
+    // session (stream.rs).
+    let mut rejects = connect(mart).await?;
     let transfer = async {
         let clock = Instant::now();
-        let staged = match rejects.as_mut() {
-            Some(rejects) => stream::stream_month(&mut wh, &mut conn, rejects, kind, month)
-                .await
-                .map(|s| s.clean + s.rejected),
-            None => transfer::stage_month(&mut wh, &mut conn, kind, month).await,
-        };
+        let staged = stream::stream_month(&mut wh, &mut conn, &mut rejects, kind, month)
+            .await
+            .map(|s| s.clean + s.staged);
         (staged, clock.elapsed().as_secs_f64())
     };
     let (totals, (staged, transfer_seconds)) =
@@ -294,18 +291,16 @@ pub async fn build_month(
     .execute(&mut conn)
     .await
     .map_err(MartError::sql("setting atl.month, atl.service and the warehouse's totals"))?;
-    if !kind.is_for_hire() {
-        // The stream's transaction is still open: insertion.sql's BEGIN only warns that it
-        // is (its own SET LOCAL brings warnings back for the rest of the file).
-        sqlx::query(
-            "SELECT set_config('atl.fact_prebuilt', 'on', false), set_config('atl.warehouse_rows', $1, false), \
-             set_config('client_min_messages', 'error', false)",
-        )
-            .bind(warehouse_rows.to_string())
-            .execute(&mut conn)
-            .await
-            .map_err(MartError::sql("setting atl.fact_prebuilt and atl.warehouse_rows"))?;
-    }
+    // The stream's transaction is still open: the insertion's BEGIN only warns that it is
+    // (its own SET LOCAL brings warnings back for the rest of the file).
+    sqlx::query(
+        "SELECT set_config('atl.fact_prebuilt', 'on', false), set_config('atl.warehouse_rows', $1, false), \
+         set_config('client_min_messages', 'error', false)",
+    )
+    .bind(warehouse_rows.to_string())
+    .execute(&mut conn)
+    .await
+    .map_err(MartError::sql("setting atl.fact_prebuilt and atl.warehouse_rows"))?;
     let file = if kind.is_for_hire() { "insertion_for_hire.sql" } else { "insertion.sql" };
     // Shows in pg_stat_activity (whose query text is cut at 1 kB) what this session runs.
     sqlx::raw_sql(AssertSqlSafe(format!("SET application_name = 'atl-mart {file}'")))

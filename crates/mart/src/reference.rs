@@ -2,7 +2,7 @@
 //! 0003): the zone shapes (`reference/taxi_zones.zip` → `mart.ref_zone_shape`, one SVG path
 //! per shapefile record) and the monthly indicators (`reference/data_reports_monthly.csv` →
 //! `mart.ref_tlc_indicator`). Each table is replaced whole, in one transaction, when the lake
-//! has a copy that reads, and `mart.ref_release` (migration 0008) records which copy. Both
+//! has a copy that reads, and `mart.ref_release` (migration 0009) records which copy. Both
 //! files are optional: a lake without one, or with one that does not read, leaves the
 //! table and its release as they were, and the months are built all the same.
 

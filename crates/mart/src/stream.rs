@@ -1,15 +1,19 @@
-//! A taxi month from the warehouse into the mart with its cleaning in flight. The warehouse
-//! sends the month as staged rows (`COPY (SELECT ...) TO STDOUT (FORMAT binary)`, the
-//! transfer's query); each row is given its reason by [`Cleaner`]: a clean row is converted
-//! and written, in the fact's binary form, into `mart.fact_trip_build`, made empty in the same
-//! transaction (`mart.new_build_table`); a rejected row goes as it came into
-//! `mart.staging_trip`, on a second mart session. insertion.sql then runs with
-//! `atl.fact_prebuilt = 'on'`: it gives the staged rows their reasons again and finishes the
-//! month. Each row is written once, instead of staged, read and written again; and the
-//! roll-ups insertion.sql sums the month's aggregates from are summed here from the clean
-//! rows ([`Rollups`]) and written, in the same transaction, as the temporary tables it would
-//! otherwise make with three passes over the new partition (it checks them against one pass
-//! over total_amount, which gives build_log its fact figures).
+//! A month of any kind from the warehouse into the mart with its cleaning in flight. The
+//! warehouse sends the month as staged rows (`COPY (SELECT ...) TO STDOUT (FORMAT binary)`, the
+//! transfer's query); each row is given its reason by [`Cleaner`], by the rules of its fact
+//! ([`FactSpec`]: the taxis' or the for-hire services'): a clean row is converted and written,
+//! in the fact's binary form, into the build table (`mart.fact_trip_build` or
+//! `mart.fact_for_hire_build`), made empty in the same transaction (`mart.new_build_table`,
+//! `mart.new_for_hire_build_table`); a rejected row goes as it came into the staging table
+//! (`mart.staging_trip`, `mart.staging_for_hire`), on a second mart session, and so does a
+//! clean row the stream does not convert ([`Cleaner::streamable`]). insertion.sql (or
+//! insertion_for_hire.sql) then runs with `atl.fact_prebuilt = 'on'`: it gives the staged rows
+//! their reasons again, converts any clean one, and finishes the month. Each row is written
+//! once, instead of staged, read and written again. For the taxis, the roll-ups insertion.sql
+//! sums the month's aggregates from are summed here from the clean rows ([`Rollups`]) and
+//! written, in the same transaction, as the temporary tables it would otherwise make with
+//! three passes over the new partition (it checks them against one pass over total_amount,
+//! which gives build_log its fact figures); insertion_for_hire.sql sums its own.
 
 use atl_core::{TripKind, YearMonth};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -18,9 +22,10 @@ use futures::stream::BoxStream;
 use sqlx::postgres::PgCopyIn;
 use sqlx::{AssertSqlSafe, PgConnection};
 
-use crate::cleaning::rollup::Rollups;
+use crate::cleaning::for_hire::{FOR_HIRE, FOR_HIRE_ROLLUPS};
+use crate::cleaning::rollup::{Rollups, TAXI_ROLLUPS};
 use crate::cleaning::row::{BuildConstants, Cleaner};
-use crate::cleaning::{DIMENSIONS, Element, FACT};
+use crate::cleaning::{DIMENSIONS, Element, FactSpec, TAXI};
 use crate::error::MartError;
 use crate::transfer::{self, staging_columns};
 
@@ -30,14 +35,20 @@ const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 const CHUNK_BYTES: usize = 1 << 20;
 /// Bytes of warehouse rows gathered before they are split.
 const BATCH_BYTES: usize = 1 << 16;
-const STAGING: &str = "mart.staging_trip";
-const BUILD: &str = "mart.fact_trip_build";
 
-/// Rows of a streamed month: into the build table, and into the staging table.
+/// Rows of a streamed month: into the build table, and into the staging table (the rejected
+/// ones, and the clean ones left to the SQL).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Streamed {
     pub clean: u64,
-    pub rejected: u64,
+    pub staged: u64,
+    /// Of the staged rows, the clean ones left to the SQL ([`Cleaner::streamable`]).
+    pub deferred: u64,
+}
+
+/// The fact a kind's months are cleaned into.
+pub fn spec(kind: TripKind) -> FactSpec {
+    if kind.is_for_hire() { FOR_HIRE } else { TAXI }
 }
 
 /// Streams `kind` `month` from `warehouse` (in its transaction's snapshot) into `mart`'s new
@@ -53,12 +64,15 @@ pub async fn stream_month(
     month: YearMonth,
 ) -> Result<Streamed, MartError> {
     let what = |step: &str| format!("{step} {kind} {month}");
-    let staging = staging_columns(mart, STAGING).await?;
+    let spec = spec(kind);
+    let staging_table = spec.staging;
+    let staging = staging_columns(mart, staging_table).await?;
     let cleaner = Cleaner::new(
+        spec,
         &staging.iter().map(|c| (c.name.clone(), c.sql_type.clone())).collect::<Vec<_>>(),
         constants(mart, kind, month).await?,
     )?;
-    sqlx::raw_sql(AssertSqlSafe(format!("BEGIN; TRUNCATE {STAGING}")))
+    sqlx::raw_sql(AssertSqlSafe(format!("BEGIN; TRUNCATE {staging_table}")))
         .execute(&mut *rejects)
         .await
         .map_err(MartError::sql(what("emptying the staging table for")))?;
@@ -66,14 +80,15 @@ pub async fn stream_month(
         .execute(&mut *mart)
         .await
         .map_err(MartError::sql(what("starting the build of")))?;
-    sqlx::query("SELECT mart.new_build_table($1, $2)")
+    sqlx::query(AssertSqlSafe(format!("SELECT {}($1, $2)", spec.new_build_table)))
         .bind(kind.as_str())
         .bind(month.first_day())
         .execute(&mut *mart)
         .await
         .map_err(MartError::sql(what("making the new partition of")))?;
-    check_build_table(mart, &cleaner).await?;
-    let mut rollups = Rollups::new().map_err(|detail| MartError::Cleaning { detail })?;
+    check_build_table(mart, &cleaner, spec.build).await?;
+    let set = if kind.is_for_hire() { &FOR_HIRE_ROLLUPS } else { &TAXI_ROLLUPS };
+    let mut rollups = Rollups::new(set).map_err(|detail| MartError::Cleaning { detail })?;
 
     // Only the columns the kind has cross; the others are NULL in every row of the month.
     let fed = transfer::fed_columns(kind, &staging)?;
@@ -82,9 +97,10 @@ pub async fn stream_month(
         format!("COPY ({}) TO STDOUT (FORMAT binary)", transfer::warehouse_select(kind, month, &sent)?);
     let names: Vec<String> = sent.iter().map(|c| atl_core::raw::quote_ident(&c.name)).collect();
     let copy_rejects =
-        format!("COPY {STAGING} ({}) FROM STDIN (FORMAT binary, FREEZE true)", names.join(", "));
-    let fact: Vec<&str> = FACT.iter().map(|(n, _)| *n).collect();
-    let copy_fact = format!("COPY {BUILD} ({}) FROM STDIN (FORMAT binary, FREEZE true)", fact.join(", "));
+        format!("COPY {staging_table} ({}) FROM STDIN (FORMAT binary, FREEZE true)", names.join(", "));
+    let fact: Vec<&str> = spec.columns.iter().map(|(n, _)| *n).collect();
+    let copy_fact =
+        format!("COPY {} ({}) FROM STDIN (FORMAT binary, FREEZE true)", spec.build, fact.join(", "));
     let mut rows = warehouse.copy_out_raw(&copy_out).await.map_err(MartError::sql(what("reading")))?;
     let mut fact_sink = mart
         .copy_in_raw(&copy_fact)
@@ -111,17 +127,20 @@ pub async fn stream_month(
     };
     let written = fact_sink.finish().await.map_err(MartError::sql(what("finishing the partition of")))?;
     let staged = reject_sink.finish().await.map_err(MartError::sql(what("finishing the staging COPY of")))?;
-    if written != counts.clean || staged != counts.rejected {
+    if written != counts.clean || staged != counts.staged {
         return Err(MartError::Stream {
             kind,
             month,
             detail: format!(
-                "{} clean and {} rejected rows sent, but the mart took {written} and {staged}",
-                counts.clean, counts.rejected
+                "{} clean and {} staged rows sent, but the mart took {written} and {staged}",
+                counts.clean, counts.staged
             ),
         });
     }
-    write_rollups(mart, &rollups, counts.clean, kind, month).await?;
+    // Clean rows left to the SQL are in no roll-up: then the SQL sums them all.
+    if counts.deferred == 0 {
+        write_rollups(mart, &rollups, counts.clean, kind, month).await?;
+    }
     sqlx::raw_sql("COMMIT")
         .execute(&mut *rejects)
         .await
@@ -165,7 +184,7 @@ async fn pump(
 ) -> Result<Streamed, Stop> {
     let mut input = BytesMut::new();
     let mut out = [header(), header()];
-    let mut counts = Streamed { clean: 0, rejected: 0 };
+    let mut counts = Streamed { clean: 0, staged: 0, deferred: 0 };
     let mut state = Framing::Header;
     let mut ended = false;
     while !ended {
@@ -213,7 +232,8 @@ enum Framing {
 }
 
 /// Takes every whole row off the front of `input`: clean ones converted into `out[0]` and
-/// counted in `rollups`, rejected ones copied into `out[1]`.
+/// counted in `rollups`, rejected ones (and clean ones the stream leaves to the SQL) copied
+/// into `out[1]`.
 fn split_rows(
     input: &mut BytesMut,
     state: &mut Framing,
@@ -239,7 +259,7 @@ fn split_rows(
     }
     let mut at = 0;
     let mut fields: Vec<Option<&[u8]>> = Vec::with_capacity(32);
-    let mut values = vec![None; FACT.len()];
+    let mut values = vec![None; cleaner.width()];
     while *state == Framing::Rows {
         let Some((len, count)) = row_span(&input[at..], layout, &mut fields)? else { break };
         if count < 0 {
@@ -247,18 +267,17 @@ fn split_rows(
             at += len;
             break;
         }
-        match cleaner.reason(&fields) {
-            Some(_) => {
-                out[1].put_slice(&input[at..at + len]);
-                counts.rejected += 1;
-            }
-            None => {
-                cleaner
-                    .write_fact(&fields, &mut out[0], &mut values)
-                    .map_err(|e| format!("a clean row cannot be converted: {e}"))?;
-                rollups.add(&values);
-                counts.clean += 1;
-            }
+        let clean = cleaner.reason(&fields).is_none();
+        if clean && cleaner.streamable(&fields) {
+            cleaner
+                .write_fact(&fields, &mut out[0], &mut values)
+                .map_err(|e| format!("a clean row cannot be converted: {e}"))?;
+            rollups.add(&values);
+            counts.clean += 1;
+        } else {
+            out[1].put_slice(&input[at..at + len]);
+            counts.staged += 1;
+            counts.deferred += u64::from(clean);
         }
         at += len;
     }
@@ -357,25 +376,34 @@ async fn constants(
     let epoch = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default();
     let days = |d: chrono::NaiveDate| (d - epoch).num_days() as i32;
     let first = month.first_day();
+    let licences: Vec<(String, i16)> = sqlx::query_as(
+        "SELECT licence, service_id FROM mart.dim_service WHERE kind = $1 AND licence IS NOT NULL",
+    )
+    .bind(kind.as_str())
+    .fetch_all(&mut *mart)
+    .await
+    .map_err(MartError::sql(format!("reading the licences of {kind}")))?;
     Ok(BuildConstants {
         service_id,
         month_start_day: days(first),
         month_end_day: days(month.next().first_day()),
         first_date_id: first.format("%Y%m%d").to_string().parse().unwrap_or_default(),
         members,
+        high_volume: kind == TripKind::Fhvhv,
+        licences: licences.into_iter().map(|(l, id)| (l.into_bytes(), id)).collect(),
     })
 }
 
 /// The build table has each fact column the stream writes, with the type it writes.
-async fn check_build_table(mart: &mut PgConnection, cleaner: &Cleaner) -> Result<(), MartError> {
-    let columns = staging_columns(mart, BUILD).await?;
+async fn check_build_table(mart: &mut PgConnection, cleaner: &Cleaner, build: &str) -> Result<(), MartError> {
+    let columns = staging_columns(mart, build).await?;
     for (name, ty) in cleaner.fact_types() {
         match columns.iter().find(|c| c.name == name) {
             Some(c) if c.sql_type == ty => {}
             found => {
                 return Err(MartError::Cleaning {
                     detail: format!(
-                        "the stream writes {BUILD}.{name} as {ty}, the table has {}",
+                        "the stream writes {build}.{name} as {ty}, the table has {}",
                         found.map_or("no such column".to_owned(), |c| c.sql_type.clone())
                     ),
                 });

@@ -81,7 +81,7 @@ fn assert_accounted(stack: &Stack, kind: TripKind, month: &str) {
     let mart = stack.mart_sql(&format!(
         "SELECT string_agg(k || ' ' || n || ' ' || total, ',' ORDER BY k) FROM ( \
            SELECT coalesce(s.licence, '-') AS k, sum(n) AS n, sum(total)::numeric(20,2) AS total FROM ( \
-             SELECT service_id, count(*) AS n, sum(passenger_total) AS total FROM mart.fact_for_hire_trip \
+             SELECT service_id, count(*) AS n, sum(passenger_total_cents) * 0.01 AS total FROM mart.fact_for_hire_trip \
              WHERE source_month = '{month}-01' GROUP BY 1 \
              UNION ALL SELECT service_id, rows, total_amount_sum FROM mart.rejects WHERE month_id = {month_id}) x \
            JOIN mart.dim_service s USING (service_id) WHERE s.kind = '{kind}' GROUP BY 1) m"

@@ -1,11 +1,12 @@
-//! The taxi cleaning rules and the conversion of a clean row into the fact, declared once.
+//! The cleaning rules and the conversion of a clean row into the fact, declared once per fact:
+//! the taxis' below ([`TAXI`]), the for-hire services' in [`for_hire`] ([`for_hire::FOR_HIRE`]).
 //!
-//! Two things are derived from the declarations below:
-//! - the SQL of `sql/mart/insertion.sql` between its `GENERATED` markers ([`sql`]): the CASE
-//!   that gives each staged row its reject reason, and the SELECT that converts clean rows
-//!   into `mart.fact_trip_build`. A test (`insertion_sql_is_generated_from_the_rules`)
-//!   regenerates that region and fails when the file differs (it rewrites the file, so
-//!   `cargo test` once more passes);
+//! Two things are derived from the declarations:
+//! - the SQL of `sql/mart/insertion.sql` (and `insertion_for_hire.sql`) between its
+//!   `GENERATED` markers ([`sql`]): the CASE that gives each staged row its reject reason, and
+//!   the SELECT that converts clean rows into the month's build table. A test
+//!   (`insertion_sql_is_generated_from_the_rules`) regenerates those regions and fails when a
+//!   file differs (it rewrites the file, so `cargo test` once more passes);
 //! - [`row::Cleaner`], which applies the same rules and conversions to the warehouse's binary
 //!   COPY rows as they stream to the mart: clean rows go straight into the build table in the
 //!   fact's binary form, rejected ones into the staging table, where insertion.sql gives them
@@ -17,12 +18,34 @@
 //! Every comparison follows PostgreSQL's semantics: NULL fails a test (a CASE branch whose
 //! condition is NULL is not taken) and float8 NaN equals itself and is above every number.
 
+pub mod for_hire;
 pub mod rollup;
 pub mod row;
 pub mod sql;
 
-/// A staging column (`mart.staging_trip`).
+/// A staging column (`mart.staging_trip` or `mart.staging_for_hire`).
 pub type Col = &'static str;
+
+/// One fact's cleaning: the staging table its rows come from, the table that becomes the
+/// month's partition, the rules and the fact's columns with how each is made.
+#[derive(Debug, Clone, Copy)]
+pub struct FactSpec {
+    pub staging: &'static str,
+    pub build: &'static str,
+    /// `mart.<function>(kind or service, month)`: makes `build` empty and constrained.
+    pub new_build_table: &'static str,
+    pub rules: &'static [Rule],
+    pub columns: &'static [(&'static str, Conv)],
+}
+
+/// The taxis' fact, `mart.fact_trip`.
+pub const TAXI: FactSpec = FactSpec {
+    staging: "mart.staging_trip",
+    build: "mart.fact_trip_build",
+    new_build_table: "mart.new_build_table",
+    rules: RULES,
+    columns: FACT,
+};
 
 /// One cleaning rule: the reason recorded for a row that fails it, what it means, and its test.
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +77,12 @@ pub enum Test {
     AnyNegative(&'static [Col]),
     /// The largest absolute value of the numbers (NULLs ignored) is above the bound.
     AbsAbove(&'static [Col], f64),
+    /// Any number is not NULL and either outside lo..=hi (NaN is) or not a whole number.
+    NotWholeIn(&'static [Col], i64, i64),
+    /// Any of the tests.
+    Any(&'static [Test]),
+    /// The test, for a high-volume (fhvhv) month only; other months pass it.
+    HighVolume(&'static Test),
 }
 
 /// The money columns of the taxi staging table.
@@ -187,6 +216,27 @@ pub enum Conv {
     /// numeric(10,2), because the fact's COPY is the longest step of a build and numeric is
     /// its costliest type (migration 0007 says by how much).
     Cents(Col),
+    /// The sum of the columns' [`Conv::Cents`], a NULL counting 0 (int, never NULL).
+    CentsSum(&'static [Col]),
+    /// The build's kind (for-hire: the kind-level service, smallint).
+    Kind,
+    /// The service of the row's licence (for-hire: `mart.for_hire_key`, smallint): the kind's
+    /// own member without one. A licence the mart does not list yet is not converted in the
+    /// stream: the row is staged, and insertion_for_hire.sql adds the service and converts it.
+    Licence(Col),
+    /// A text code: `nullif(upper(btrim(x)), '')`.
+    Code(Col),
+    /// A float8 zone id that the rules keep whole (or NULL), as int.
+    Zone(Col),
+    /// A bigint as int when within lo..=hi, else NULL.
+    IntIn(Col, i32, i32),
+    /// Whole seconds from the first timestamp to the second when the first is at most a day
+    /// before the second (not after it), else NULL (int).
+    SecondsWithinDay(Col, Col),
+    /// `upper(btrim(x))`: 'Y' true, 'N' false, anything else NULL.
+    LooseFlag(Col),
+    /// true if the float8 first column is 1, else [`Conv::LooseFlag`] of the second.
+    FlagOr(Col, Col),
 }
 
 /// The fact's columns, each with how it is made: the order of insertion.sql's SELECT and of
@@ -229,15 +279,21 @@ impl Conv {
             Conv::Service | Conv::Hour(_) | Conv::WholeIn(..) => "smallint".into(),
             Conv::Same(_) => staged.into(),
             Conv::DateId(_) | Conv::Int(_) | Conv::Member(..) | Conv::Seconds(..) => "integer".into(),
-            Conv::Flag(_) => "boolean".into(),
-            Conv::Cents(_) => "integer".into(),
+            Conv::Flag(_) | Conv::LooseFlag(_) | Conv::FlagOr(..) => "boolean".into(),
+            Conv::Cents(_)
+            | Conv::CentsSum(_)
+            | Conv::Zone(_)
+            | Conv::IntIn(..)
+            | Conv::SecondsWithinDay(..) => "integer".into(),
+            Conv::Kind | Conv::Licence(_) => "smallint".into(),
+            Conv::Code(_) => "text".into(),
         }
     }
 
     /// The staging columns it reads.
     pub fn sources(self) -> Vec<Col> {
         match self {
-            Conv::Service => vec![],
+            Conv::Service | Conv::Kind => vec![],
             Conv::Same(c)
             | Conv::DateId(c)
             | Conv::Hour(c)
@@ -245,8 +301,14 @@ impl Conv {
             | Conv::Member(c, _)
             | Conv::WholeIn(c, ..)
             | Conv::Flag(c)
-            | Conv::Cents(c) => vec![c],
-            Conv::Seconds(a, b) => vec![a, b],
+            | Conv::Cents(c)
+            | Conv::Licence(c)
+            | Conv::Code(c)
+            | Conv::Zone(c)
+            | Conv::IntIn(c, ..)
+            | Conv::LooseFlag(c) => vec![c],
+            Conv::Seconds(a, b) | Conv::SecondsWithinDay(a, b) | Conv::FlagOr(a, b) => vec![a, b],
+            Conv::CentsSum(cs) => cs.to_vec(),
         }
     }
 }
@@ -258,9 +320,12 @@ impl Test {
             Test::AnyNull(cs)
             | Test::NullOrOutside(cs, ..)
             | Test::AnyNegative(cs)
-            | Test::AbsAbove(cs, _) => cs.to_vec(),
+            | Test::AbsAbove(cs, _)
+            | Test::NotWholeIn(cs, ..) => cs.to_vec(),
             Test::OutsideMonth(c) | Test::NullOrRoundsToAtMost(c, _) | Test::Above(c, _) => vec![c],
             Test::NotAfter(a, b) | Test::HoursAfter(a, b, _) => vec![a, b],
+            Test::Any(tests) => tests.iter().flat_map(|t| t.sources()).collect(),
+            Test::HighVolume(t) => t.sources(),
         }
     }
 }

@@ -1,10 +1,12 @@
-// Over 400 lines: the roll-ups' declaration, the SQL derived from it and the in-flight summing
-// derived from it stay side by side, so that a change to one list shows both derivations.
-//! A taxi month's roll-ups (insertion.sql step 4), declared once: three small tables of
-//! groups every aggregate table of the month, and the fact's totals in build_log, are summed
-//! from. Two things are derived from [`ROLLUPS`]:
-//! - the SQL of insertion.sql's `GENERATED rollups` region ([`sql`]): per roll-up, a
-//!   `CREATE TEMP TABLE IF NOT EXISTS ... AS SELECT ... GROUP BY` over `mart.fact_trip_build`;
+// Over 400 lines: the roll-ups' engine, the SQL made from it and the taxis' declarations
+// belong together; a fifth of the file is their tests.
+//! A month's roll-ups (insertion.sql step 4), declared once: small tables of groups every
+//! aggregate table of the month, and the fact's totals in build_log, are summed from; the
+//! taxis' three here ([`TAXI_ROLLUPS`]), the for-hire fact's in
+//! [`super::for_hire::FOR_HIRE_ROLLUPS`]. Two things are derived from a [`RollupSet`]:
+//! - the SQL of insertion.sql's `GENERATED rollups` region ([`sql`]), and of
+//!   insertion_for_hire.sql's `for_hire_rollups`: per roll-up, a `CREATE TEMP TABLE IF NOT
+//!   EXISTS ... AS SELECT ... GROUP BY` over the month's build table;
 //! - [`Rollups`], which sums the same groups from the fact rows as the stream writes them.
 //!   atl-mart then makes the three temporary tables itself, in the month's transaction, with
 //!   the types the SELECT would give them, and fills them (a few thousand rows): insertion.sql
@@ -15,6 +17,20 @@ use rustc_hash::FxHashMap;
 
 use super::{Conv, FACT};
 
+/// One fact's roll-ups: the fact's columns and build table, and whether a rate code makes an
+/// airport trip.
+#[derive(Debug, Clone, Copy)]
+pub struct RollupSet {
+    pub rollups: &'static [Rollup],
+    pub columns: &'static [(&'static str, Conv)],
+    pub build: &'static str,
+    pub airport_rate_code: bool,
+}
+
+/// The taxis' roll-ups, over `mart.fact_trip_build`.
+pub const TAXI_ROLLUPS: RollupSet =
+    RollupSet { rollups: ROLLUPS, columns: FACT, build: "mart.fact_trip_build", airport_rate_code: true };
+
 /// One roll-up: a temporary table of the month's fact rows grouped by `keys`: each the
 /// table's column and the fact column it is, in dollars (or miles) for a column of cents.
 #[derive(Debug, Clone, Copy)]
@@ -22,6 +38,10 @@ pub struct Rollup {
     pub table: &'static str,
     pub keys: &'static [(&'static str, &'static str)],
     pub measures: &'static [(&'static str, Measure)],
+    /// Only the rows where this fact column is not NULL.
+    pub only_with: Option<&'static str>,
+    /// Keys given in bins: (key, step, cap) is `least(column / step * step, cap)`.
+    pub bins: &'static [(&'static str, i64, i64)],
 }
 
 /// What a roll-up column holds for each group.
@@ -31,9 +51,14 @@ pub enum Measure {
     Count,
     /// `sum(column)`, in dollars for a column of cents: NULL when the group has no value of it.
     Sum(&'static str),
-    /// The trips that start or end in an airport zone ([`AIRPORT_ZONES`]) or are charged an
-    /// airport rate ([`AIRPORT_RATE_CODES`]).
+    /// The trips that start or end in an airport zone ([`AIRPORT_ZONES`]) or, where the fact
+    /// has one ([`RollupSet::airport_rate_code`]), are charged an airport rate
+    /// ([`AIRPORT_RATE_CODES`]).
     AirportTrips,
+    /// `count(column)`: the rows where it is not NULL.
+    CountOf(&'static str),
+    /// `count(*) FILTER (WHERE column)`, of a boolean column.
+    CountTrue(&'static str),
 }
 
 /// JFK (132), LaGuardia (138) and Newark (1) in the zone table.
@@ -62,6 +87,8 @@ pub const ROLLUPS: &[Rollup] = &[
             ("distance_sum", Measure::Sum("trip_distance_hundredths")),
             ("airport_trips", Measure::AirportTrips),
         ],
+        only_with: None,
+        bins: &[],
     },
     Rollup {
         table: "rollup_zone_payment",
@@ -72,11 +99,15 @@ pub const ROLLUPS: &[Rollup] = &[
             ("fare_sum", Measure::Sum("fare_amount_cents")),
             ("tip_sum", Measure::Sum("tip_amount_cents")),
         ],
+        only_with: None,
+        bins: &[],
     },
     Rollup {
         table: "rollup_distance",
         keys: &[("trip_distance", "trip_distance_hundredths")],
         measures: &[("trips", Measure::Count), ("fare_sum", Measure::Sum("fare_amount_cents"))],
+        only_with: None,
+        bins: &[],
     },
 ];
 
@@ -95,48 +126,76 @@ enum Unit {
     Cents,
 }
 
-/// The fact column `name`: its position in [`FACT`] and its unit; `None` for a column
-/// that is not a number (a timestamp, the flag) or no column at all.
-fn fact_column(name: &str) -> Option<(usize, Unit, Conv)> {
-    let at = FACT.iter().position(|(n, _)| *n == name)?;
-    let conv = FACT[at].1;
+/// The fact column `name`: its position in `columns` and its unit; `None` for a column that
+/// is not a number (a timestamp, a text) or no column at all. A flag is a number here, 1 or 0.
+fn fact_column(columns: &[(&str, Conv)], name: &str) -> Option<(usize, Unit, Conv)> {
+    let at = columns.iter().position(|(n, _)| *n == name)?;
+    let conv = columns[at].1;
     let unit = match conv {
-        Conv::Cents(..) => Unit::Cents,
+        Conv::Cents(..) | Conv::CentsSum(_) => Unit::Cents,
         Conv::Service
+        | Conv::Kind
+        | Conv::Licence(_)
         | Conv::DateId(_)
         | Conv::Hour(_)
         | Conv::Int(_)
+        | Conv::Zone(_)
+        | Conv::IntIn(..)
         | Conv::Member(..)
         | Conv::WholeIn(..)
-        | Conv::Seconds(..) => Unit::Whole,
-        Conv::Same(_) | Conv::Flag(_) => return None,
+        | Conv::Seconds(..)
+        | Conv::SecondsWithinDay(..)
+        | Conv::Flag(_)
+        | Conv::LooseFlag(_)
+        | Conv::FlagOr(..) => Unit::Whole,
+        Conv::Same(_) | Conv::Code(_) => return None,
     };
     Some((at, unit, conv))
 }
 
-/// The SQL of the `rollups` region of insertion.sql.
-pub fn sql() -> String {
+/// The SQL of the `rollups` region of insertion.sql (of `for_hire_rollups` in
+/// insertion_for_hire.sql for the for-hire set).
+pub fn sql(set: &RollupSet) -> String {
     let mut out = String::new();
-    for (i, r) in ROLLUPS.iter().enumerate() {
+    let in_dollars = |column: &str, expression: &str, name: &str| in_dollars(set, column, expression, name);
+    for (i, r) in set.rollups.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
-        let keys: Vec<String> = r.keys.iter().map(|(name, c)| in_dollars(c, c, name)).collect();
-        let group: Vec<&str> = r.keys.iter().map(|(_, c)| *c).collect();
+        let binned = |name: &str, c: &str| {
+            r.bins
+                .iter()
+                .find(|(k, ..)| *k == name)
+                .map(|(_, step, cap)| format!("least({c} / {step} * {step}, {cap})"))
+        };
+        let keys: Vec<String> = r
+            .keys
+            .iter()
+            .map(|(name, c)| match binned(name, c) {
+                Some(e) => format!("{e} AS {name}"),
+                None => in_dollars(c, c, name),
+            })
+            .collect();
+        let group: Vec<String> =
+            r.keys.iter().map(|(name, c)| binned(name, c).unwrap_or_else(|| (*c).to_owned())).collect();
         let measures: Vec<String> = r
             .measures
             .iter()
             .map(|(name, m)| match m {
                 Measure::Count => format!("count(*) AS {name}"),
                 Measure::Sum(c) => in_dollars(c, &format!("sum({c})"), name),
-                Measure::AirportTrips => format!("{} AS {name}", airport_count()),
+                Measure::AirportTrips => format!("{} AS {name}", airport_count(set)),
+                Measure::CountOf(c) => format!("count({c}) AS {name}"),
+                Measure::CountTrue(c) => format!("count(*) FILTER (WHERE {c}) AS {name}"),
             })
             .collect();
+        let filter = r.only_with.map(|c| format!("WHERE {c} IS NOT NULL\n")).unwrap_or_default();
         out.push_str(&format!(
-            "CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DROP AS\nSELECT {},\n       {}\nFROM mart.fact_trip_build\nGROUP BY {};\n",
+            "CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DROP AS\nSELECT {},\n       {}\nFROM {}\n{filter}GROUP BY {};\n",
             r.table,
             keys.join(", "),
             measures.join(",\n       "),
+            set.build,
             group.join(", ")
         ));
     }
@@ -145,18 +204,21 @@ pub fn sql() -> String {
 
 /// `expression AS name`, times 0.01 when `column`, which it is of, holds cents; just the
 /// column when it is named as it is.
-fn in_dollars(column: &str, expression: &str, name: &str) -> String {
-    match fact_column(column) {
+fn in_dollars(set: &RollupSet, column: &str, expression: &str, name: &str) -> String {
+    match fact_column(set.columns, column) {
         Some((_, Unit::Cents, _)) => format!("{expression} * 0.01 AS {name}"),
         _ if expression == name => name.to_owned(),
         _ => format!("{expression} AS {name}"),
     }
 }
 
-fn airport_count() -> String {
+fn airport_count(set: &RollupSet) -> String {
     let list = |v: &[i64]| v.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
     let zones: Vec<String> =
         AIRPORT_ZONE_COLUMNS.iter().map(|c| format!("{c} IN ({})", list(AIRPORT_ZONES))).collect();
+    if !set.airport_rate_code {
+        return format!("count(*) FILTER (WHERE {})", zones.join(" OR "));
+    }
     format!(
         "count(*) FILTER (WHERE {}\n                              OR {RATE_CODE_COLUMN} IN ({}))",
         zones.join(" OR "),
@@ -168,7 +230,11 @@ fn airport_count() -> String {
 #[derive(Debug)]
 struct Part {
     rollup: Rollup,
+    /// The fact column a row must have (not NULL) to count.
+    only_with: Option<usize>,
     keys: Vec<(usize, Unit)>,
+    /// Per key: its bin (step, cap), if binned.
+    bins: Vec<Option<(i64, i64)>>,
     /// Per measure: the fact column summed (`None`: a count) and its unit.
     measures: Vec<(Measure, Option<(usize, Unit)>)>,
     /// Each group's first sum in `sums`, by its [`GroupKey`].
@@ -187,19 +253,21 @@ struct Part {
 #[derive(Debug)]
 pub struct Rollups {
     parts: Vec<Part>,
-    airport: [usize; 3],
+    columns: &'static [(&'static str, Conv)],
+    airport: [usize; 2],
+    airport_rate: Option<usize>,
 }
 
 impl Rollups {
-    /// Resolves [`ROLLUPS`] against [`FACT`]; an error names a column that is not a number
-    /// of the fact.
-    pub fn new() -> Result<Rollups, String> {
+    /// Resolves the set's roll-ups against its fact's columns; an error names a column that
+    /// is not a number of the fact.
+    pub fn new(set: &RollupSet) -> Result<Rollups, String> {
         let column = |name: &str| {
-            fact_column(name)
+            fact_column(set.columns, name)
                 .ok_or_else(|| format!("the roll-ups use {name}, not a number column of the fact"))
         };
         let mut parts = Vec::new();
-        for r in ROLLUPS {
+        for r in set.rollups {
             if r.keys.len() > MAX_KEYS {
                 return Err(format!("{} has more keys than the stream sums ({MAX_KEYS})", r.table));
             }
@@ -212,12 +280,22 @@ impl Rollups {
                 .measures
                 .iter()
                 .map(|(_, m)| match m {
-                    Measure::Sum(c) => column(c).map(|(at, unit, _)| (*m, Some((at, unit)))),
+                    Measure::Sum(c) | Measure::CountOf(c) | Measure::CountTrue(c) => {
+                        column(c).map(|(at, unit, _)| (*m, Some((at, unit))))
+                    }
                     Measure::Count | Measure::AirportTrips => Ok((*m, None)),
                 })
                 .collect::<Result<_, _>>()?;
+            let only_with = r.only_with.map(|c| column(c).map(|(at, _, _)| at)).transpose()?;
+            let bins = r
+                .keys
+                .iter()
+                .map(|(name, _)| r.bins.iter().find(|(k, ..)| k == name).map(|(_, s, c)| (*s, *c)))
+                .collect();
             parts.push(Part {
                 rollup: *r,
+                only_with,
+                bins,
                 keys,
                 measures,
                 groups: FxHashMap::default(),
@@ -226,8 +304,9 @@ impl Rollups {
             });
         }
         let [pu, du] = AIRPORT_ZONE_COLUMNS.map(|c| column(c).map(|(at, _, _)| at));
-        let airport = [pu?, du?, column(RATE_CODE_COLUMN)?.0];
-        Ok(Rollups { parts, airport })
+        let airport = [pu?, du?];
+        let airport_rate = if set.airport_rate_code { Some(column(RATE_CODE_COLUMN)?.0) } else { None };
+        Ok(Rollups { parts, columns: set.columns, airport, airport_rate })
     }
 
     /// Counts one fact row: `values` holds each fact column as [`Unit`] (`None`: NULL or
@@ -237,12 +316,20 @@ impl Rollups {
         let listed = |at: usize, list: &[i64]| values[at].is_some_and(|v| list.contains(&v));
         let is_airport = listed(self.airport[0], AIRPORT_ZONES)
             || listed(self.airport[1], AIRPORT_ZONES)
-            || listed(self.airport[2], AIRPORT_RATE_CODES);
+            || self.airport_rate.is_some_and(|at| listed(at, AIRPORT_RATE_CODES));
         for part in &mut self.parts {
+            if part.only_with.is_some_and(|at| values[at].is_none()) {
+                continue;
+            }
             let mut key: GroupKey = ([0; MAX_KEYS], 0);
             for (i, (at, _)) in part.keys.iter().enumerate() {
                 match values[*at] {
-                    Some(v) => key.0[i] = v,
+                    Some(v) => {
+                        key.0[i] = match part.bins[i] {
+                            Some((step, cap)) => (v / step * step).min(cap),
+                            None => v,
+                        }
+                    }
                     None => key.1 |= 1 << i,
                 }
             }
@@ -258,6 +345,9 @@ impl Rollups {
                 let add = match (measure, column) {
                     (Measure::Count, _) => Some(1),
                     (Measure::AirportTrips, _) => Some(i64::from(is_airport)),
+                    (Measure::CountOf(_), Some((at, _))) => Some(i64::from(values[*at].is_some())),
+                    (Measure::CountTrue(_), Some((at, _))) => Some(i64::from(values[*at] == Some(1))),
+                    (Measure::CountOf(_) | Measure::CountTrue(_), None) => None,
                     (Measure::Sum(_), Some((at, _))) => values[*at],
                     (Measure::Sum(_), None) => None,
                 };
@@ -280,12 +370,12 @@ impl Rollups {
     /// gives: the fact's for a key, numeric for a sum of cents, bigint otherwise), the COPY
     /// statement, and its rows in COPY's text form.
     pub fn tables(&self) -> Vec<(String, String, String)> {
-        self.parts.iter().map(Part::table).collect()
+        self.parts.iter().map(|p| p.table(self.columns)).collect()
     }
 }
 
 impl Part {
-    fn table(&self) -> (String, String, String) {
+    fn table(&self, fact: &[(&str, Conv)]) -> (String, String, String) {
         let mut columns: Vec<String> = self
             .rollup
             .keys
@@ -293,13 +383,16 @@ impl Part {
             .zip(&self.keys)
             .map(|((name, _), (at, unit))| match unit {
                 Unit::Cents => format!("{name} numeric"),
-                Unit::Whole => format!("{name} {}", FACT[*at].1.sql_type("")),
+                Unit::Whole => format!("{name} {}", fact[*at].1.sql_type("")),
             })
             .collect();
-        for ((name, _), (_, column)) in self.rollup.measures.iter().zip(&self.measures) {
+        for ((name, _), (measure, column)) in self.rollup.measures.iter().zip(&self.measures) {
             // sum(smallint or integer) is bigint; the fact has no bigint number to sum (a
             // `Conv::Same` column is not a number here, see `fact_column`).
-            let ty = if matches!(column, Some((_, Unit::Cents))) { "numeric" } else { "bigint" };
+            let ty = match measure_unit(*measure, *column) {
+                Unit::Cents => "numeric",
+                Unit::Whole => "bigint",
+            };
             columns.push(format!("{name} {ty}"));
         }
         let create =
@@ -315,11 +408,20 @@ impl Part {
             let sums = self.sums[*first..*first + width].iter().zip(&self.summed[*first..*first + width]);
             let measures = sums
                 .zip(&self.measures)
-                .map(|((v, summed), (_, c))| text(summed.then_some(*v), c.map_or(Unit::Whole, |(_, u)| u)));
+                .map(|((v, summed), (m, c))| text(summed.then_some(*v), measure_unit(*m, *c)));
             rows.push_str(&keys.chain(measures).collect::<Vec<_>>().join("\t"));
             rows.push('\n');
         }
         (create, copy, rows)
+    }
+}
+
+/// The unit of a measure's values: cents for a sum of cents, whole numbers for the rest
+/// (counts included, whatever they count).
+fn measure_unit(measure: Measure, column: Option<(usize, Unit)>) -> Unit {
+    match (measure, column) {
+        (Measure::Sum(_), Some((_, unit))) => unit,
+        _ => Unit::Whole,
     }
 }
 
@@ -348,7 +450,7 @@ mod tests {
         money: [Option<i64>; 3],
     ) -> Vec<Option<i64>> {
         let mut values = vec![None; FACT.len()];
-        let mut set = |name: &str, v: Option<i64>| values[fact_column(name).unwrap().0] = v;
+        let mut set = |name: &str, v: Option<i64>| values[fact_column(FACT, name).unwrap().0] = v;
         set("pickup_date_id", Some(date));
         set("pickup_hour", Some(hour));
         set("payment_type_id", Some(payment));
@@ -365,7 +467,7 @@ mod tests {
 
     #[test]
     fn groups_sum_cents_exactly_and_a_sum_of_nulls_stays_null() {
-        let mut r = Rollups::new().unwrap();
+        let mut r = Rollups::new(&TAXI_ROLLUPS).unwrap();
         r.add(&row(20230110, 8, 1, (4, 4), 1, [Some(1005), Some(900), None]));
         r.add(&row(20230110, 8, 1, (132, 4), 1, [Some(-5), Some(0), None]));
         r.add(&row(20230110, 9, 2, (4, 5), 2, [Some(100), Some(100), Some(-1)]));
@@ -393,9 +495,9 @@ mod tests {
 
     #[test]
     fn a_null_key_is_its_own_group_apart_from_zero() {
-        let mut r = Rollups::new().unwrap();
+        let mut r = Rollups::new(&TAXI_ROLLUPS).unwrap();
         let mut null_payment = row(20230110, 8, 0, (4, 4), 1, [Some(100), Some(100), None]);
-        null_payment[fact_column("payment_type_id").unwrap().0] = None;
+        null_payment[fact_column(FACT, "payment_type_id").unwrap().0] = None;
         r.add(&null_payment);
         r.add(&row(20230110, 8, 0, (4, 4), 1, [Some(200), Some(200), None]));
         r.add(&null_payment);
@@ -406,7 +508,7 @@ mod tests {
 
     #[test]
     fn every_rollup_is_a_group_by_over_the_new_partition() {
-        let sql = sql();
+        let sql = sql(&TAXI_ROLLUPS);
         assert!(sql.contains(
             "CREATE TEMP TABLE IF NOT EXISTS rollup_distance ON COMMIT DROP AS\n\
              SELECT trip_distance_hundredths * 0.01 AS trip_distance,\n       \

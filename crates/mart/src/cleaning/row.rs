@@ -5,7 +5,7 @@
 
 use bytes::{BufMut, BytesMut};
 
-use super::{Col, Conv, Element, FACT, RULES, Rule, Test};
+use super::{Col, Conv, Element, FactSpec, Rule, Test};
 use crate::error::MartError;
 
 const DAY_US: i64 = 86_400_000_000;
@@ -45,11 +45,16 @@ pub struct BuildConstants {
     /// yyyymm01 of the month's first day.
     pub first_date_id: i32,
     pub members: Vec<Vec<i64>>,
+    /// A high-volume (fhvhv) month: the rules marked [`Test::HighVolume`] apply.
+    pub high_volume: bool,
+    /// For-hire: each licence the mart lists (`mart.dim_service.licence`) with its service.
+    pub licences: Vec<(Vec<u8>, i16)>,
 }
 
 /// The rules and conversions resolved to positions in the staged row.
 #[derive(Debug)]
 pub struct Cleaner {
+    spec: FactSpec,
     fields: Vec<Field>,
     rules: Vec<(usize, Test, Vec<usize>)>,
     convs: Vec<(Conv, Vec<usize>, Option<usize>)>,
@@ -61,28 +66,34 @@ pub type Row<'a> = [Option<&'a [u8]>];
 
 impl Cleaner {
     /// `staging`: the staged row's columns (name, type) in order.
-    pub fn new(staging: &[(String, String)], constants: BuildConstants) -> Result<Cleaner, MartError> {
+    pub fn new(
+        spec: FactSpec,
+        staging: &[(String, String)],
+        constants: BuildConstants,
+    ) -> Result<Cleaner, MartError> {
         let fields = staging
             .iter()
             .map(|(name, ty)| {
                 Field::of(ty).ok_or_else(|| MartError::Cleaning {
-                    detail: format!("mart.staging_trip.{name} is {ty}, a type the stream does not read"),
+                    detail: format!("{}.{name} is {ty}, a type the stream does not read", spec.staging),
                 })
             })
             .collect::<Result<Vec<Field>, MartError>>()?;
         let index = |col: Col| {
             staging.iter().position(|(name, _)| name == col).ok_or_else(|| MartError::Cleaning {
-                detail: format!("mart.staging_trip has no column {col}"),
+                detail: format!("{} has no column {col}", spec.staging),
             })
         };
         let positions =
             |cols: Vec<Col>| cols.into_iter().map(index).collect::<Result<Vec<usize>, MartError>>();
-        let rules = RULES
+        let rules = spec
+            .rules
             .iter()
             .enumerate()
             .map(|(i, Rule { test, .. })| Ok((i, *test, positions(test.sources())?)))
             .collect::<Result<_, MartError>>()?;
-        let convs = FACT
+        let convs = spec
+            .columns
             .iter()
             .map(|(_, conv)| {
                 let member = match conv {
@@ -92,12 +103,19 @@ impl Cleaner {
                 Ok((*conv, positions(conv.sources())?, member))
             })
             .collect::<Result<_, MartError>>()?;
-        Ok(Cleaner { fields, rules, convs, constants })
+        Ok(Cleaner { spec, fields, rules, convs, constants })
+    }
+
+    /// The fact's columns: how many values [`Cleaner::write_fact`] sets.
+    pub fn width(&self) -> usize {
+        self.convs.len()
     }
 
     /// The fact's columns with their types, as the build table must have them.
     pub fn fact_types(&self) -> Vec<(&'static str, String)> {
-        FACT.iter()
+        self.spec
+            .columns
+            .iter()
             .zip(&self.convs)
             .map(|((name, conv), (_, at, _))| {
                 let staged = at.first().map_or("", |i| sql_name(self.fields[*i]));
@@ -106,7 +124,7 @@ impl Cleaner {
             .collect()
     }
 
-    /// The first rule `row` fails, as its index in [`RULES`]; `None`: the row is clean.
+    /// The first rule `row` fails, as its index in the spec's rules; `None`: the row is clean.
     pub fn reason(&self, row: &Row) -> Option<usize> {
         self.rules.iter().find(|(_, test, at)| self.fails(row, *test, at)).map(|(i, _, _)| *i)
     }
@@ -134,7 +152,43 @@ impl Cleaner {
             Test::Above(_, v) => float(row, at[0]).is_some_and(|x| pg_gt(x, v)),
             Test::AnyNegative(_) => at.iter().any(|i| float(row, *i).is_some_and(|x| x < 0.0)),
             Test::AbsAbove(_, v) => at.iter().any(|i| float(row, *i).is_some_and(|x| pg_gt(x.abs(), v))),
+            Test::NotWholeIn(_, lo, hi) => at.iter().any(|i| {
+                float(row, *i).is_some_and(|x| x < lo as f64 || pg_gt(x, hi as f64) || x.trunc() != x)
+            }),
+            Test::Any(tests) => {
+                let mut from = 0;
+                tests.iter().any(|t| {
+                    let n = t.sources().len();
+                    from += n;
+                    self.fails(row, *t, &at[from - n..from])
+                })
+            }
+            Test::HighVolume(t) => c.high_volume && self.fails(row, *t, at),
         }
+    }
+
+    /// Whether the stream converts a clean `row` exactly as the SQL would: not when a text it
+    /// upper-cases is not ASCII (PostgreSQL's `upper` follows the server's locale) nor when
+    /// its licence is one the mart does not list yet. Such rows are staged, and the SQL
+    /// converts them.
+    pub fn streamable(&self, row: &Row) -> bool {
+        self.convs.iter().all(|(conv, at, _)| match conv {
+            Conv::Code(_) | Conv::LooseFlag(_) => row[at[0]].is_none_or(<[u8]>::is_ascii),
+            Conv::FlagOr(..) => row[at[1]].is_none_or(<[u8]>::is_ascii),
+            Conv::Licence(_) => self.service_of(row[at[0]]).is_some(),
+            _ => true,
+        })
+    }
+
+    /// `mart.for_hire_key` looked up: the kind's own member without a licence (or for other
+    /// FHV), `None` for a licence the mart does not list.
+    fn service_of(&self, licence: Option<&[u8]>) -> Option<i16> {
+        let c = &self.constants;
+        let key = licence.map_or(&b""[..], trim_spaces);
+        if !c.high_volume || key.is_empty() {
+            return Some(c.service_id);
+        }
+        c.licences.iter().find(|(l, _)| l == key).map(|(_, id)| *id)
     }
 
     /// Appends the fact row of a clean `row` to `out` in binary COPY form, and sets `values`
@@ -179,14 +233,54 @@ impl Cleaner {
                             .map(|x| x as i16),
                     )
                 }
-                Conv::Flag(_) => match row[at[0]] {
-                    Some(b"Y") => put_bool(out, Some(true)),
-                    Some(b"N") => put_bool(out, Some(false)),
-                    _ => put_bool(out, None),
-                },
+                Conv::Flag(_) => {
+                    let flag = match row[at[0]] {
+                        Some(b"Y") => Some(true),
+                        Some(b"N") => Some(false),
+                        _ => None,
+                    };
+                    *value = put_bool(out, flag)
+                }
                 Conv::Seconds(..) => {
                     let d = ts(row, at[1]).zip(ts(row, at[0])).map(|(b, a)| b - a);
                     *value = put_i32(out, d.map(seconds))
+                }
+                Conv::Kind => *value = put_i16(out, Some(c.service_id)),
+                Conv::Licence(col) => {
+                    let id =
+                        self.service_of(row[at[0]]).ok_or_else(|| format!("{col}: a licence not listed"))?;
+                    *value = put_i16(out, Some(id))
+                }
+                Conv::Code(_) => {
+                    let code =
+                        row[at[0]].map(|b| trim_spaces(b).to_ascii_uppercase()).filter(|b| !b.is_empty());
+                    put_raw(out, code.as_deref())
+                }
+                Conv::Zone(_) => *value = put_i32(out, float(row, at[0]).map(|x| x as i32)),
+                Conv::IntIn(_, lo, hi) => {
+                    let v = int(row, at[0]).filter(|v| (i64::from(lo)..=i64::from(hi)).contains(v));
+                    *value = put_i32(out, v.map(|v| v as i32))
+                }
+                Conv::SecondsWithinDay(..) => {
+                    let d = ts(row, at[1]).zip(ts(row, at[0])).map(|(b, a)| b - a);
+                    *value = put_i32(out, d.filter(|d| (0..=DAY_US).contains(d)).map(seconds))
+                }
+                Conv::LooseFlag(_) => *value = put_bool(out, loose_flag(row[at[0]])),
+                Conv::FlagOr(..) => {
+                    let flag =
+                        if float(row, at[0]) == Some(1.0) { Some(true) } else { loose_flag(row[at[1]]) };
+                    *value = put_bool(out, flag)
+                }
+                Conv::CentsSum(cols) => {
+                    let mut sum: i64 = 0;
+                    for (i, col) in at.iter().zip(cols) {
+                        if let Some(x) = float(row, *i) {
+                            sum += round_cents(x).ok_or_else(|| format!("{col} = {x} (in cents)"))?;
+                        }
+                    }
+                    let total =
+                        i32::try_from(sum).map_err(|_| format!("a passenger total of {sum} cents"))?;
+                    *value = put_i32(out, Some(total))
                 }
                 Conv::Cents(col) => match float(row, at[0]) {
                     None => put_raw(out, None),
@@ -198,6 +292,22 @@ impl Cleaner {
             }
         }
         Ok(())
+    }
+}
+
+/// `btrim(x)`: without the spaces at either end.
+fn trim_spaces(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|b| *b != b' ').unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| *b != b' ').map_or(start, |e| e + 1);
+    &bytes[start..end]
+}
+
+/// `CASE upper(btrim(x)) WHEN 'Y' THEN true WHEN 'N' THEN false END` (ASCII `x`).
+fn loose_flag(value: Option<&[u8]>) -> Option<bool> {
+    match value.map(trim_spaces) {
+        Some(b"Y" | b"y") => Some(true),
+        Some(b"N" | b"n") => Some(false),
+        _ => None,
     }
 }
 
@@ -289,8 +399,10 @@ fn put_i32(out: &mut BytesMut, value: Option<i32>) -> Option<i64> {
     put_raw(out, value.map(i32::to_be_bytes).as_ref().map(|b| b.as_slice()));
     value.map(i64::from)
 }
-fn put_bool(out: &mut BytesMut, value: Option<bool>) {
-    put_raw(out, value.map(|v| [u8::from(v)]).as_ref().map(|b| b.as_slice()))
+/// Writes `value` and returns it as 1 or 0.
+fn put_bool(out: &mut BytesMut, value: Option<bool>) -> Option<i64> {
+    put_raw(out, value.map(|v| [u8::from(v)]).as_ref().map(|b| b.as_slice()));
+    value.map(i64::from)
 }
 
 #[cfg(test)]

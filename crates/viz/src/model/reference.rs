@@ -52,7 +52,7 @@ impl TlcRow {
 }
 
 /// Which copy of an optional reference file the mart holds (`mart.ref_release`, migration
-/// 0008): a failed refresh leaves the last good one, so the page says which it shows.
+/// 0009): a failed refresh leaves the last good one, so the page says which it shows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Release {
     /// When that copy entered the lake.
@@ -80,7 +80,7 @@ pub struct Reference {
     pub zone_shapes: Vec<ZoneShape>,
     pub zone_measures: Vec<ZoneMeasure>,
     pub tlc: Vec<TlcRow>,
-    /// The zone shapes' copy; `None`: none recorded (no shapes, or a mart before 0008).
+    /// The zone shapes' copy; `None`: none recorded (no shapes, or a mart before 0009).
     pub shapes_release: Option<Release>,
     /// The indicators' release; `None`: none recorded.
     pub indicators_release: Option<Release>,

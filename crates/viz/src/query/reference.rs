@@ -32,7 +32,7 @@ struct ReleaseRow {
     newest_month: Option<i32>,
 }
 
-/// The recorded copy of each optional file; none from a mart before migration 0008.
+/// The recorded copy of each optional file; none from a mart before migration 0009.
 async fn releases(conn: &mut PgConnection, url: &str) -> Result<Vec<ReleaseRow>, VizError> {
     let err = |query: &'static str| move |e| VizError::from_query(query, url, e);
     let recorded: bool = sqlx::query_scalar("SELECT to_regclass('mart.ref_release') IS NOT NULL")

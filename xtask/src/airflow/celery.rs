@@ -289,8 +289,8 @@ impl<'a> Stack<'a> {
             "==> backfill of {KILL_MONTH} ({KILL_ROWS} yellow rows), SIGKILL of a worker in its warehouse load"
         );
         let id = self.backfill(KILL_MONTH, KILL_MONTH)?;
-        let copying = "SELECT coalesce(max(p.tuples_processed), 0) FROM pg_stat_progress_copy p \
-                       WHERE p.relid::regclass::text LIKE '%yellow%'";
+        // Only the big yellow month has more rows than ROWS: a COPY past that is its load.
+        let copying = "SELECT coalesce(max(tuples_processed), 0) FROM pg_stat_progress_copy";
         let mut rows_copied = 0;
         processes::wait_until(
             "the yellow month's COPY into the warehouse",
@@ -298,7 +298,7 @@ impl<'a> Stack<'a> {
             || {
                 self.check_alive()?;
                 rows_copied = warehouse.psql("two", copying)?.parse().unwrap_or(0);
-                Ok(rows_copied > 0)
+                Ok(rows_copied > ROWS)
             },
         )?;
         let task = "load_warehouse_yellow";
@@ -375,7 +375,17 @@ impl<'a> Stack<'a> {
                 self.work.join("airflow/logs").display()
             );
         }
-        Ok(())
+        // Airflow runs one backfill of a DAG at a time: the next waits until the scheduler
+        // has closed this one.
+        let closed = format!("SELECT completed_at IS NOT NULL FROM backfill WHERE id = {id}");
+        processes::wait_until(
+            &format!("the scheduler to close backfill {id}"),
+            Duration::from_secs(120),
+            || {
+                self.check_alive()?;
+                Ok(self.meta.psql("airflow", &closed)? == "t")
+            },
+        )
     }
 
     fn start_worker(&mut self, name: &str, phase_env: &[(String, String)]) -> anyhow::Result<()> {

@@ -68,7 +68,7 @@ pub fn both_workers_ran(meta: &PgServer, id: i64, workers: &[&str]) -> anyhow::R
     let text = meta.psql(
         "airflow",
         &format!(
-            "SELECT ti.hostname || ' ' || count(*) {} AND ti.state = 'success' GROUP BY 1 ORDER BY 1",
+            "SELECT ti.hostname || ' ' || count(*) {} AND ti.state = 'success' GROUP BY ti.hostname ORDER BY 1",
             of_backfill(id)
         ),
     )?;
@@ -278,7 +278,7 @@ pub fn where_the_time_went(
              || to_char(avg(extract(epoch FROM ti.start_date - ti.queued_dttm)), '9990.0') \
              || to_char(avg(extract(epoch FROM ti.queued_dttm - ti.scheduled_dttm)), '9990.0') \
              || to_char(sum(extract(epoch FROM ti.end_date - ti.start_date)), '99990.0') \
-             {} GROUP BY 1 ORDER BY 1",
+             {} GROUP BY regexp_replace(ti.task_id, '_(yellow|fhvhv)$', '') ORDER BY 1",
             of_backfill(id)
         ),
     )?;
@@ -292,8 +292,28 @@ pub fn where_the_time_went(
     )?;
     let builds = mart.psql(
         db,
-        "SELECT count(*) || ' builds, ' || to_char(sum(seconds), 'FM9990.0') FROM mart.build_log",
+        "SELECT count(*) || ' build_log rows (one per HVFHV licence), ' || to_char(sum(seconds), 'FM9990.0') \
+         FROM mart.build_log",
     )?;
     println!("    the binaries' own work: warehouse {loads} s; mart {builds} s");
+    let first_start = meta.psql(
+        "airflow",
+        &format!(
+            "SELECT to_char(extract(epoch FROM min(ti.start_date) - b.created_at), 'FM9990.0') \
+             FROM task_instance ti JOIN dag_run dr USING (dag_id, run_id) JOIN backfill b ON b.id = dr.backfill_id \
+             WHERE b.id = {id} GROUP BY b.created_at"
+        ),
+    )?;
+    println!("    from the backfill's creation to its first task's start: {first_start} s");
+    // The builds go one at a time through the atl_mart pool: the chain that sets the pace.
+    let builds = intervals(meta, id, "ti.task_id LIKE 'build\\_mart\\_%'")?;
+    if let (Some(first), Some(last)) = (builds.first(), builds.iter().map(|b| b.1).reduce(f64::max)) {
+        let running: f64 = builds.iter().map(|(a, b)| b - a).sum();
+        println!(
+            "    mart builds: {:.1} s from the first's start to the last's end, {running:.1} s of it running, \
+             the rest handing the one slot on (scheduler, Celery queue, task start)",
+            last - first.0
+        );
+    }
     Ok(())
 }

@@ -282,6 +282,9 @@ pub fn where_the_time_went(
             of_backfill(id)
         ),
     )?;
+    println!(
+        "    where the time went (mean per task; slot: scheduled → queued, waiting for a pool; queue: queued → started):"
+    );
     println!("    {:<18}{:>6}{:>8}{:>8}{:>8}{:>9}", "task", "tasks", "run s", "queue s", "slot s", "total s");
     for line in lines(&table) {
         println!("    {line}");

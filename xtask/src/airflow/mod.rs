@@ -30,6 +30,8 @@ const KINDS: [&str; 2] = ["yellow", "fhvhv"];
 
 const CHECK_DAG: &str = r#"
 import sys
+# As Airflow's own processes do: the DAG imports atl_pools.py beside it.
+sys.path.insert(0, sys.argv[1])
 from airflow.dag_processing.dagbag import DagBag
 bag = DagBag(dag_folder=sys.argv[1])
 assert not bag.import_errors, bag.import_errors

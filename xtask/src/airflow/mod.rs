@@ -11,6 +11,7 @@
 mod celery;
 mod checks;
 mod processes;
+mod stack;
 
 use std::path::Path;
 use std::process::Command;

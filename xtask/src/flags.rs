@@ -56,7 +56,7 @@ pub enum Task {
     /// Check the Airflow DAG with the real Apache Airflow 3 (installed into .tools/airflow
     /// from compose/airflow/requirements.txt): it imports, runs monthly in the right task
     /// order, and `airflow dags test` loads a generated month into a throwaway mart.
-    Airflow,
+    Airflow(AirflowArgs),
     /// Check the stages against real TLC files: lay every file of a CDN-shaped folder into a
     /// temp lake, load it into a throwaway PostgreSQL server and audit every column against
     /// the Parquet. CI runs it on `../shared/data/tlc`.
@@ -121,4 +121,16 @@ pub struct BenchArgs {
     /// Alternated rounds; medians are reported (default: 3).
     #[arg(long)]
     pub rounds: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct AirflowArgs {
+    /// Run the DAG on the CeleryExecutor instead: Redis (Debian's redis-server, installed
+    /// when missing), the scheduler, the API server, the DAG processor and Celery workers as
+    /// processes; backfill six generated months of yellow and fhvhv with one worker, then
+    /// with two (timed), check every month reached the mart once with the builds one at a
+    /// time, and SIGKILL a worker in the middle of a load to check its task is retried and
+    /// the month loaded once.
+    #[arg(long)]
+    pub celery: bool,
 }

@@ -41,7 +41,7 @@ fn run(flags: Xtask) -> anyhow::Result<ExitCode> {
         Task::Pipeline(args) => pipeline::run(&args)?,
         Task::Conformance { folder } => conformance::run(&folder)?,
         Task::Bench(args) => bench::run(&args)?,
-        Task::Airflow => airflow::run()?,
+        Task::Airflow(args) => airflow::run(&args)?,
         Task::Migrate { debug } => migrate::run(debug)?,
     }
     Ok(ExitCode::SUCCESS)

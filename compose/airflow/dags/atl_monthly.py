@@ -16,6 +16,16 @@ task retries every 6 hours for 5 days. Every task calls one atl binary and is id
 (a month already in the lake, the warehouse or the mart is skipped or replaced, never
 doubled), so retries and catchup backfills are safe.
 
+A backfill of the history (`airflow backfill create --dag-id atl_monthly --from-date ...
+--to-date ... --max-active-runs N`) runs several months at once, on as many Celery workers
+as there are: the tasks of different months run side by side, limited by the pools of
+atl_pools.py (sized from the atl configuration), so the downloads, the warehouse loads and
+the mart builds never open more connections at once than source.concurrency,
+warehouse.parallelism and mart.parallelism allow. A failed task is retried after
+[core] default_task_retry_delay (AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY; the compose
+stack sets 10 minutes), on whichever worker is free: a worker that dies in the middle of a
+load leaves the month's transaction rolled back, and the retry loads it once.
+
 Binaries are found in $ATL_BIN_DIR (default /usr/local/bin, as in compose/Dockerfile);
 the lake and the servers come from the ATL__* variables of the environment.
 """
@@ -27,6 +37,7 @@ from datetime import datetime, timedelta
 
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG, Param
+from atl_pools import MART_POOL, SOURCE_POOL, WAREHOUSE_POOL
 
 BIN = os.environ.get("ATL_BIN_DIR", "/usr/local/bin")
 KINDS = [k.strip() for k in os.environ.get("ATL_KINDS", "yellow,green,fhv,fhvhv").split(",") if k.strip()]
@@ -62,7 +73,7 @@ with DAG(
             description="Month to (re)load, YYYY-MM; empty: the month two before the run's",
         )
     },
-    default_args={"retries": 3, "retry_delay": timedelta(minutes=10)},
+    default_args={"retries": 3},
     tags=["atl", "tlc"],
 ) as dag:
     reference = BashOperator(
@@ -80,14 +91,17 @@ with DAG(
             # Not published yet: try again over the following days.
             retries=20,
             retry_delay=timedelta(hours=6),
+            pool=SOURCE_POOL,
         )
         load_warehouse = BashOperator(
             task_id=f"load_warehouse_{kind}",
             bash_command=f"{BIN}/atl-warehouse load --kind {kind} --months {MONTH}",
+            pool=WAREHOUSE_POOL,
         )
         build_mart = BashOperator(
             task_id=f"build_mart_{kind}",
             bash_command=f"{BIN}/atl-mart build --kind {kind} --months {MONTH}",
+            pool=MART_POOL,
         )
         ingest >> load_warehouse >> build_mart >> refresh_dashboard
         reference >> build_mart

@@ -5,7 +5,13 @@
 //! on the 1st of each month and chains ingest → warehouse → mart per kind, then the
 //! dashboard, and runs `airflow dags test` for one month of two kinds (yellow and fhvhv)
 //! against a local mirror of generated months, a temp lake and two throwaway PostgreSQL
-//! servers, and checks both months reached the mart.
+//! servers, and checks both months reached the mart. With `--celery`, [`celery`] runs the
+//! DAG on the CeleryExecutor: backfills, workers, a worker killed mid-load.
+
+mod celery;
+mod checks;
+mod processes;
+mod stack;
 
 use std::path::Path;
 use std::process::Command;
@@ -13,6 +19,7 @@ use std::process::Command;
 use anyhow::{Context, bail, ensure};
 use atl_devservices::{PgServer, TlcMirror};
 
+use crate::flags::AirflowArgs;
 use crate::stages::{self, Profile};
 use crate::workspace_root;
 
@@ -24,6 +31,8 @@ const KINDS: [&str; 2] = ["yellow", "fhvhv"];
 
 const CHECK_DAG: &str = r#"
 import sys
+# As Airflow's own processes do: the DAG imports atl_pools.py beside it.
+sys.path.insert(0, sys.argv[1])
 from airflow.dag_processing.dagbag import DagBag
 bag = DagBag(dag_folder=sys.argv[1])
 assert not bag.import_errors, bag.import_errors
@@ -38,10 +47,19 @@ for kind in ("yellow", "fhvhv"):
                      f"load_warehouse_{kind}": [f"build_mart_{kind}"],
                      f"build_mart_{kind}": ["refresh_dashboard"]})
 assert order == expected, order
-print("atl_monthly: imports, monthly schedule, one chain per kind:", ", ".join(sorted(expected)))
+pools = {t.task_id: t.pool for t in dag.tasks if t.task_id.startswith(("ingest_", "load_", "build_"))}
+for kind in ("yellow", "fhvhv"):
+    for task, pool in ((f"ingest_{kind}", "atl_source"), (f"load_warehouse_{kind}", "atl_warehouse"),
+                       (f"build_mart_{kind}", "atl_mart")):
+        assert pools[task] == pool, (task, pools[task])
+print("atl_monthly: imports, monthly schedule, one chain per kind:", ", ".join(sorted(expected)),
+      "; downloads, loads and builds in pools atl_source, atl_warehouse, atl_mart")
 "#;
 
-pub fn run() -> anyhow::Result<()> {
+pub fn run(args: &AirflowArgs) -> anyhow::Result<()> {
+    if args.celery {
+        return celery::run();
+    }
     let root = workspace_root();
     let venv = root.join(".tools/airflow");
     install(&venv, &root.join("compose/airflow/requirements.txt"))?;
@@ -49,7 +67,9 @@ pub fn run() -> anyhow::Result<()> {
 
     let work = tempfile::tempdir().context("creating a temp folder")?;
     let mirror_dir = work.path().join("mirror");
-    generate_month(&mirror_dir)?;
+    for kind in KINDS {
+        generate(&mirror_dir, kind, "2024-01", 5000)?;
+    }
     let mirror = TlcMirror::start(&mirror_dir).context("starting the TLC mirror")?;
     let warehouse = PgServer::temp().context("starting the warehouse server")?;
     let mart = PgServer::temp().context("starting the mart server")?;
@@ -100,34 +120,45 @@ pub fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Installs (or brings up to date) the pinned requirements into `venv`; a copy of the
+/// requirements installed last lives in the venv, so that a changed file reinstalls.
 fn install(venv: &Path, requirements: &Path) -> anyhow::Result<()> {
-    if venv.join("bin/airflow").is_file() {
+    let wanted = std::fs::read_to_string(requirements)
+        .with_context(|| format!("reading {}", requirements.display()))?;
+    let stamp = venv.join("requirements.txt");
+    if venv.join("bin/airflow").is_file() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(&*wanted)
+    {
         return Ok(());
     }
-    println!("installing Apache Airflow into {} (a minute or two)", venv.display());
-    let status =
-        Command::new("python3").args(["-m", "venv"]).arg(venv).status().context("running python3 -m venv")?;
-    ensure!(status.success(), "python3 -m venv {} failed", venv.display());
+    println!("installing {} into {} (a minute or two)", requirements.display(), venv.display());
+    if !venv.join("bin/pip").is_file() {
+        let status = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(venv)
+            .status()
+            .context("running python3 -m venv")?;
+        ensure!(status.success(), "python3 -m venv {} failed", venv.display());
+    }
     let status = Command::new(venv.join("bin/pip"))
         .args(["install", "--quiet", "-r"])
         .arg(requirements)
         .status()
         .context("running pip")?;
     ensure!(status.success(), "pip install -r {} failed", requirements.display());
+    std::fs::write(&stamp, wanted).with_context(|| format!("writing {}", stamp.display()))?;
     Ok(())
 }
 
-fn generate_month(out: &Path) -> anyhow::Result<()> {
-    for kind in KINDS {
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(workspace_root())
-            .args(["run", "-q", "-p", "atl-testdata", "--example", "generate", "--"])
-            .args(["--kind", kind, "--months", "2024-01", "--rows", "5000", "--out"])
-            .arg(out)
-            .status()
-            .context("running the generator")?;
-        ensure!(status.success(), "generating the {kind} month failed");
-    }
+/// Generates `months` (YYYY-MM or a range) of `kind`, `rows` rows each, into the mirror folder.
+fn generate(out: &Path, kind: &str, months: &str, rows: usize) -> anyhow::Result<()> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(workspace_root())
+        .args(["run", "-q", "-p", "atl-testdata", "--example", "generate", "--"])
+        .args(["--kind", kind, "--months", months, "--rows", &rows.to_string(), "--out"])
+        .arg(out)
+        .status()
+        .context("running the generator")?;
+    ensure!(status.success(), "generating {kind} {months} failed");
     Ok(())
 }
 

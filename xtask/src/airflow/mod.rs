@@ -149,15 +149,17 @@ fn install(venv: &Path, requirements: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Generates `months` (YYYY-MM or a range) of `kind`, `rows` rows each, into the mirror folder.
+/// Generates `months` (YYYY-MM or a range) of `kind`, `rows` rows each, into the mirror folder,
+/// with the generator of the debug build ([`stages::build`] makes it: the workspace's test
+/// build, so no second feature set of the dependencies is compiled).
 fn generate(out: &Path, kind: &str, months: &str, rows: usize) -> anyhow::Result<()> {
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(workspace_root())
-        .args(["run", "-q", "-p", "atl-testdata", "--example", "generate", "--"])
+    let generator = stages::bin_dir(Profile::Debug).join("examples/generate");
+    let status = Command::new(&generator)
         .args(["--kind", kind, "--months", months, "--rows", &rows.to_string(), "--out"])
         .arg(out)
+        .stdout(std::process::Stdio::null())
         .status()
-        .context("running the generator")?;
+        .with_context(|| format!("running {}", generator.display()))?;
     ensure!(status.success(), "generating {kind} {months} failed");
     Ok(())
 }

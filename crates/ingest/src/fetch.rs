@@ -46,9 +46,11 @@ impl<'a> Run<'a> {
             Err(IngestError::NotPublished { status, .. }) => Outcome::NotPublished { status },
             Err(reason) => Outcome::Failed { reason },
         };
+        // The caller reports every outcome, a failure with its cause: logged here only for
+        // debugging, so that the cause (and the URL in it) is not printed twice.
         match &outcome {
             Outcome::Failed { reason } => {
-                tracing::error!(
+                tracing::debug!(
                     file = target.label,
                     reason = atl_core::ErrorChain::new(reason).one_line(),
                     "failed"

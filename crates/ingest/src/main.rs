@@ -298,7 +298,11 @@ fn print_report(report: &IngestReport, lake: &Lake) {
 fn describe_refresh(refresh: &Refresh) -> String {
     let label = refresh.file.label();
     let Outcome::Failed { reason } = &refresh.outcome else {
-        let unit = if refresh.file == ReferenceFile::ZoneShapes { "shapes" } else { "rows" };
+        let unit = match refresh.file {
+            ReferenceFile::Zones => "zones",
+            ReferenceFile::ZoneShapes => "shapes",
+            ReferenceFile::Indicators => "rows",
+        };
         return format!("{label:<16} {}", describe(&refresh.outcome, unit));
     };
     let kept = match refresh.lake_copy {

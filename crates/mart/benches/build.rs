@@ -1,3 +1,5 @@
+// Over 400 lines: one benchmark run end to end (servers, generated months, the alternated
+// rounds of both kinds, the server's statement log), so its steps read in the order they run.
 //! `cargo xtask bench mart`: `atl-mart build` of a generated yellow month and of a generated
 //! high-volume for-hire (fhvhv) month of the same rows, each as a process a user waits for
 //! (wall time spawn→exit, peak RSS), on months the warehouse holds, the two kinds alternated

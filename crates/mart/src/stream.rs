@@ -1,3 +1,5 @@
+// Over 400 lines: one month's stream (transfer, cleaner, writers, swap) for every kind; the
+// steps share the month's transaction and read best in one place.
 //! A month of any kind from the warehouse into the mart with its cleaning in flight. The
 //! warehouse sends the month as staged rows (`COPY (SELECT ...) TO STDOUT (FORMAT binary)`, the
 //! transfer's query); each row is given its reason by [`Cleaner`], by the rules of its fact

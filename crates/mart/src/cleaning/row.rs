@@ -1,3 +1,5 @@
+// Over 400 lines: the row decoder and encoder of both facts in PostgreSQL's binary form, kept
+// beside each other so that a conversion and its inverse are checked in one place.
 //! The rules and conversions of [`super`] applied in the stream: a staged row in PostgreSQL's
 //! binary COPY form in, its reason (the first rule it fails) or its fact row in binary COPY
 //! form out. Values follow PostgreSQL bit for bit: timestamps are microseconds since

@@ -249,7 +249,7 @@ WHERE c.reason IS NULL;
 -- running this file: IF NOT EXISTS then skips the three scans.
 -- BEGIN GENERATED rollups: from crates/mart/src/cleaning (edit there; cargo test rewrites this)
 CREATE TEMP TABLE IF NOT EXISTS rollup_day_hour_payment ON COMMIT DROP AS
-SELECT pickup_date_id, pickup_hour, payment_type_id,
+SELECT pickup_date_id, pickup_hour, payment_type_id, mart.pickup_borough(pu_zone_id) AS pu_borough_id,
        count(*) AS trips,
        sum(total_amount_cents) * 0.01 AS revenue,
        sum(fare_amount_cents) * 0.01 AS fare_sum,
@@ -257,9 +257,11 @@ SELECT pickup_date_id, pickup_hour, payment_type_id,
        sum(duration_sec) AS duration_sec_sum,
        sum(trip_distance_hundredths) * 0.01 AS distance_sum,
        count(*) FILTER (WHERE pu_zone_id IN (1, 132, 138) OR do_zone_id IN (1, 132, 138)
-                              OR rate_code_id IN (2, 3)) AS airport_trips
+                              OR rate_code_id IN (2, 3)) AS airport_trips,
+       count(*) FILTER (WHERE cbd_congestion_fee_cents > 0) AS cbd_trips,
+       sum(cbd_congestion_fee_cents) * 0.01 AS cbd_fee_sum
 FROM mart.fact_trip_build
-GROUP BY pickup_date_id, pickup_hour, payment_type_id;
+GROUP BY pickup_date_id, pickup_hour, payment_type_id, mart.pickup_borough(pu_zone_id);
 
 CREATE TEMP TABLE IF NOT EXISTS rollup_zone_payment ON COMMIT DROP AS
 SELECT pu_zone_id, payment_type_id,
@@ -271,11 +273,11 @@ FROM mart.fact_trip_build
 GROUP BY pu_zone_id, payment_type_id;
 
 CREATE TEMP TABLE IF NOT EXISTS rollup_distance ON COMMIT DROP AS
-SELECT trip_distance_hundredths * 0.01 AS trip_distance,
+SELECT least(trip_distance_hundredths / 50 * 50, 3000) * 0.01 AS trip_distance, mart.pickup_borough(pu_zone_id) AS pu_borough_id,
        count(*) AS trips,
        sum(fare_amount_cents) * 0.01 AS fare_sum
 FROM mart.fact_trip_build
-GROUP BY trip_distance_hundredths;
+GROUP BY least(trip_distance_hundredths / 50 * 50, 3000), mart.pickup_borough(pu_zone_id);
 -- END GENERATED rollups
 
 -- The new partition's rows and money as the server holds them (one parallel pass over a
@@ -315,25 +317,29 @@ FROM (SELECT *, row_number() OVER (PARTITION BY reason ORDER BY source_row) AS n
 CROSS JOIN build_params p
 WHERE r.n <= 10;
 
--- The aggregate tables, summed from the roll-ups of step 4. Card = payment type 1.
+-- The aggregate tables, summed from the roll-ups of step 4, per pickup borough (a reader's
+-- borough filter reads its own figures; the city is their sum). Card = payment type 1;
+-- charged the congestion fee = cbd_congestion_fee above 0.
 DELETE FROM mart.agg_daily a USING build_params p
 WHERE a.service_id = p.service_id AND a.date_id / 100 = p.month_id;
-INSERT INTO mart.agg_daily (service_id, date_id, trips, revenue, fare_sum, card_trips, card_fare_sum,
-                            card_tip_sum, duration_sec_sum, distance_sum, airport_trips)
-SELECT p.service_id, r.pickup_date_id, sum(r.trips), sum(r.revenue), sum(r.fare_sum),
+INSERT INTO mart.agg_daily (service_id, date_id, pu_borough_id, trips, revenue, fare_sum, card_trips,
+                            card_fare_sum, card_tip_sum, duration_sec_sum, distance_sum, airport_trips,
+                            cbd_trips, cbd_fee_sum)
+SELECT p.service_id, r.pickup_date_id, r.pu_borough_id, sum(r.trips), sum(r.revenue), sum(r.fare_sum),
        coalesce(sum(r.trips) FILTER (WHERE r.payment_type_id = 1), 0),
        coalesce(sum(r.fare_sum) FILTER (WHERE r.payment_type_id = 1), 0),
        coalesce(sum(r.tip_sum) FILTER (WHERE r.payment_type_id = 1), 0),
-       sum(r.duration_sec_sum), sum(r.distance_sum), sum(r.airport_trips)
+       sum(r.duration_sec_sum), sum(r.distance_sum), sum(r.airport_trips),
+       sum(r.cbd_trips), coalesce(sum(r.cbd_fee_sum), 0)
 FROM rollup_day_hour_payment r CROSS JOIN build_params p
-GROUP BY p.service_id, r.pickup_date_id;
+GROUP BY p.service_id, r.pickup_date_id, r.pu_borough_id;
 
 DELETE FROM mart.agg_hour_weekday a USING build_params p
 WHERE a.service_id = p.service_id AND a.month_id = p.month_id;
-INSERT INTO mart.agg_hour_weekday (service_id, month_id, weekday, hour, trips)
-SELECT p.service_id, p.month_id, d.weekday, r.pickup_hour, sum(r.trips)
+INSERT INTO mart.agg_hour_weekday (service_id, month_id, pu_borough_id, weekday, hour, trips)
+SELECT p.service_id, p.month_id, r.pu_borough_id, d.weekday, r.pickup_hour, sum(r.trips)
 FROM rollup_day_hour_payment r JOIN mart.dim_date d ON d.date_id = r.pickup_date_id CROSS JOIN build_params p
-GROUP BY p.service_id, p.month_id, d.weekday, r.pickup_hour;
+GROUP BY p.service_id, p.month_id, r.pu_borough_id, d.weekday, r.pickup_hour;
 
 DELETE FROM mart.agg_zone_month a USING build_params p
 WHERE a.service_id = p.service_id AND a.month_id = p.month_id;
@@ -346,17 +352,18 @@ GROUP BY p.service_id, p.month_id, r.pu_zone_id;
 
 DELETE FROM mart.agg_payment_month a USING build_params p
 WHERE a.service_id = p.service_id AND a.month_id = p.month_id;
-INSERT INTO mart.agg_payment_month (service_id, month_id, payment_type_id, trips, revenue)
-SELECT p.service_id, p.month_id, r.payment_type_id, sum(r.trips), sum(r.revenue)
+INSERT INTO mart.agg_payment_month (service_id, month_id, pu_borough_id, payment_type_id, trips, revenue)
+SELECT p.service_id, p.month_id, r.pu_borough_id, r.payment_type_id, sum(r.trips), sum(r.revenue)
 FROM rollup_day_hour_payment r CROSS JOIN build_params p
-GROUP BY p.service_id, p.month_id, r.payment_type_id;
+GROUP BY p.service_id, p.month_id, r.pu_borough_id, r.payment_type_id;
 
 DELETE FROM mart.agg_fare_distance a USING build_params p
 WHERE a.service_id = p.service_id AND a.month_id = p.month_id;
-INSERT INTO mart.agg_fare_distance (service_id, month_id, distance_bin, trips, fare_sum)
-SELECT p.service_id, p.month_id, least(floor(r.trip_distance * 2) / 2, 30), sum(r.trips), sum(r.fare_sum)
+INSERT INTO mart.agg_fare_distance (service_id, month_id, pu_borough_id, distance_bin, trips, fare_sum)
+SELECT p.service_id, p.month_id, r.pu_borough_id, least(floor(r.trip_distance * 2) / 2, 30), sum(r.trips),
+       sum(r.fare_sum)
 FROM rollup_distance r CROSS JOIN build_params p
-GROUP BY 1, 2, 3;
+GROUP BY 1, 2, 3, 4;
 
 -- The month on the TLC's definition, for readers comparing the mart with the TLC's own
 -- monthly indicators (not part of the accounting): every staged row picked up in the month,

@@ -259,7 +259,7 @@ WHERE c.reason IS NULL;
 -- clean rows to it): IF NOT EXISTS then skips the four scans.
 -- BEGIN GENERATED for_hire_rollups: from crates/mart/src/cleaning (edit there; cargo test rewrites this)
 CREATE TEMP TABLE IF NOT EXISTS rollup_day_hour ON COMMIT DROP AS
-SELECT service_id, pickup_date_id, pickup_hour,
+SELECT service_id, pickup_date_id, pickup_hour, mart.pickup_borough(pu_zone_id) AS pu_borough_id,
        count(*) AS trips,
        sum(passenger_total_cents) * 0.01 AS total_sum,
        sum(base_passenger_fare_cents) * 0.01 AS fare_sum,
@@ -275,9 +275,11 @@ SELECT service_id, pickup_date_id, pickup_hour,
        count(*) FILTER (WHERE wav_request) AS wav_request_trips,
        count(*) FILTER (WHERE wav_match) AS wav_match_trips,
        count(*) FILTER (WHERE access_a_ride) AS access_a_ride_trips,
-       count(*) FILTER (WHERE pu_zone_id IN (1, 132, 138) OR do_zone_id IN (1, 132, 138)) AS airport_trips
+       count(*) FILTER (WHERE pu_zone_id IN (1, 132, 138) OR do_zone_id IN (1, 132, 138)) AS airport_trips,
+       count(*) FILTER (WHERE cbd_congestion_fee_cents > 0) AS cbd_trips,
+       sum(cbd_congestion_fee_cents) * 0.01 AS cbd_fee_sum
 FROM mart.fact_for_hire_build
-GROUP BY service_id, pickup_date_id, pickup_hour;
+GROUP BY service_id, pickup_date_id, pickup_hour, mart.pickup_borough(pu_zone_id);
 
 CREATE TEMP TABLE IF NOT EXISTS rollup_zone ON COMMIT DROP AS
 SELECT service_id, pu_zone_id,
@@ -288,19 +290,19 @@ WHERE pu_zone_id IS NOT NULL
 GROUP BY service_id, pu_zone_id;
 
 CREATE TEMP TABLE IF NOT EXISTS rollup_miles ON COMMIT DROP AS
-SELECT service_id, trip_miles_hundredths * 0.01 AS trip_miles,
+SELECT service_id, least(trip_miles_hundredths / 50 * 50, 3000) * 0.01 AS trip_miles, mart.pickup_borough(pu_zone_id) AS pu_borough_id,
        count(*) AS trips,
        sum(base_passenger_fare_cents) * 0.01 AS fare_sum
 FROM mart.fact_for_hire_build
 WHERE trip_miles_hundredths IS NOT NULL
-GROUP BY service_id, trip_miles_hundredths;
+GROUP BY service_id, least(trip_miles_hundredths / 50 * 50, 3000), mart.pickup_borough(pu_zone_id);
 
 CREATE TEMP TABLE IF NOT EXISTS rollup_wait ON COMMIT DROP AS
-SELECT service_id, pickup_hour, least(wait_sec / 30 * 30, 3600) AS wait_bin,
+SELECT service_id, pickup_hour, least(wait_sec / 30 * 30, 3600) AS wait_bin, mart.pickup_borough(pu_zone_id) AS pu_borough_id,
        count(*) AS trips
 FROM mart.fact_for_hire_build
 WHERE wait_sec IS NOT NULL
-GROUP BY service_id, pickup_hour, least(wait_sec / 30 * 30, 3600);
+GROUP BY service_id, pickup_hour, least(wait_sec / 30 * 30, 3600), mart.pickup_borough(pu_zone_id);
 -- END GENERATED for_hire_rollups
 
 CREATE TEMP TABLE rollup_base ON COMMIT DROP AS
@@ -341,20 +343,23 @@ FROM (SELECT *, row_number() OVER (PARTITION BY service_id, reason ORDER BY sour
 CROSS JOIN build_params p
 WHERE r.n <= 10;
 
--- The taxis' aggregate tables: revenue = passenger_total, fare = base_passenger_fare.
+-- The taxis' aggregate tables: revenue = passenger_total, fare = base_passenger_fare; per
+-- pickup borough, as the taxis' (a trip with no pickup zone: the Unknown borough).
 DELETE FROM mart.agg_daily a USING kind_services k WHERE a.service_id = k.service_id AND a.date_id / 100 = k.month_id;
-INSERT INTO mart.agg_daily (service_id, date_id, trips, revenue, fare_sum, card_trips, card_fare_sum,
-                            card_tip_sum, duration_sec_sum, distance_sum, airport_trips)
-SELECT service_id, pickup_date_id, sum(trips), sum(total_sum), coalesce(sum(fare_sum), 0), 0, 0, 0,
-       sum(duration_sec_sum), coalesce(sum(miles_sum), 0), sum(airport_trips)
+INSERT INTO mart.agg_daily (service_id, date_id, pu_borough_id, trips, revenue, fare_sum, card_trips,
+                            card_fare_sum, card_tip_sum, duration_sec_sum, distance_sum, airport_trips,
+                            cbd_trips, cbd_fee_sum)
+SELECT service_id, pickup_date_id, pu_borough_id, sum(trips), sum(total_sum), coalesce(sum(fare_sum), 0), 0, 0, 0,
+       sum(duration_sec_sum), coalesce(sum(miles_sum), 0), sum(airport_trips), sum(cbd_trips),
+       coalesce(sum(cbd_fee_sum), 0)
 FROM rollup_day_hour
-GROUP BY service_id, pickup_date_id;
+GROUP BY service_id, pickup_date_id, pu_borough_id;
 
 DELETE FROM mart.agg_hour_weekday a USING kind_services k WHERE (a.service_id, a.month_id) = (k.service_id, k.month_id);
-INSERT INTO mart.agg_hour_weekday (service_id, month_id, weekday, hour, trips)
-SELECT r.service_id, p.month_id, d.weekday, r.pickup_hour, sum(r.trips)
+INSERT INTO mart.agg_hour_weekday (service_id, month_id, pu_borough_id, weekday, hour, trips)
+SELECT r.service_id, p.month_id, r.pu_borough_id, d.weekday, r.pickup_hour, sum(r.trips)
 FROM rollup_day_hour r JOIN mart.dim_date d ON d.date_id = r.pickup_date_id CROSS JOIN build_params p
-GROUP BY r.service_id, p.month_id, d.weekday, r.pickup_hour;
+GROUP BY r.service_id, p.month_id, r.pu_borough_id, d.weekday, r.pickup_hour;
 
 DELETE FROM mart.agg_zone_month a USING kind_services k WHERE (a.service_id, a.month_id) = (k.service_id, k.month_id);
 INSERT INTO mart.agg_zone_month (service_id, month_id, pu_zone_id, trips, revenue, card_fare_sum, card_tip_sum)
@@ -362,25 +367,27 @@ SELECT r.service_id, p.month_id, r.pu_zone_id, r.trips, r.total_sum, 0, 0
 FROM rollup_zone r CROSS JOIN build_params p;
 
 DELETE FROM mart.agg_fare_distance a USING kind_services k WHERE (a.service_id, a.month_id) = (k.service_id, k.month_id);
-INSERT INTO mart.agg_fare_distance (service_id, month_id, distance_bin, trips, fare_sum)
-SELECT r.service_id, p.month_id, least(floor(r.trip_miles * 2) / 2, 30), sum(r.trips), coalesce(sum(r.fare_sum), 0)
+INSERT INTO mart.agg_fare_distance (service_id, month_id, pu_borough_id, distance_bin, trips, fare_sum)
+SELECT r.service_id, p.month_id, r.pu_borough_id, least(floor(r.trip_miles * 2) / 2, 30), sum(r.trips),
+       coalesce(sum(r.fare_sum), 0)
 FROM rollup_miles r CROSS JOIN build_params p
-GROUP BY 1, 2, 3;
+GROUP BY 1, 2, 3, 4;
 
 DELETE FROM mart.agg_for_hire_month a USING kind_services k WHERE (a.service_id, a.month_id) = (k.service_id, k.month_id);
-INSERT INTO mart.agg_for_hire_month (service_id, month_id, trips, passenger_total_sum, base_fare_sum,
-                                     driver_pay_sum, tips_sum, miles_sum, trip_time_sec_sum, wait_trips,
-                                     wait_sec_sum, shared_request_trips, shared_match_trips,
+INSERT INTO mart.agg_for_hire_month (service_id, month_id, pu_borough_id, trips, passenger_total_sum,
+                                     base_fare_sum, driver_pay_sum, tips_sum, miles_sum, trip_time_sec_sum,
+                                     wait_trips, wait_sec_sum, shared_request_trips, shared_match_trips,
                                      wav_request_trips, wav_match_trips, access_a_ride_trips)
-SELECT r.service_id, p.month_id, sum(trips), sum(total_sum), sum(fare_sum), sum(driver_pay_sum), sum(tips_sum),
-       sum(miles_sum), sum(trip_time_sec_sum), sum(wait_trips), sum(wait_sec_sum), sum(shared_request_trips),
-       sum(shared_match_trips), sum(wav_request_trips), sum(wav_match_trips), sum(access_a_ride_trips)
+SELECT r.service_id, p.month_id, r.pu_borough_id, sum(trips), sum(total_sum), sum(fare_sum), sum(driver_pay_sum),
+       sum(tips_sum), sum(miles_sum), sum(trip_time_sec_sum), sum(wait_trips), sum(wait_sec_sum),
+       sum(shared_request_trips), sum(shared_match_trips), sum(wav_request_trips), sum(wav_match_trips),
+       sum(access_a_ride_trips)
 FROM rollup_day_hour r CROSS JOIN build_params p
-GROUP BY r.service_id, p.month_id;
+GROUP BY r.service_id, p.month_id, r.pu_borough_id;
 
 DELETE FROM mart.agg_wait_hour a USING kind_services k WHERE (a.service_id, a.month_id) = (k.service_id, k.month_id);
-INSERT INTO mart.agg_wait_hour (service_id, month_id, hour, wait_bin, trips)
-SELECT r.service_id, p.month_id, r.pickup_hour, r.wait_bin, r.trips
+INSERT INTO mart.agg_wait_hour (service_id, month_id, pu_borough_id, hour, wait_bin, trips)
+SELECT r.service_id, p.month_id, r.pu_borough_id, r.pickup_hour, r.wait_bin, r.trips
 FROM rollup_wait r CROSS JOIN build_params p;
 
 -- The accounting, per service: staged = fact + rejected, in rows and in passenger totals;

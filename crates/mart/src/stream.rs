@@ -25,7 +25,7 @@ use sqlx::postgres::PgCopyIn;
 use sqlx::{AssertSqlSafe, PgConnection};
 
 use crate::cleaning::for_hire::{FOR_HIRE, FOR_HIRE_ROLLUPS};
-use crate::cleaning::rollup::{Rollups, TAXI_ROLLUPS};
+use crate::cleaning::rollup::{PICKUP_BOROUGH, Rollups, TAXI_ROLLUPS, ZoneBoroughs};
 use crate::cleaning::row::{BuildConstants, Cleaner};
 use crate::cleaning::{DIMENSIONS, Element, FactSpec, TAXI};
 use crate::error::MartError;
@@ -90,7 +90,8 @@ pub async fn stream_month(
         .map_err(MartError::sql(what("making the new partition of")))?;
     check_build_table(mart, &cleaner, spec.build).await?;
     let set = if kind.is_for_hire() { &FOR_HIRE_ROLLUPS } else { &TAXI_ROLLUPS };
-    let mut rollups = Rollups::new(set).map_err(|detail| MartError::Cleaning { detail })?;
+    let zones = zone_boroughs(mart).await?;
+    let mut rollups = Rollups::new(set, zones).map_err(|detail| MartError::Cleaning { detail })?;
 
     // Only the columns the kind has cross; the others are NULL in every row of the month.
     let fed = transfer::fed_columns(kind, &staging)?;
@@ -148,6 +149,33 @@ pub async fn stream_month(
         .await
         .map_err(MartError::sql(what("committing the staging of")))?;
     Ok(counts)
+}
+
+/// The zones' boroughs as the month's aggregates key them, in the month's transaction: the
+/// zones refreshed first from the staged zone table (insertion.sql refreshes them again, to
+/// the same), so that a first build, with `mart.dim_zone` still empty, has them too.
+async fn zone_boroughs(mart: &mut PgConnection) -> Result<ZoneBoroughs, MartError> {
+    sqlx::query("SELECT mart.refresh_zones()")
+        .execute(&mut *mart)
+        .await
+        .map_err(MartError::sql("refreshing mart.dim_zone from mart.staging_zone"))?;
+    let zones: Vec<(i32, i32)> = sqlx::query_as("SELECT zone_id, borough_id FROM mart.dim_zone")
+        .fetch_all(&mut *mart)
+        .await
+        .map_err(MartError::sql("reading the zones' boroughs from mart.dim_zone"))?;
+    let unknown: i32 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT {PICKUP_BOROUGH}(NULL)")))
+        .fetch_one(&mut *mart)
+        .await
+        .map_err(MartError::sql("reading the Unknown borough from mart.dim_borough"))?;
+    let mut by_zone = Vec::new();
+    for (zone, borough) in zones {
+        let at = usize::try_from(zone).unwrap_or_default();
+        if by_zone.len() <= at {
+            by_zone.resize(at + 1, None);
+        }
+        by_zone[at] = Some(i64::from(borough));
+    }
+    Ok(ZoneBoroughs { by_zone, unknown: i64::from(unknown) })
 }
 
 /// Why [`pump`] stopped: a server's error (with the step, "reading" and so on, completed by

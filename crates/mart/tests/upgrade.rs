@@ -137,6 +137,19 @@ impl V1 {
     }
 }
 
+/// Every day of agg_daily summed over whatever else keys it.
+const CITY_DAYS: &str = "SELECT string_agg(t, ';' ORDER BY t) FROM ( \
+    SELECT format('%s %s %s %s %s %s', service_id, date_id, sum(trips), sum(revenue), sum(card_tip_sum), \
+                  sum(airport_trips)) AS t FROM mart.agg_daily GROUP BY service_id, date_id) x";
+
+/// The (service, borough) pairs whose agg_daily trips differ from the fact's pickups there.
+const BOROUGHS_AGAINST_FACT: &str = "SELECT count(*) FROM \
+    (SELECT service_id, pu_borough_id, sum(trips) AS trips FROM mart.agg_daily GROUP BY 1, 2) a \
+    FULL JOIN (SELECT f.service_id, z.borough_id, count(*) AS trips FROM mart.fact_trip f \
+               JOIN mart.dim_zone z ON z.zone_id = f.pu_zone_id GROUP BY 1, 2) f \
+      ON (a.service_id, a.pu_borough_id) = (f.service_id, f.borough_id) \
+    WHERE a.trips IS DISTINCT FROM f.trips";
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -147,6 +160,7 @@ fn a_v1_warehouse_and_mart_are_upgraded_in_place_and_keep_working() {
     let figures = v1.warehouse_figures();
     assert_eq!(figures.matches(';').count(), 0, "the fixture holds one month: {figures}");
     let march = v1.mart_month("2023-03");
+    let city_days = v1.mart_sql(CITY_DAYS);
     let loads = v1.wh("SELECT string_agg(format('%s %s %s %s', kind, month, rows, finished_at), ';' ORDER BY kind) FROM raw.load_log");
 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
@@ -175,6 +189,11 @@ fn a_v1_warehouse_and_mart_are_upgraded_in_place_and_keep_working() {
     // Nothing moved: same rows, money and lineage; same mart month; same load log.
     assert_eq!(v1.warehouse_figures(), figures);
     assert_eq!(v1.mart_month("2023-03"), march);
+    // Migration 0010 keys the aggregates by pickup borough: the city's days sum the same, and
+    // each borough's trips are the fact's pickups in it.
+    assert_eq!(v1.mart_sql(CITY_DAYS), city_days);
+    assert_eq!(v1.mart_sql(BOROUGHS_AGAINST_FACT), "0");
+    assert_ne!(v1.mart_sql("SELECT count(DISTINCT pu_borough_id) FROM mart.agg_daily"), "1");
     assert_eq!(
         v1.wh("SELECT string_agg(format('%s %s %s %s', kind, month, rows, finished_at), ';' ORDER BY kind) FROM raw.load_log"),
         loads
@@ -202,6 +221,7 @@ fn a_v1_warehouse_and_mart_are_upgraded_in_place_and_keep_working() {
     assert!(built.contains("yellow 2023-04: 2500 rows"), "{built}");
     assert_eq!(v1.mart_month("2023-03"), march, "the v1 month keeps every row and cent");
     assert_eq!(v1.mart_sql(built_at), built_before, "the v1 months are not rebuilt");
+    assert_eq!(v1.mart_sql(BOROUGHS_AGAINST_FACT), "0", "the streamed month's boroughs are its pickups'");
     assert_eq!(
         v1.mart_sql("SELECT count(*) FROM mart.build_log WHERE warehouse_rows <> fact_rows + rejected_rows"),
         "0"

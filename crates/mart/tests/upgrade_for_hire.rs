@@ -78,7 +78,7 @@ fn plant_edges(stack: &Stack) {
 /// The release before migration 0008's insertion_for_hire.sql.
 const V7_INSERTION: &str = "tests/fixtures/v7/insertion_for_hire.sql";
 
-/// The mart's model as the release before migration 0008 left it.
+/// The mart's model as the release before migration 0008 left it, and the zone table staged.
 fn migrate_to_version_7(stack: &Stack) {
     let seven = Migrator {
         migrations: Cow::Owned(
@@ -90,7 +90,10 @@ fn migrate_to_version_7(stack: &Stack) {
         .rt
         .block_on(async {
             let mut conn = atl_mart::connect(&stack.mart_db()).await.unwrap();
-            atl_core::pg::migrate::apply(&mut conn, &seven, "mart", "mart.build_log").await
+            atl_core::pg::migrate::apply(&mut conn, &seven, "mart", "mart.build_log").await.unwrap();
+            // The lake's zone table, staged as atl-mart stages it: the builds by hand name
+            // the zones and their boroughs from it.
+            atl_mart::zones::stage_zones(&mut conn, &stack.lake).await
         })
         .unwrap();
     assert_eq!(stack.mart_sql("SELECT max(version) FROM mart._sqlx_migrations"), "7");
@@ -115,7 +118,8 @@ fn build_by_hand(stack: &Stack, file: &str, kind: TripKind, month: &str) {
 }
 
 /// Every fact row of the for-hire fact by its columns, money in dollars and miles whichever
-/// unit the version stores, with each month's build_log, rejects and aggregates.
+/// unit the version stores, with each month's build_log, rejects and zone aggregates (the
+/// other aggregates gained a borough at migration 0010: [`aggregates`] and [`city`] read them).
 fn contents(stack: &Stack) -> String {
     stack.mart_sql(
         "SELECT md5(string_agg(t, '|' ORDER BY t)) FROM ( \
@@ -127,13 +131,40 @@ fn contents(stack: &Stack) -> String {
            FROM mart.fact_for_hire_trip f \
            UNION ALL SELECT r::text FROM mart.rejects r \
            UNION ALL SELECT (r.service_id, r.month_id, r.reason, r.source_row, r.row_data)::text FROM mart.reject_samples r \
-           UNION ALL SELECT a::text FROM mart.agg_daily a \
            UNION ALL SELECT a::text FROM mart.agg_zone_month a \
-           UNION ALL SELECT a::text FROM mart.agg_fare_distance a \
-           UNION ALL SELECT a::text FROM mart.agg_for_hire_month a \
-           UNION ALL SELECT a::text FROM mart.agg_wait_hour a \
            UNION ALL SELECT (service_id, month_id, warehouse_rows, fact_rows, rejected_rows, warehouse_total, \
                              fact_total, rejected_total)::text FROM mart.build_log) x",
+    )
+}
+
+/// The aggregates keyed by pickup borough, every row as it is.
+fn aggregates(stack: &Stack) -> String {
+    stack.mart_sql(
+        "SELECT md5(string_agg(t, '|' ORDER BY t)) FROM ( \
+           SELECT a::text AS t FROM mart.agg_daily a \
+           UNION ALL SELECT a::text FROM mart.agg_hour_weekday a \
+           UNION ALL SELECT a::text FROM mart.agg_fare_distance a \
+           UNION ALL SELECT a::text FROM mart.agg_for_hire_month a \
+           UNION ALL SELECT a::text FROM mart.agg_wait_hour a) x",
+    )
+}
+
+/// The city's figures the aggregates give, whatever their keys: the sums over every borough
+/// of each day, month, hour, distance and wait bin.
+fn city(stack: &Stack) -> String {
+    stack.mart_sql(
+        "SELECT string_agg(t, '; ' ORDER BY t) FROM ( \
+           SELECT format('d %s %s %s %s %s %s %s', service_id, date_id, sum(trips), sum(revenue), sum(fare_sum), \
+                         sum(duration_sec_sum), sum(airport_trips)) AS t FROM mart.agg_daily GROUP BY service_id, date_id \
+           UNION ALL SELECT format('h %s %s %s %s %s', service_id, month_id, weekday, hour, sum(trips)) \
+             FROM mart.agg_hour_weekday GROUP BY service_id, month_id, weekday, hour \
+           UNION ALL SELECT format('f %s %s %s %s %s', service_id, month_id, distance_bin::float8, sum(trips), sum(fare_sum)) \
+             FROM mart.agg_fare_distance GROUP BY service_id, month_id, distance_bin \
+           UNION ALL SELECT format('m %s %s %s %s %s %s %s %s', service_id, month_id, sum(trips), \
+                                   sum(passenger_total_sum), sum(driver_pay_sum), sum(tips_sum), sum(wait_sec_sum), \
+                                   sum(shared_request_trips)) FROM mart.agg_for_hire_month GROUP BY service_id, month_id \
+           UNION ALL SELECT format('w %s %s %s %s %s', service_id, month_id, hour, wait_bin, sum(trips)) \
+             FROM mart.agg_wait_hour GROUP BY service_id, month_id, hour, wait_bin) x",
     )
 }
 
@@ -173,6 +204,7 @@ fn for_hire_months_built_before_migration_8_keep_every_row_and_cent_per_licence(
         "numeric(10,2)"
     );
     let before = contents(&stack);
+    let city_before = city(&stack);
     let licences = per_licence(&stack, "passenger_total");
     for service in [" uber ", " lyft ", " HV0099 ", " fhvhv ", " fhv "] {
         assert!(licences.contains(service), "{service}: {licences}");
@@ -199,6 +231,13 @@ fn for_hire_months_built_before_migration_8_keep_every_row_and_cent_per_licence(
         "integer"
     );
     assert_eq!(contents(&stack), before, "every row and cent of every month, and their accounting");
+    assert_eq!(city(&stack), city_before, "the city's figures, now summed over its boroughs");
+    assert!(
+        stack.mart_sql("SELECT count(DISTINCT pu_borough_id) FROM mart.agg_daily").parse::<i32>().unwrap()
+            > 1,
+        "the aggregates are per borough"
+    );
+    let migrated = aggregates(&stack);
     assert_eq!(per_licence(&stack, "passenger_total_cents * 0.01"), licences);
     // build_log's fact money is still the fact's, to the cent, per licence.
     assert_eq!(
@@ -216,8 +255,10 @@ fn for_hire_months_built_before_migration_8_keep_every_row_and_cent_per_licence(
         stack.build(kind, Some(&format!("{month}..{month}")));
     }
     assert_eq!(contents(&stack), before, "this release's build and the previous one's agree");
+    assert_eq!(aggregates(&stack), migrated, "migration 0010 sums what the build sums");
     for (kind, month, _, _) in MONTHS {
         build_by_hand(&stack, "../../sql/mart/insertion_for_hire.sql", kind, month);
     }
     assert_eq!(contents(&stack), before, "insertion_for_hire.sql by hand and the stream agree");
+    assert_eq!(aggregates(&stack), migrated, "insertion_for_hire.sql by hand and the stream agree");
 }

@@ -4,7 +4,7 @@
 //! times, zones and bases only). insertion_for_hire.sql's generated regions and the stream
 //! both come from here, as insertion.sql's and the taxis' come from [`super`].
 
-use super::rollup::{Measure, Rollup, RollupSet};
+use super::rollup::{DISTANCE_BIN, Measure, Rollup, RollupSet};
 use super::{Col, Conv, FactSpec, Rule, Test};
 
 /// What a passenger paid: these charges, each rounded to the cent, missing ones as 0
@@ -158,6 +158,7 @@ const ROLLUPS: &[Rollup] = &[
             ("service_id", "service_id"),
             ("pickup_date_id", "pickup_date_id"),
             ("pickup_hour", "pickup_hour"),
+            ("pu_borough_id", "pu_zone_id"),
         ],
         measures: &[
             ("trips", Measure::Count),
@@ -176,9 +177,12 @@ const ROLLUPS: &[Rollup] = &[
             ("wav_match_trips", Measure::CountTrue("wav_match")),
             ("access_a_ride_trips", Measure::CountTrue("access_a_ride")),
             ("airport_trips", Measure::AirportTrips),
+            ("cbd_trips", Measure::CountPositive("cbd_congestion_fee_cents")),
+            ("cbd_fee_sum", Measure::Sum("cbd_congestion_fee_cents")),
         ],
         only_with: None,
         bins: &[],
+        boroughs: &["pu_borough_id"],
     },
     Rollup {
         table: "rollup_zone",
@@ -186,21 +190,33 @@ const ROLLUPS: &[Rollup] = &[
         measures: &[("trips", Measure::Count), ("total_sum", Measure::Sum("passenger_total_cents"))],
         only_with: Some("pu_zone_id"),
         bins: &[],
+        boroughs: &[],
     },
     Rollup {
         table: "rollup_miles",
-        keys: &[("service_id", "service_id"), ("trip_miles", "trip_miles_hundredths")],
+        keys: &[
+            ("service_id", "service_id"),
+            ("trip_miles", "trip_miles_hundredths"),
+            ("pu_borough_id", "pu_zone_id"),
+        ],
         measures: &[("trips", Measure::Count), ("fare_sum", Measure::Sum("base_passenger_fare_cents"))],
         only_with: Some("trip_miles_hundredths"),
-        bins: &[],
+        bins: &[("trip_miles", DISTANCE_BIN.1, DISTANCE_BIN.2)],
+        boroughs: &["pu_borough_id"],
     },
     Rollup {
         table: "rollup_wait",
-        keys: &[("service_id", "service_id"), ("pickup_hour", "pickup_hour"), ("wait_bin", "wait_sec")],
+        keys: &[
+            ("service_id", "service_id"),
+            ("pickup_hour", "pickup_hour"),
+            ("wait_bin", "wait_sec"),
+            ("pu_borough_id", "pu_zone_id"),
+        ],
         measures: &[("trips", Measure::Count)],
         only_with: Some("wait_sec"),
         // Half-minute bins, the last one every wait of an hour or more.
         bins: &[("wait_bin", 30, 3600)],
+        boroughs: &["pu_borough_id"],
     },
 ];
 

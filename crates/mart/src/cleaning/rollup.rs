@@ -42,6 +42,31 @@ pub struct Rollup {
     pub only_with: Option<&'static str>,
     /// Keys given in bins: (key, step, cap) is `least(column / step * step, cap)`.
     pub bins: &'static [(&'static str, i64, i64)],
+    /// Keys that are the pickup borough of their zone column ([`PICKUP_BOROUGH`]), so that
+    /// every aggregate can be read for one borough.
+    pub boroughs: &'static [&'static str],
+}
+
+/// The SQL function giving a zone's borough (migration 0010): the `Unknown` borough for a
+/// NULL zone, as [`ZoneBoroughs::of`] does.
+pub const PICKUP_BOROUGH: &str = "mart.pickup_borough";
+
+/// `mart.dim_zone`'s boroughs as the stream looks them up, read in the month's transaction
+/// after `mart.refresh_zones()`, so that the stream and [`PICKUP_BOROUGH`] agree.
+#[derive(Debug, Clone, Default)]
+pub struct ZoneBoroughs {
+    /// By zone id; `None` for an id `mart.dim_zone` does not hold.
+    pub by_zone: Vec<Option<i64>>,
+    /// The `Unknown` borough: that of a NULL zone or one the table does not hold.
+    pub unknown: i64,
+}
+
+impl ZoneBoroughs {
+    pub fn of(&self, zone: Option<i64>) -> i64 {
+        zone.and_then(|z| usize::try_from(z).ok())
+            .and_then(|z| self.by_zone.get(z).copied().flatten())
+            .unwrap_or(self.unknown)
+    }
 }
 
 /// What a roll-up column holds for each group.
@@ -59,6 +84,8 @@ pub enum Measure {
     CountOf(&'static str),
     /// `count(*) FILTER (WHERE column)`, of a boolean column.
     CountTrue(&'static str),
+    /// `count(*) FILTER (WHERE column > 0)`: the trips charged a fee.
+    CountPositive(&'static str),
 }
 
 /// JFK (132), LaGuardia (138) and Newark (1) in the zone table.
@@ -77,6 +104,7 @@ pub const ROLLUPS: &[Rollup] = &[
             ("pickup_date_id", "pickup_date_id"),
             ("pickup_hour", "pickup_hour"),
             ("payment_type_id", "payment_type_id"),
+            ("pu_borough_id", "pu_zone_id"),
         ],
         measures: &[
             ("trips", Measure::Count),
@@ -86,9 +114,12 @@ pub const ROLLUPS: &[Rollup] = &[
             ("duration_sec_sum", Measure::Sum("duration_sec")),
             ("distance_sum", Measure::Sum("trip_distance_hundredths")),
             ("airport_trips", Measure::AirportTrips),
+            ("cbd_trips", Measure::CountPositive("cbd_congestion_fee_cents")),
+            ("cbd_fee_sum", Measure::Sum("cbd_congestion_fee_cents")),
         ],
         only_with: None,
         bins: &[],
+        boroughs: &["pu_borough_id"],
     },
     Rollup {
         table: "rollup_zone_payment",
@@ -101,18 +132,24 @@ pub const ROLLUPS: &[Rollup] = &[
         ],
         only_with: None,
         bins: &[],
+        boroughs: &[],
     },
     Rollup {
         table: "rollup_distance",
-        keys: &[("trip_distance", "trip_distance_hundredths")],
+        keys: &[("trip_distance", "trip_distance_hundredths"), ("pu_borough_id", "pu_zone_id")],
         measures: &[("trips", Measure::Count), ("fare_sum", Measure::Sum("fare_amount_cents"))],
         only_with: None,
-        bins: &[],
+        bins: &[DISTANCE_BIN],
+        boroughs: &["pu_borough_id"],
     },
 ];
 
+/// The half-mile bins of `mart.agg_fare_distance`, in hundredths, the last holding every trip of
+/// 30 miles or more: binned as the stream counts, a month has 61 distances, not thousands.
+pub const DISTANCE_BIN: (&str, i64, i64) = ("trip_distance", 50, 3000);
+
 /// The most keys a roll-up may have (the groups' key is a fixed array).
-const MAX_KEYS: usize = 3;
+const MAX_KEYS: usize = 4;
 
 /// A group's key values (0 for NULL) and which of them are NULL, one bit each: half the
 /// bytes to hash and compare of `[Option<i64>; MAX_KEYS]`.
@@ -168,16 +205,16 @@ pub fn sql(set: &RollupSet) -> String {
                 .find(|(k, ..)| *k == name)
                 .map(|(_, step, cap)| format!("least({c} / {step} * {step}, {cap})"))
         };
-        let keys: Vec<String> = r
-            .keys
-            .iter()
-            .map(|(name, c)| match binned(name, c) {
-                Some(e) => format!("{e} AS {name}"),
-                None => in_dollars(c, c, name),
-            })
-            .collect();
-        let group: Vec<String> =
-            r.keys.iter().map(|(name, c)| binned(name, c).unwrap_or_else(|| (*c).to_owned())).collect();
+        let expression = |name: &str, c: &str| {
+            if r.boroughs.contains(&name) {
+                format!("{PICKUP_BOROUGH}({c})")
+            } else {
+                binned(name, c).unwrap_or_else(|| c.to_owned())
+            }
+        };
+        let keys: Vec<String> =
+            r.keys.iter().map(|(name, c)| in_dollars(c, &expression(name, c), name)).collect();
+        let group: Vec<String> = r.keys.iter().map(|(name, c)| expression(name, c)).collect();
         let measures: Vec<String> = r
             .measures
             .iter()
@@ -187,6 +224,7 @@ pub fn sql(set: &RollupSet) -> String {
                 Measure::AirportTrips => format!("{} AS {name}", airport_count(set)),
                 Measure::CountOf(c) => format!("count({c}) AS {name}"),
                 Measure::CountTrue(c) => format!("count(*) FILTER (WHERE {c}) AS {name}"),
+                Measure::CountPositive(c) => format!("count(*) FILTER (WHERE {c} > 0) AS {name}"),
             })
             .collect();
         let filter = r.only_with.map(|c| format!("WHERE {c} IS NOT NULL\n")).unwrap_or_default();
@@ -235,6 +273,8 @@ struct Part {
     keys: Vec<(usize, Unit)>,
     /// Per key: its bin (step, cap), if binned.
     bins: Vec<Option<(i64, i64)>>,
+    /// Per key: whether it is its zone's borough.
+    boroughs: Vec<bool>,
     /// Per measure: the fact column summed (`None`: a count) and its unit.
     measures: Vec<(Measure, Option<(usize, Unit)>)>,
     /// Each group's first sum in `sums`, by its [`GroupKey`].
@@ -256,12 +296,13 @@ pub struct Rollups {
     columns: &'static [(&'static str, Conv)],
     airport: [usize; 2],
     airport_rate: Option<usize>,
+    zones: ZoneBoroughs,
 }
 
 impl Rollups {
     /// Resolves the set's roll-ups against its fact's columns; an error names a column that
     /// is not a number of the fact.
-    pub fn new(set: &RollupSet) -> Result<Rollups, String> {
+    pub fn new(set: &RollupSet, zones: ZoneBoroughs) -> Result<Rollups, String> {
         let column = |name: &str| {
             fact_column(set.columns, name)
                 .ok_or_else(|| format!("the roll-ups use {name}, not a number column of the fact"))
@@ -280,9 +321,10 @@ impl Rollups {
                 .measures
                 .iter()
                 .map(|(_, m)| match m {
-                    Measure::Sum(c) | Measure::CountOf(c) | Measure::CountTrue(c) => {
-                        column(c).map(|(at, unit, _)| (*m, Some((at, unit))))
-                    }
+                    Measure::Sum(c)
+                    | Measure::CountOf(c)
+                    | Measure::CountTrue(c)
+                    | Measure::CountPositive(c) => column(c).map(|(at, unit, _)| (*m, Some((at, unit)))),
                     Measure::Count | Measure::AirportTrips => Ok((*m, None)),
                 })
                 .collect::<Result<_, _>>()?;
@@ -292,10 +334,12 @@ impl Rollups {
                 .iter()
                 .map(|(name, _)| r.bins.iter().find(|(k, ..)| k == name).map(|(_, s, c)| (*s, *c)))
                 .collect();
+            let boroughs = r.keys.iter().map(|(name, _)| r.boroughs.contains(name)).collect();
             parts.push(Part {
                 rollup: *r,
                 only_with,
                 bins,
+                boroughs,
                 keys,
                 measures,
                 groups: FxHashMap::default(),
@@ -306,7 +350,7 @@ impl Rollups {
         let [pu, du] = AIRPORT_ZONE_COLUMNS.map(|c| column(c).map(|(at, _, _)| at));
         let airport = [pu?, du?];
         let airport_rate = if set.airport_rate_code { Some(column(RATE_CODE_COLUMN)?.0) } else { None };
-        Ok(Rollups { parts, columns: set.columns, airport, airport_rate })
+        Ok(Rollups { parts, columns: set.columns, airport, airport_rate, zones })
     }
 
     /// Counts one fact row: `values` holds each fact column as [`Unit`] (`None`: NULL or
@@ -323,6 +367,10 @@ impl Rollups {
             }
             let mut key: GroupKey = ([0; MAX_KEYS], 0);
             for (i, (at, _)) in part.keys.iter().enumerate() {
+                if part.boroughs[i] {
+                    key.0[i] = self.zones.of(values[*at]);
+                    continue;
+                }
                 match values[*at] {
                     Some(v) => {
                         key.0[i] = match part.bins[i] {
@@ -347,7 +395,10 @@ impl Rollups {
                     (Measure::AirportTrips, _) => Some(i64::from(is_airport)),
                     (Measure::CountOf(_), Some((at, _))) => Some(i64::from(values[*at].is_some())),
                     (Measure::CountTrue(_), Some((at, _))) => Some(i64::from(values[*at] == Some(1))),
-                    (Measure::CountOf(_) | Measure::CountTrue(_), None) => None,
+                    (Measure::CountPositive(_), Some((at, _))) => {
+                        Some(i64::from(values[*at].is_some_and(|v| v > 0)))
+                    }
+                    (Measure::CountOf(_) | Measure::CountTrue(_) | Measure::CountPositive(_), None) => None,
                     (Measure::Sum(_), Some((at, _))) => values[*at],
                     (Measure::Sum(_), None) => None,
                 };
@@ -381,7 +432,10 @@ impl Part {
             .keys
             .iter()
             .zip(&self.keys)
-            .map(|((name, _), (at, unit))| match unit {
+            .zip(&self.boroughs)
+            .map(|(((name, _), (at, unit)), borough)| match unit {
+                // mart.dim_borough.borough_id.
+                _ if *borough => format!("{name} integer"),
                 Unit::Cents => format!("{name} numeric"),
                 Unit::Whole => format!("{name} {}", fact[*at].1.sql_type("")),
             })
@@ -465,20 +519,42 @@ mod tests {
         values
     }
 
+    /// Zone 4 in borough 1, 132 in borough 2; the Unknown borough is 9.
+    fn zones() -> ZoneBoroughs {
+        let mut by_zone = vec![None; 266];
+        by_zone[4] = Some(1);
+        by_zone[132] = Some(2);
+        ZoneBoroughs { by_zone, unknown: 9 }
+    }
+
+    #[test]
+    fn a_zone_s_borough_is_looked_up_and_the_rest_are_unknown() {
+        let z = zones();
+        assert_eq!(
+            [z.of(Some(4)), z.of(Some(132)), z.of(Some(5)), z.of(Some(999)), z.of(Some(-1)), z.of(None)],
+            [1, 2, 9, 9, 9, 9]
+        );
+    }
+
     #[test]
     fn groups_sum_cents_exactly_and_a_sum_of_nulls_stays_null() {
-        let mut r = Rollups::new(&TAXI_ROLLUPS).unwrap();
-        r.add(&row(20230110, 8, 1, (4, 4), 1, [Some(1005), Some(900), None]));
-        r.add(&row(20230110, 8, 1, (132, 4), 1, [Some(-5), Some(0), None]));
-        r.add(&row(20230110, 9, 2, (4, 5), 2, [Some(100), Some(100), Some(-1)]));
+        let mut r = Rollups::new(&TAXI_ROLLUPS, zones()).unwrap();
+        let cbd = |mut row: Vec<Option<i64>>, fee: Option<i64>| {
+            row[fact_column(FACT, "cbd_congestion_fee_cents").unwrap().0] = fee;
+            row
+        };
+        r.add(&cbd(row(20230110, 8, 1, (4, 4), 1, [Some(1005), Some(900), None]), Some(75)));
+        r.add(&cbd(row(20230110, 8, 1, (132, 4), 1, [Some(-5), Some(0), None]), None));
+        r.add(&cbd(row(20230110, 9, 2, (4, 5), 2, [Some(100), Some(100), Some(-1)]), Some(0)));
         assert_eq!(r.trips(), 3);
         let tables = r.tables();
         let (create, copy, rows) = &tables[0];
         assert_eq!(
             create,
             "CREATE TEMP TABLE rollup_day_hour_payment (pickup_date_id integer, pickup_hour smallint, \
-             payment_type_id integer, trips bigint, revenue numeric, fare_sum numeric, tip_sum numeric, \
-             duration_sec_sum bigint, distance_sum numeric, airport_trips bigint) ON COMMIT DROP"
+             payment_type_id integer, pu_borough_id integer, trips bigint, revenue numeric, fare_sum numeric, \
+             tip_sum numeric, duration_sec_sum bigint, distance_sum numeric, airport_trips bigint, cbd_trips bigint, \
+             cbd_fee_sum numeric) ON COMMIT DROP"
         );
         assert_eq!(copy, "COPY rollup_day_hour_payment FROM STDIN");
         let mut lines: Vec<&str> = rows.lines().collect();
@@ -486,16 +562,20 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "20230110\t8\t1\t2\t10.00\t9.00\t\\N\t1200\t5.00\t1",
-                "20230110\t9\t2\t1\t1.00\t1.00\t-0.01\t600\t2.50\t1"
+                "20230110\t8\t1\t1\t1\t10.05\t9.00\t\\N\t600\t2.50\t0\t1\t0.75",
+                "20230110\t8\t1\t2\t1\t-0.05\t0.00\t\\N\t600\t2.50\t1\t0\t\\N",
+                "20230110\t9\t2\t1\t1\t1.00\t1.00\t-0.01\t600\t2.50\t1\t0\t0.00"
             ]
         );
-        assert_eq!(tables[2].2, "2.50\t3\t10.00\n");
+        // 2.50 mi in the half-mile bin of 2.50, per borough.
+        let mut distances: Vec<&str> = tables[2].2.lines().collect();
+        distances.sort();
+        assert_eq!(distances, ["2.50\t1\t2\t10.00", "2.50\t2\t1\t0.00"]);
     }
 
     #[test]
     fn a_null_key_is_its_own_group_apart_from_zero() {
-        let mut r = Rollups::new(&TAXI_ROLLUPS).unwrap();
+        let mut r = Rollups::new(&TAXI_ROLLUPS, zones()).unwrap();
         let mut null_payment = row(20230110, 8, 0, (4, 4), 1, [Some(100), Some(100), None]);
         null_payment[fact_column(FACT, "payment_type_id").unwrap().0] = None;
         r.add(&null_payment);
@@ -511,9 +591,10 @@ mod tests {
         let sql = sql(&TAXI_ROLLUPS);
         assert!(sql.contains(
             "CREATE TEMP TABLE IF NOT EXISTS rollup_distance ON COMMIT DROP AS\n\
-             SELECT trip_distance_hundredths * 0.01 AS trip_distance,\n       \
+             SELECT least(trip_distance_hundredths / 50 * 50, 3000) * 0.01 AS trip_distance, \
+             mart.pickup_borough(pu_zone_id) AS pu_borough_id,\n       \
              count(*) AS trips,\n       sum(fare_amount_cents) * 0.01 AS fare_sum\nFROM mart.fact_trip_build\n\
-             GROUP BY trip_distance_hundredths;\n"
+             GROUP BY least(trip_distance_hundredths / 50 * 50, 3000), mart.pickup_borough(pu_zone_id);\n"
         ));
         assert!(sql.contains(
             "count(*) FILTER (WHERE pu_zone_id IN (1, 132, 138) OR do_zone_id IN (1, 132, 138)\n                              \

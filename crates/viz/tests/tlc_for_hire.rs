@@ -177,6 +177,19 @@ fn the_taxi_farebox_on_the_tlc_definition_subtracts_card_tips_only() {
     let ours: f64 = attr(r, "data-our-farebox").parse().unwrap();
     assert!((ours - farebox).abs() < 1e-6, "ours {ours}, the TLC's {farebox}");
     assert_eq!(attr(r, "data-flagged"), "false", "{r}");
+    assert!(!tlc.contains("class=\"note unpriced\""), "{tlc}");
+
+    // A month built before the mart counted card tips: no farebox of ours on the TLC's
+    // definition (not the old total − every tip), and the page says what to rebuild.
+    mart.sql("UPDATE mart.agg_month_recorded SET card_tip_amount_sum = NULL WHERE service_id = 2");
+    let (dom, _) = dump_dom(&format!("{}?period=2023-06&service=green", server.url()));
+    let tlc = &dom[dom.find("<section id=\"tlc\"").expect("the TLC section")..];
+    assert_eq!(attr(row(tlc, "2023-06", "Green"), "data-our-farebox"), "");
+    let note = &tlc[tlc.find("class=\"note unpriced\"").expect("the rebuild note")..];
+    assert!(
+        note[..note.find("</p>").unwrap()].contains("atl-mart build --months rebuilds them): 2023-06 Green."),
+        "{note}"
+    );
 }
 
 /// The real file's rows of one month back into `mart.ref_tlc_indicator`.

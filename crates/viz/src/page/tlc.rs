@@ -74,6 +74,13 @@ pub fn table(a: &Aggregates) -> Markup {
         .filter(|r| r.tlc_trips_per_day.is_none())
         .map(|r| format!("{} {}", r.month, r.licence_class))
         .collect();
+    // Months an older release built: counted, but without the card tips the TLC's farebox
+    // subtracts (mart migration 0011).
+    let unpriced: Vec<String> = rows
+        .iter()
+        .filter(|r| r.recorded_trips.is_some() && r.recorded_farebox.is_none() && r.cleaned_farebox.is_some())
+        .map(|r| format!("{} {}", r.month, r.licence_class))
+        .collect();
     let heads = [
         "Month",
         "TLC class",
@@ -133,6 +140,13 @@ pub fn table(a: &Aggregates) -> Markup {
                     p class="note" {
                         "Not in the TLC's report loaded in the mart (atl-ingest --indicators fetches the newest): "
                         (missing.join(", ")) "."
+                    }
+                }
+                @if !unpriced.is_empty() {
+                    p class="note unpriced" {
+                        "No farebox on the TLC's definition for months built before the mart counted card tips \
+                         (atl-mart build --months rebuilds them): "
+                        (unpriced.join(", ")) "."
                     }
                 }
             }

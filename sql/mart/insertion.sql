@@ -367,20 +367,25 @@ GROUP BY 1, 2, 3, 4;
 
 -- The month on the TLC's definition, for readers comparing the mart with the TLC's own
 -- monthly indicators (not part of the accounting): every staged row picked up in the month,
--- whatever the rules say of it, with its total_amount and tip_amount. That is the fact's rows
--- (all picked up in the month) and the rejected rows picked up in it.
-INSERT INTO mart.agg_month_recorded AS r (service_id, month_id, trips, total_amount_sum, tip_amount_sum)
-SELECT p.service_id, p.month_id, f.trips + x.trips, f.total + x.total, f.tip + x.tip
+-- whatever the rules say of it, with its total_amount and tip_amount, and the tips of card
+-- trips (payment_type 1), which the TLC's farebox subtracts (migration 0011). That is the
+-- fact's rows (all picked up in the month) and the rejected rows picked up in it.
+INSERT INTO mart.agg_month_recorded AS r (service_id, month_id, trips, total_amount_sum, tip_amount_sum,
+                                          card_tip_amount_sum)
+SELECT p.service_id, p.month_id, f.trips + x.trips, f.total + x.total, f.tip + x.tip, f.card_tip + x.card_tip
 FROM build_params p,
      (SELECT coalesce(sum(trips), 0) AS trips, coalesce(sum(revenue), 0) AS total,
-             coalesce(sum(tip_sum), 0) AS tip
+             coalesce(sum(tip_sum), 0) AS tip,
+             coalesce(sum(tip_sum) FILTER (WHERE payment_type_id = 1), 0) AS card_tip
       FROM rollup_day_hour_payment) f,
      (SELECT count(*) AS trips, coalesce(sum(mart.round_cents(j.total_amount)), 0) AS total,
-             coalesce(sum(mart.round_cents(j.tip_amount)), 0) AS tip
+             coalesce(sum(mart.round_cents(j.tip_amount)), 0) AS tip,
+             coalesce(sum(mart.round_cents(j.tip_amount)) FILTER (WHERE j.payment_type = 1), 0) AS card_tip
       FROM rejected_trip j JOIN build_params q
         ON j.pickup_at >= q.month_start AND j.pickup_at < q.month_end) x
 ON CONFLICT (service_id, month_id) DO UPDATE
-SET trips = excluded.trips, total_amount_sum = excluded.total_amount_sum, tip_amount_sum = excluded.tip_amount_sum;
+SET trips = excluded.trips, total_amount_sum = excluded.total_amount_sum, tip_amount_sum = excluded.tip_amount_sum,
+    card_tip_amount_sum = excluded.card_tip_amount_sum;
 
 -- The accounting: staged = fact + rejected, in rows and in money; the build_log CHECKs
 -- make a mismatch abort the whole transaction. Staged: step 1; fact: the new partition's

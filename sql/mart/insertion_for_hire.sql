@@ -390,6 +390,29 @@ INSERT INTO mart.agg_wait_hour (service_id, month_id, pu_borough_id, hour, wait_
 SELECT r.service_id, p.month_id, r.pu_borough_id, r.pickup_hour, r.wait_bin, r.trips
 FROM rollup_wait r CROSS JOIN build_params p;
 
+-- Each service's month on the TLC's definition, beside the TLC's monthly indicators (not
+-- part of the accounting; the taxis' is written by insertion.sql): every staged row picked up
+-- in the month, whatever the rules say of it, i.e. the fact's rows and the rejected rows
+-- picked up in it; a row per service staged, 0 trips when none was picked up in the month.
+-- Money: the passenger totals and tips. card_tip_amount_sum stays NULL: for-hire rows record
+-- no payment type, and the TLC reports no farebox for the for-hire classes.
+DELETE FROM mart.agg_month_recorded a USING kind_services k WHERE (a.service_id, a.month_id) = (k.service_id, k.month_id);
+INSERT INTO mart.agg_month_recorded (service_id, month_id, trips, total_amount_sum, tip_amount_sum)
+SELECT b.service_id, p.month_id, coalesce(sum(x.trips), 0), coalesce(sum(x.total), 0), coalesce(sum(x.tips), 0)
+FROM (SELECT DISTINCT service_id FROM build_services) b
+CROSS JOIN build_params p
+LEFT JOIN (SELECT service_id, sum(trips) AS trips, sum(total_sum) AS total, sum(tips_sum) AS tips
+           FROM rollup_day_hour GROUP BY 1
+           UNION ALL
+           SELECT j.service_id, count(*),
+                  sum(mart.passenger_total(j.base_passenger_fare, j.tolls, j.bcf, j.sales_tax, j.congestion_surcharge,
+                                           j.airport_fee, j.cbd_congestion_fee, j.tips)),
+                  sum(mart.round_cents(j.tips))
+           FROM rejected_for_hire j JOIN build_params q
+             ON j.pickup_at >= q.month_start AND j.pickup_at < q.month_end
+           GROUP BY 1) x USING (service_id)
+GROUP BY b.service_id, p.month_id;
+
 -- The accounting, per service: staged = fact + rejected, in rows and in passenger totals;
 -- build_log's CHECKs abort the whole transaction on a mismatch.
 DELETE FROM mart.build_log b USING kind_services k WHERE (b.service_id, b.month_id) = (k.service_id, k.month_id);

@@ -9,7 +9,8 @@
 //! table or in the rejects (it fails otherwise). With the zone shapefile and the TLC's
 //! monthly indicators in the folder, the mart must hold a shape per shapefile record and,
 //! for every built month the TLC reports on, trips per day on the TLC's definition within
-//! [`TLC_TOLERANCE`] of the TLC's own figure.
+//! [`TLC_TOLERANCE`] of the TLC's own figure, and so its farebox per day where it gives one
+//! (total less the tips of card trips: sql/mart/README.md, "The TLC's farebox").
 
 use std::path::{Path, PathBuf};
 
@@ -18,8 +19,8 @@ use atl_devservices::PgServer;
 
 use crate::stages::{self, Profile};
 
-/// How far ours (every recorded row picked up in the month) may be from the TLC's trips per
-/// day: the TLC revises past months by about 0.1 % between releases.
+/// How far ours (every recorded row picked up in the month) may be from the TLC's trips and
+/// farebox per day: the TLC revises past months by about 0.1 % between releases.
 const TLC_TOLERANCE: f64 = 0.005;
 
 pub fn run(folder: &Path) -> anyhow::Result<()> {
@@ -51,14 +52,16 @@ fn check_reference(mart: &PgServer, full_months: &[String]) -> anyhow::Result<()
     let sql = |q: &str| mart.psql("postgres", q).with_context(|| format!("querying the mart: {q}"));
     let shapes = sql("SELECT count(*) FROM mart.ref_zone_shape")?;
     println!("mart  zone shapes: {shapes} records");
-    let rows = sql(
-        "SELECT r.month_id, l.licence_class, i.trips_per_day::float8, s.name,
-                r.trips::float8 / extract(day FROM (to_date(r.month_id::text, 'YYYYMM') + interval '1 month' - interval '1 day'))
+    let rows =
+        sql("SELECT r.month_id, l.licence_class, i.trips_per_day::float8, s.name, r.trips::float8 / d.days,
+                coalesce(i.farebox_per_day::float8::text, ''),
+                coalesce(((r.total_amount_sum - r.card_tip_amount_sum) / d.days)::float8::text, '')
          FROM mart.agg_month_recorded r JOIN mart.dim_service s USING (service_id)
+         CROSS JOIN LATERAL (SELECT extract(day FROM (to_date(r.month_id::text, 'YYYYMM') + interval '1 month'
+                                                      - interval '1 day')) AS days) d
          JOIN mart.ref_licence_class l ON l.service_name = s.name
          JOIN mart.ref_tlc_indicator i ON i.month_id = r.month_id AND i.licence_class = l.licence_class
-         ORDER BY 1, 2",
-    )?;
+         ORDER BY 1, 2")?;
     for line in rows.lines().filter(|l| !l.is_empty()) {
         let f: Vec<&str> = line.split('|').collect();
         if !full_months.contains(&format!("{} {}", f[0], f[3])) {
@@ -74,6 +77,23 @@ fn check_reference(mart: &PgServer, full_months: &[String]) -> anyhow::Result<()
         );
         if deviation.abs() > TLC_TOLERANCE {
             bail!("{} {}: ours is {:+.2} % from the TLC's trips per day", f[0], f[1], deviation * 100.0);
+        }
+        if let (Ok(theirs), Ok(ours)) = (f[5].parse::<f64>(), f[6].parse::<f64>()) {
+            let deviation = (ours - theirs) / theirs;
+            println!(
+                "mart  {} {}: TLC farebox {theirs:.0} $/day, ours {ours:.1} ({:+.3} %)",
+                f[0],
+                f[1],
+                deviation * 100.0
+            );
+            if deviation.abs() > TLC_TOLERANCE {
+                bail!(
+                    "{} {}: ours is {:+.2} % from the TLC's farebox per day",
+                    f[0],
+                    f[1],
+                    deviation * 100.0
+                );
+            }
         }
     }
     Ok(())

@@ -101,6 +101,36 @@ fn assert_accounted(stack: &Stack, kind: TripKind, month: &str) {
     );
 }
 
+/// Per licence, the month on the TLC's definition (`mart.agg_month_recorded`): the
+/// warehouse's rows picked up in the month, cleaned or rejected, and their passenger totals;
+/// a licence staged with none picked up in the month has 0.
+fn assert_recorded(stack: &Stack, kind: TripKind, month: &str) {
+    let money = atl_core::schema::passenger_total_columns(kind)
+        .iter()
+        .map(|c| format!("coalesce(round({c}::numeric, 2), 0)"))
+        .chain(["0".to_owned()])
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let in_month = format!(
+        "pickup_datetime >= '{month}-01' AND pickup_datetime < '{month}-01'::date + interval '1 month'"
+    );
+    let warehouse = stack.wh(&format!(
+        "SELECT string_agg(k || ' ' || n || ' ' || total, ',' ORDER BY k) FROM ( \
+           SELECT {key} AS k, count(*) FILTER (WHERE {in_month}) AS n, \
+                  coalesce(sum({money}) FILTER (WHERE {in_month}), 0)::numeric(20,2) AS total \
+           FROM raw.{kind}_tripdata WHERE source_month = '{month}-01' GROUP BY 1) w",
+        key = warehouse_key(kind)
+    ));
+    let recorded = stack.mart_sql(&format!(
+        "SELECT string_agg(coalesce(s.licence, '-') || ' ' || r.trips || ' ' || r.total_amount_sum::numeric(20,2), ',' \
+                           ORDER BY coalesce(s.licence, '-')) \
+         FROM mart.agg_month_recorded r JOIN mart.dim_service s USING (service_id) \
+         WHERE s.kind = '{kind}' AND r.month_id = {} AND r.card_tip_amount_sum IS NULL",
+        month.replace('-', "")
+    ));
+    assert_eq!(recorded, warehouse, "{kind} {month}: the month on the TLC's definition per licence");
+}
+
 fn fingerprint(stack: &Stack) -> String {
     stack.mart_sql(
         "SELECT md5(string_agg(t, '|' ORDER BY t)) FROM ( \
@@ -109,6 +139,7 @@ fn fingerprint(stack: &Stack) -> String {
            UNION ALL SELECT a::text FROM mart.agg_for_hire_month a \
            UNION ALL SELECT a::text FROM mart.agg_wait_hour a \
            UNION ALL SELECT a::text FROM mart.agg_zone_month a \
+           UNION ALL SELECT a::text FROM mart.agg_month_recorded a \
            UNION ALL SELECT r::text FROM mart.rejects r \
            UNION ALL SELECT (service_id, month_id, warehouse_rows, fact_rows, rejected_rows, warehouse_total, \
                              fact_total, rejected_total)::text FROM mart.build_log) x",
@@ -149,7 +180,21 @@ fn high_volume_and_other_fhv_months_are_accounted_for_per_licence_and_rebuild_id
     stack.build(TripKind::Fhv, None);
     for (kind, month, _) in months {
         assert_accounted(&stack, kind, month);
+        assert_recorded(&stack, kind, month);
     }
+    // Neither the staged rows nor the fact: rows picked up outside the month are not counted,
+    // rejected rows picked up in it are.
+    let [recorded, staged, kept]: [i64; 3] = stack
+        .mart_sql(
+            "SELECT (SELECT sum(trips) FROM mart.agg_month_recorded) || ' ' || sum(warehouse_rows) || ' ' \
+                    || sum(fact_rows) FROM mart.build_log",
+        )
+        .split(' ')
+        .map(|n| n.parse().unwrap())
+        .collect::<Vec<_>>()
+        .try_into()
+        .unwrap();
+    assert!(kept < recorded && recorded < staged, "fact {kept}, recorded {recorded}, staged {staged}");
     // Uber and Lyft by name, every month; the unknown licence kept as its code.
     assert_eq!(
         stack.mart_sql(

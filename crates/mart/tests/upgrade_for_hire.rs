@@ -256,9 +256,24 @@ fn for_hire_months_built_before_migration_8_keep_every_row_and_cent_per_licence(
     }
     assert_eq!(contents(&stack), before, "this release's build and the previous one's agree");
     assert_eq!(aggregates(&stack), migrated, "migration 0010 sums what the build sums");
+    // The months on the TLC's definition, which the release before did not write.
+    let recorded = "SELECT string_agg(r::text, '|' ORDER BY r::text) FROM mart.agg_month_recorded r";
+    let streamed = stack.mart_sql(recorded);
+    assert_eq!(
+        stack.mart_sql(
+            "SELECT count(*) FROM mart.agg_month_recorded r JOIN mart.build_log USING (service_id, month_id)"
+        ),
+        stack.mart_sql("SELECT count(*) FROM mart.build_log"),
+        "a row per service and month built: {streamed}"
+    );
     for (kind, month, _, _) in MONTHS {
         build_by_hand(&stack, "../../sql/mart/insertion_for_hire.sql", kind, month);
     }
     assert_eq!(contents(&stack), before, "insertion_for_hire.sql by hand and the stream agree");
     assert_eq!(aggregates(&stack), migrated, "insertion_for_hire.sql by hand and the stream agree");
+    assert_eq!(
+        stack.mart_sql(recorded),
+        streamed,
+        "the months on the TLC's definition, by hand and streamed"
+    );
 }

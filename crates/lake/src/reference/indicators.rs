@@ -15,7 +15,8 @@ pub struct Indicator {
     pub licence_class: String,
     /// Trips picked up in the month over its days.
     pub trips_per_day: Option<f64>,
-    /// Fares and surcharges (total minus tips) over the month's days; `None` for the
+    /// Total amount less the tips of card trips over the month's days (sql/mart/README.md,
+    /// "The TLC's farebox"); `None` for the
     /// for-hire classes, which the TLC does not publish it for.
     pub farebox_per_day: Option<f64>,
 }

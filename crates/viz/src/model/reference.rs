@@ -34,6 +34,9 @@ pub struct ZoneMeasure {
 pub struct TlcRow {
     pub month: atl_core::YearMonth,
     pub licence_class: String,
+    /// The report's classes whose sum the TLC's figures are, `A + B`, when that is not
+    /// `licence_class` itself (the other FHV classes, summed beside the mart's `fhv`).
+    pub report_classes: Option<String>,
     pub tlc_trips_per_day: Option<f64>,
     pub tlc_farebox_per_day: Option<f64>,
     /// Every row picked up in the month (the TLC's definition); `None` for months built by

@@ -1,21 +1,38 @@
 //! The TLC's own figures beside ours, as a table: per month and licence class, the TLC's
 //! trips per day and farebox per day (its monthly indicators, `mart.ref_tlc_indicator`), ours
-//! on the TLC's definition (every row picked up in the month; farebox = total − tips) and
-//! ours after the mart's cleaning, with the deviations in percent; a deviation of ours on the
-//! TLC's definition above [`FLAG_ABOVE`] is flagged.
+//! on the TLC's definition (every row picked up in the month; farebox = total − tips of card
+//! trips) and ours after cleaning, with the deviations in percent; a deviation of ours on the
+//! TLC's definition above [`FLAG_ABOVE`] is flagged. The for-hire classes have trips only.
 
 use maud::{Markup, PreEscaped, html};
 
-use crate::model::{Aggregates, FLAG_ABOVE, Release, deviation};
+use crate::model::{Aggregates, FLAG_ABOVE, Release, TlcRow, deviation};
 use crate::numbers::decimal;
 
-/// What the table's figures mean. A constant, with quotes left as they are.
+/// What the table's figures mean. A constant, with quotes left as they are. The farebox's
+/// definition was measured on real months: sql/mart/README.md, "The TLC's farebox".
 const EXPLAINED: &str = "The TLC's monthly report counts every trip picked up in the month, all recorded rows, \
-     over the month's days; its farebox is the total minus tips. \"Ours, TLC definition\" counts the same way \
-     from the rows the mart received; \"ours after cleaning\" is the fact table the rest of this page shows \
-     (rows the cleaning rejects are under Data quality; cleaned farebox subtracts card tips, the only tips \
-     recorded). Deviations of ours on the TLC's definition above 1 % are flagged ⚠. The TLC revises past \
-     months slightly between releases (about 0.1 %).";
+     over the month's days. Its farebox (taxis only: the report gives none for the for-hire classes) is the \
+     total amount less the tips of card-paid trips; a tip recorded on a trip of another or of no payment type \
+     stays in it. \"Ours, TLC definition\" counts the same way from the rows the mart received; \"ours after \
+     cleaning\" is the fact table the rest of this page shows (rows the cleaning rejects are under Data quality; \
+     cleaned farebox subtracts card tips too). FHV - High Volume is set beside the sum of the high-volume \
+     services (Uber, Lyft, Juno, Via); FHV - Other beside the mart's fhv service, every trip of the other-FHV \
+     files, and its TLC figure is the sum of the report's classes named below. For-hire trips record no payment \
+     type, so ours have no farebox (their passenger totals are in the for-hire panels). Deviations of ours on the \
+     TLC's definition above 1 % are flagged ⚠. The TLC revises past months slightly between releases (about 0.1 %).";
+
+/// `FHV - Other: the report's FHV - Black Car + FHV - Livery + FHV - Lux Limo.`, once per
+/// class summed from several of the report's.
+fn summed_classes(rows: &[TlcRow]) -> Vec<String> {
+    let mut lines: Vec<String> = rows
+        .iter()
+        .filter_map(|r| Some(format!("{}: the report's {}.", r.licence_class, r.report_classes.as_ref()?)))
+        .collect();
+    lines.sort();
+    lines.dedup();
+    lines
+}
 
 fn number(v: Option<f64>) -> String {
     v.map(|v| decimal(v, 0)).unwrap_or_else(|| "–".into())
@@ -57,6 +74,13 @@ pub fn table(a: &Aggregates) -> Markup {
         .filter(|r| r.tlc_trips_per_day.is_none())
         .map(|r| format!("{} {}", r.month, r.licence_class))
         .collect();
+    // Months an older release built: counted, but without the card tips the TLC's farebox
+    // subtracts (mart migration 0011).
+    let unpriced: Vec<String> = rows
+        .iter()
+        .filter(|r| r.recorded_trips.is_some() && r.recorded_farebox.is_none() && r.cleaned_farebox.is_some())
+        .map(|r| format!("{} {}", r.month, r.licence_class))
+        .collect();
     let heads = [
         "Month",
         "TLC class",
@@ -81,6 +105,9 @@ pub fn table(a: &Aggregates) -> Markup {
                 p class="note" { "No month of a service the TLC reports on in this selection." }
             } @else {
                 p class="note" { (PreEscaped(EXPLAINED)) }
+                @for line in summed_classes(rows) {
+                    p class="note summed-classes" { (line) }
+                }
                 div class="table-wrap" {
                     table class="tlc" {
                         thead { tr { @for h in heads { th { (h) } } } }
@@ -89,6 +116,8 @@ pub fn table(a: &Aggregates) -> Markup {
                                 tr data-month=(r.month.to_string()) data-class=(r.licence_class)
                                     data-tlc-trips=(r.tlc_trips_per_day.map(|v| v.to_string()).unwrap_or_default())
                                     data-our-trips=(r.recorded_trips_per_day().map(|v| v.to_string()).unwrap_or_default())
+                                    data-tlc-farebox=(r.tlc_farebox_per_day.map(|v| v.to_string()).unwrap_or_default())
+                                    data-our-farebox=(r.recorded_farebox_per_day().map(|v| v.to_string()).unwrap_or_default())
                                     data-flagged=(r.flagged().to_string()) {
                                     td { (r.month.to_string()) }
                                     td { (r.licence_class) }
@@ -111,6 +140,13 @@ pub fn table(a: &Aggregates) -> Markup {
                     p class="note" {
                         "Not in the TLC's report loaded in the mart (atl-ingest --indicators fetches the newest): "
                         (missing.join(", ")) "."
+                    }
+                }
+                @if !unpriced.is_empty() {
+                    p class="note unpriced" {
+                        "No farebox on the TLC's definition for months built before the mart counted card tips \
+                         (atl-mart build --months rebuilds them): "
+                        (unpriced.join(", ")) "."
                     }
                 }
             }

@@ -17,6 +17,7 @@ from_row! {
 struct TlcComparisonRow {
     month_id: i32,
     licence_class: String,
+    report_classes: Option<String>,
     tlc_trips_per_day: Option<f64>,
     tlc_farebox_per_day: Option<f64>,
     recorded_trips: Option<i64>,
@@ -102,6 +103,7 @@ pub(super) async fn read(
             .filter_map(|r| {
                 Some(TlcRow {
                     month: month_of_id(r.month_id)?,
+                    report_classes: r.report_classes.filter(|c| *c != r.licence_class),
                     licence_class: r.licence_class,
                     tlc_trips_per_day: r.tlc_trips_per_day,
                     tlc_farebox_per_day: r.tlc_farebox_per_day,

@@ -280,6 +280,9 @@ fn the_title_says_trips_and_the_taxi_only_panels_say_so() {
     assert!(!dom.contains("data-taxi-only"), "taxi-only notes on a taxis-only page");
     assert!(figure(&dom, "market_map").is_none(), "a market map with one side");
     assert!(dom.contains("data-market=\"one-side\""), "the section says there is one side only");
+    // A for-hire service without a day of trips in the period is still not "taxi trips".
+    let dom = render(&mart, &["--period", "2023-03", "--service", "fhv"], &out.path().join("fhv"));
+    assert!(dom.contains("<h1>NYC trips — 2023-03</h1>"), "the other for-hire services' heading");
 }
 
 /// The page as written, with a script that records, on each KPI tile, whether its text

@@ -7,19 +7,33 @@ use maud::{Markup, html};
 use crate::chart::Chart;
 use crate::chart::market::rival_colour;
 use crate::filter::Measure;
-use crate::model::{Aggregates, Shares, any_for_hire};
+use crate::model::{Aggregates, Service, Shares, any_for_hire};
 use crate::numbers::thousands;
 
 /// What the page counts: "taxi trips" while only cabs are shown, else "trips".
 pub fn what(a: &Aggregates) -> &'static str {
-    if any_for_hire(&a.services_drawn()) { "trips" } else { "taxi trips" }
+    if shows_for_hire(a) { "trips" } else { "taxi trips" }
+}
+
+/// Whether a for-hire service is drawn; in a period without a day of trips, whether one is
+/// chosen (every service of the mart when none is named), so that an empty page for Uber is
+/// not titled "taxi trips".
+fn shows_for_hire(a: &Aggregates) -> bool {
+    let drawn = a.services_drawn();
+    if !drawn.is_empty() {
+        return any_for_hire(&drawn);
+    }
+    let named = |s: &&Service| a.filter.services.iter().any(|n| n.eq_ignore_ascii_case(&s.name));
+    let chosen: Vec<&Service> =
+        a.services.iter().filter(|s| a.filter.services.is_empty() || named(s)).collect();
+    any_for_hire(&chosen)
 }
 
 /// Why a chart (by name) or a KPI tile (by key) holds the taxis' figures only, when the page
 /// shows for-hire services too; `None` for the others. The for-hire records carry no payment
 /// type, so they have no card payments and no card tips.
 pub fn taxi_only(a: &Aggregates, figure: &str) -> Option<&'static str> {
-    if !any_for_hire(&a.services_drawn()) {
+    if !shows_for_hire(a) {
         return None;
     }
     match figure {

@@ -24,10 +24,11 @@ header p { margin: 0; color: var(--muted); }
 .legend { display: inline-flex; gap: 14px; margin-left: 12px; }
 .swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; margin-right: 5px; vertical-align: -1px; }
 main { padding: 8px 28px 28px; }
-.kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); gap: 12px; margin: 12px 0 20px; }
-.kpi { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
+.kpis { display: flex; flex-wrap: wrap; gap: 12px; margin: 12px 0 20px; }
+.kpi { flex: 1 1 170px; min-width: min-content; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
 .kpi h2 { margin: 0; font-size: 13px; font-weight: 500; color: var(--muted); }
-.kpi .value { font-size: 26px; font-weight: 650; margin: 4px 0 2px; font-variant-numeric: tabular-nums; }
+.kpi .value { font-size: 26px; font-weight: 650; margin: 4px 0 2px; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.kpi .note { margin-top: 2px; }
 .kpi .change { font-size: 13px; color: var(--muted); }
 .kpi .change.up { color: var(--up); } .kpi .change.down { color: var(--down); }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(640px, 1fr)); gap: 16px; }
@@ -49,6 +50,13 @@ table.tlc th, table.tlc td { padding: 5px 9px; border-bottom: 1px solid var(--li
 table.tlc th:nth-child(-n+2), table.tlc td:nth-child(-n+2) { text-align: left; }
 table.tlc td.flag { color: var(--down); font-weight: 650; }
 .tlc-chart { max-width: 760px; }
+.market-wrap { align-self: start; }
+table.market { width: 100%; border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
+table.market th, table.market td { padding: 5px 12px; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
+table.market th:first-child, table.market td:first-child { text-align: left; }
+table.market tr.chosen td { background: #fff4cc; font-weight: 650; }
+table.market tfoot td { font-weight: 650; border-top: 2px solid var(--line); }
+figure .taxi-only { margin: 0 0 4px; }
 .unavailable { margin: 40px auto; max-width: 760px; background: #fff; border: 1px solid var(--down); border-radius: 8px; padding: 20px 24px; }
 .unavailable h1 { color: var(--down); font-size: 22px; margin-top: 0; }
 "#;

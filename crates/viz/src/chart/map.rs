@@ -64,12 +64,7 @@ fn map(
 ) -> Chart {
     let shapes = &a.reference.zone_shapes;
     if shapes.is_empty() {
-        let svg = format!(
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"80\" viewBox=\"0 0 {WIDTH} 80\">\
-             <rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/><text x=\"12\" y=\"44\" font-family=\"sans-serif\" font-size=\"14\">\
-             No zone shapes in the mart: run atl-ingest --zones, then atl-mart build.</text></svg>"
-        );
-        return Chart { name, title, svg, marks: 0, legend: Vec::new() };
+        return no_shapes(name, title);
     }
     let ratio = name == "zone_map_measure" && a.filter.measure.is_ratio();
     let figure = |zone: i32| a.reference.zone_measures.iter().find(|m| m.zone_id == zone);
@@ -103,28 +98,7 @@ fn map(
         }
     };
 
-    let (x0, y0) = (
-        shapes.iter().map(|s| s.min_x).min().unwrap_or(0),
-        shapes.iter().map(|s| s.min_y).min().unwrap_or(0),
-    );
-    let (x1, y1) = (
-        shapes.iter().map(|s| s.max_x).max().unwrap_or(1),
-        shapes.iter().map(|s| s.max_y).max().unwrap_or(1),
-    );
-    let (w, h) = ((x1 - x0).max(1) as f64, (y1 - y0).max(1) as f64);
-    let height = (WIDTH * h / w).round();
-    // Map units per screen pixel: strokes and hatches keep their on-screen size.
-    let px = w / WIDTH;
-    let mut svg = String::with_capacity(shapes.iter().map(|s| s.svg_path.len() + 200).sum());
-    let _ = write!(
-        svg,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" viewBox=\"{x0} {y0} {w} {h}\" data-map=\"{name}\">\
-         <defs><pattern id=\"{name}-none\" patternUnits=\"userSpaceOnUse\" width=\"{hatch}\" height=\"{hatch}\" patternTransform=\"rotate(45)\">\
-         <rect width=\"{hatch}\" height=\"{hatch}\" fill=\"#ffffff\"/><rect width=\"{line}\" height=\"{hatch}\" fill=\"#b0b0b0\"/></pattern></defs>\
-         <rect x=\"{x0}\" y=\"{y0}\" width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>",
-        hatch = 4.0 * px,
-        line = 1.0 * px,
-    );
+    let (mut svg, px) = frame(shapes, name);
     let mut marks = 0;
     let mut present = [false; 4];
     for shape in shapes {
@@ -186,4 +160,43 @@ fn map(
         legend.push((format!("Outside {}", borough.unwrap_or("")), OUTSIDE.into()));
     }
     Chart { name, title, svg, marks, legend }
+}
+
+/// A map's chart when the mart has no zone shapes: a line saying what to run.
+pub(crate) fn no_shapes(name: &'static str, title: String) -> Chart {
+    let svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"80\" viewBox=\"0 0 {WIDTH} 80\">\
+         <rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/><text x=\"12\" y=\"44\" font-family=\"sans-serif\" font-size=\"14\">\
+         No zone shapes in the mart: run atl-ingest --zones, then atl-mart build.</text></svg>"
+    );
+    Chart { name, title, svg, marks: 0, legend: Vec::new() }
+}
+
+/// The start of a map's SVG around every shape (north up, [`WIDTH`] px wide): the no-trips
+/// hatch (`url(#{name}-none)`) and a white ground; and the map units per screen pixel, so
+/// strokes keep their on-screen width.
+pub(crate) fn frame(shapes: &[ZoneShape], name: &str) -> (String, f64) {
+    let (x0, y0) = (
+        shapes.iter().map(|s| s.min_x).min().unwrap_or(0),
+        shapes.iter().map(|s| s.min_y).min().unwrap_or(0),
+    );
+    let (x1, y1) = (
+        shapes.iter().map(|s| s.max_x).max().unwrap_or(1),
+        shapes.iter().map(|s| s.max_y).max().unwrap_or(1),
+    );
+    let (w, h) = ((x1 - x0).max(1) as f64, (y1 - y0).max(1) as f64);
+    let height = (WIDTH * h / w).round();
+    // Map units per screen pixel: strokes and hatches keep their on-screen size.
+    let px = w / WIDTH;
+    let mut svg = String::with_capacity(shapes.iter().map(|s| s.svg_path.len() + 200).sum());
+    let _ = write!(
+        svg,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" viewBox=\"{x0} {y0} {w} {h}\" data-map=\"{name}\">\
+         <defs><pattern id=\"{name}-none\" patternUnits=\"userSpaceOnUse\" width=\"{hatch}\" height=\"{hatch}\" patternTransform=\"rotate(45)\">\
+         <rect width=\"{hatch}\" height=\"{hatch}\" fill=\"#ffffff\"/><rect width=\"{line}\" height=\"{hatch}\" fill=\"#b0b0b0\"/></pattern></defs>\
+         <rect x=\"{x0}\" y=\"{y0}\" width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>",
+        hatch = 4.0 * px,
+        line = 1.0 * px,
+    );
+    (svg, px)
 }

@@ -3,13 +3,14 @@
 //! PNG exports ([`crate::png`]) draw them with resvg and an embedded font.
 //!
 //! Here the primitives every chart uses (the drawing area, stacked month bars, horizontal
-//! bars); the dashboard's panels in [`dashboard`], [`for_hire`], [`map`] and [`tlc`], the
+//! bars); the dashboard's panels in [`dashboard`], [`for_hire`], [`map`], [`market`] and [`tlc`], the
 //! EDA report's in [`eda`].
 
 pub mod dashboard;
 pub mod eda;
 pub mod for_hire;
 pub mod map;
+pub mod market;
 pub mod tlc;
 
 use plotters::coord::Shift;
@@ -87,6 +88,10 @@ pub(crate) fn render_sized(
 /// data-quality ones ([`crate::page`] places each in its section).
 pub fn all(a: &Aggregates) -> Result<Vec<Chart>, VizError> {
     let mut charts = map::zone_maps(a);
+    // Shares need two sides to compare; with one the page says so instead.
+    if a.market.rivals.len() > 1 {
+        charts.push(market::zone_map(a));
+    }
     charts.extend([dashboard::trips_per_day(a)?, dashboard::revenue_by_month(a)?]);
     // The services side by side, after the charts every service has.
     charts.extend(for_hire::charts(&a.for_hire, a.period, &a.services)?);

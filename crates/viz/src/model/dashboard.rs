@@ -7,6 +7,7 @@ use chrono::{Datelike, NaiveDate};
 use crate::filter::Filter;
 use crate::model::for_hire::ForHire;
 use crate::model::kpi::Totals;
+use crate::model::market::Market;
 use crate::model::reference::Reference;
 
 /// Tip rates (and other ratios) resting on fewer trips than this are not drawn as bars or
@@ -149,6 +150,8 @@ pub struct Aggregates {
     pub rejects: Vec<RejectReason>,
     /// The for-hire panels' figures.
     pub for_hire: ForHire,
+    /// Each side's share of the pickups by zone and borough (every borough).
+    pub market: Market,
     /// Zone shapes and figures for the maps, the TLC's indicators beside ours.
     pub reference: Reference,
 }

@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod eda;
 pub mod for_hire;
 pub mod kpi;
+pub mod market;
 pub mod reference;
 
 pub use dashboard::{
@@ -14,4 +15,5 @@ pub use dashboard::{
 };
 pub use for_hire::{ForHire, ForHireMonth, ServiceMonthTrips, WaitBin, WaitByHour};
 pub use kpi::{ChangeKind, Kpi, Totals, kpis};
+pub use market::{BoroughShares, Market, Rival, Shares, ZoneServiceTrips, ZoneShares, any_for_hire};
 pub use reference::{FLAG_ABOVE, Reference, Release, TlcRow, ZoneMeasure, ZoneShape, deviation};

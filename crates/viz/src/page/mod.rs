@@ -1,10 +1,11 @@
 //! The pages, laid out with maud from the model and the charts: the dashboard (tiles, maps,
-//! charts, the TLC's figures in [`tlc`], data quality), the page shown when the mart cannot
-//! be read, and the EDA report ([`eda`]). Each is one self-contained HTML page: inline CSS,
-//! inline SVG, no script and no network request, so it opens from a file and cannot log a
-//! script error.
+//! the market share in [`market`], charts, the TLC's figures in [`tlc`], data quality), the
+//! page shown when the mart cannot be read, and the EDA report ([`eda`]). Each is one
+//! self-contained HTML page: inline CSS, inline SVG, no script and no network request, so it
+//! opens from a file and cannot log a script error.
 
 pub mod eda;
+pub mod market;
 pub mod tlc;
 
 use atl_core::YearMonth;
@@ -17,11 +18,13 @@ use crate::model::{Aggregates, Kpi};
 use crate::numbers::thousands;
 use crate::palette::service_colour;
 
-/// A chart in its `<figure>`: the title, the legend, then the chart's own SVG.
-fn figure(chart: &Chart) -> Markup {
+/// A chart in its `<figure>`: the title, a note when only taxis fill it, the legend, then
+/// the chart's own SVG.
+fn figure(chart: &Chart, a: &Aggregates) -> Markup {
     html! {
         figure class="chart" id={ "chart-" (chart.name) } data-chart=(chart.name) data-marks=(chart.marks) {
             h3 { (chart.title) }
+            @if let Some(note) = market::taxi_only(a, chart.name) { p class="note taxi-only" data-taxi-only=(chart.name) { (note) } }
             (legend(&chart.legend))
             // plotters (and the maps) write a prolog-free <svg> element: inlined as it is.
             (PreEscaped(&chart.svg))
@@ -30,7 +33,7 @@ fn figure(chart: &Chart) -> Markup {
 }
 
 /// A KPI tile and its change against the previous period.
-fn tile(kpi: &Kpi, previous_label: &str) -> Markup {
+fn tile(kpi: &Kpi, previous_label: &str, a: &Aggregates) -> Markup {
     let value_attr = kpi.value.map(|v| v.to_string()).unwrap_or_default();
     html! {
         div class="kpi" {
@@ -43,6 +46,7 @@ fn tile(kpi: &Kpi, previous_label: &str) -> Markup {
                 }
                 _ => div class="change" { "no data for " (previous_label) },
             }
+            @if let Some(note) = market::taxi_only(a, kpi.key) { div class="note taxi-only" data-taxi-only=(kpi.key) { (note) } }
         }
     }
 }
@@ -63,14 +67,15 @@ pub fn dashboard(
     let previous_label = a.previous_period.to_string();
     let is_map = |c: &&Chart| c.name.starts_with("zone_map");
     let is_quality = |c: &&Chart| matches!(c.name, "rows_by_month" | "rejects_by_reason");
-    let main = charts.iter().filter(|c| !is_map(c) && !is_quality(c) && c.name != "tlc_trips_per_day");
+    let own_section = |c: &&Chart| matches!(c.name, "tlc_trips_per_day" | "market_map");
+    let main = charts.iter().filter(|c| !is_map(c) && !is_quality(c) && !own_section(c));
     let tlc_chart =
         charts.iter().find(|c| c.name == "tlc_trips_per_day").filter(|_| !a.reference.tlc.is_empty());
     let body = html! {
         body data-period=(a.period.to_string()) data-services=(services)
             data-borough=(a.filter.borough.as_deref().unwrap_or("")) {
             header {
-                h1 { "NYC taxi trips — " (a.period.to_string()) }
+                h1 { "NYC " (market::what(a)) " — " (a.period.to_string()) }
                 p {
                     "From the ATL-Datamart mart, generated " (generated_at) ". Changes compare with "
                     (a.previous_period.to_string()) "."
@@ -89,23 +94,24 @@ pub fn dashboard(
                 }
             }
             main {
-                section class="kpis" id="kpis" { @for kpi in kpis { (tile(kpi, &previous_label)) } }
-                section class="maps" id="maps" { @for chart in charts.iter().filter(is_map) { (figure(chart)) } }
+                section class="kpis" id="kpis" { @for kpi in kpis { (tile(kpi, &previous_label, a)) } }
+                section class="maps" id="maps" { @for chart in charts.iter().filter(is_map) { (figure(chart, a)) } }
                 (tlc::release_note(a.reference.shapes_release.as_ref(), "Zone shapes", "shapes", "no zone shapes: atl-ingest --zones, then atl-mart build, loads them"))
-                section class="charts" id="charts" { @for chart in main { (figure(chart)) } }
+                (market::section(a, charts.iter().find(|c| c.name == "market_map")))
+                section class="charts" id="charts" { @for chart in main { (figure(chart, a)) } }
                 (tlc::table(a))
                 @if let Some(chart) = tlc_chart {
-                    div class="tlc-chart" { (figure(chart)) }
+                    div class="tlc-chart" { (figure(chart, a)) }
                 }
                 section id="quality" {
                     h2 { "Data quality" }
                     (quality_notes(a))
-                    div class="charts" { @for chart in charts.iter().filter(is_quality) { (figure(chart)) } }
+                    div class="charts" { @for chart in charts.iter().filter(is_quality) { (figure(chart, a)) } }
                 }
             }
         }
     };
-    document(&format!("NYC taxi trips {}", a.period), mode, "", body)
+    document(&format!("NYC {} {}", market::what(a), a.period), mode, "", body)
 }
 
 /// Rows built and rejected over the mart, and the months never built.
@@ -198,5 +204,5 @@ pub fn unavailable(message: &str, cause: &str, mode: PageMode) -> String {
             }
         }
     };
-    document("NYC taxi trips — mart unavailable", mode, "", body)
+    document("NYC trips — mart unavailable", mode, "", body)
 }

@@ -6,6 +6,7 @@
 
 pub mod eda;
 mod for_hire;
+mod market;
 mod reference;
 
 use std::time::Duration;
@@ -235,6 +236,7 @@ impl Mart {
             .await
             .map_err(err("build_log.sql"))?;
         let for_hire = for_hire::read(conn, (from_month, to_month), url).await?.only(ids);
+        let market = market::read(conn, url, (from_month, to_month), ids, &services).await?;
 
         Ok(Aggregates {
             filter: Filter { period: Some(period), ..filter.clone() },
@@ -284,6 +286,7 @@ impl Mart {
                 .collect(),
             rejects,
             for_hire,
+            market,
             reference,
         })
     }

@@ -201,3 +201,12 @@ pub fn svg_labels(fig: &str) -> Vec<String> {
         .filter_map(|t| Some(t[t.find('>')? + 1..t.find("</text>")?].trim().to_owned()))
         .collect()
 }
+
+/// The page's DOM after load in a `width` × `height` window: what a script of the page wrote
+/// about the layout (`--dump-dom` alone cannot measure it) is in the DOM.
+pub fn dump_dom_at(url: &str, width: u32, height: u32) -> (String, String) {
+    let out = run_chromium(&[format!("--window-size={width},{height}"), "--dump-dom".into(), url.into()]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "chromium --dump-dom {url} failed: {stderr}");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
+}

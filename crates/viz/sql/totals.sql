@@ -1,4 +1,5 @@
--- The KPI tiles, the chosen services ($3, NULL: all) together, for date_id in [$1, $2).
+-- The KPI tiles, the chosen services ($3, NULL: all) together, for date_id in [$1, $2), of the
+-- trips picked up in borough $4 (NULL: every borough).
 -- Ratios are taken in numeric and cast once, so they equal the same SQL run by hand.
 SELECT coalesce(sum(trips), 0)::int8                                           AS trips,
        coalesce(sum(revenue), 0)::float8                                       AS revenue,
@@ -9,3 +10,4 @@ SELECT coalesce(sum(trips), 0)::int8                                           A
        (sum(airport_trips)::numeric / nullif(sum(trips), 0))::float8           AS airport_share
 FROM mart.agg_daily
 WHERE date_id >= $1 AND date_id < $2 AND ($3::int2[] IS NULL OR service_id = ANY($3))
+  AND ($4::int IS NULL OR pu_borough_id = $4)

@@ -51,6 +51,9 @@ table.tlc th:nth-child(-n+2), table.tlc td:nth-child(-n+2) { text-align: left; }
 table.tlc td.flag { color: var(--down); font-weight: 650; }
 .tlc-chart { max-width: 760px; }
 .market-wrap { align-self: start; }
+table.congestion { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; width: 100%; }
+table.congestion th, table.congestion td { padding: 5px 9px; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
+table.congestion th:nth-child(-n+3), table.congestion td:nth-child(-n+3) { text-align: left; }
 table.market { width: 100%; border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
 table.market th, table.market td { padding: 5px 12px; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
 table.market th:first-child, table.market td:first-child { text-align: left; }

@@ -213,6 +213,7 @@ mod tests {
             svg,
             marks,
             legend: vec![("Yellow".into(), "#f2b705".into()), ("Green".into(), "#2e9e5b".into())],
+            count: None,
         };
         let titled = titled_svg(&chart);
         assert!(titled.contains("Trips &amp; fares &lt;by day&gt;"), "{titled}");

@@ -140,7 +140,7 @@ fn the_pages_are_those_of_before_the_layers() {
     mart.sql(
         "INSERT INTO mart.dim_borough VALUES (8, 'Fort <Lee> & \"Co\"');
          INSERT INTO mart.dim_payment_type VALUES (-1, 'Unknown <&>');
-         INSERT INTO mart.agg_payment_month VALUES (2, 202301, -1, 500, 900);",
+         INSERT INTO mart.agg_payment_month VALUES (2, 202301, -1, 500, 900, 1);",
     );
     let (_warehouse, _lake, warehouse_db) = warehouse();
     let mart_db = DatabaseConfig { url: Secret::new(mart.url()), parallelism: 1 };

@@ -24,11 +24,14 @@ fn filtered_pages_answer_and_the_server_keeps_up_with_200_readers() {
     assert_eq!(attr_of(&body, "<body", "data-services").as_deref(), Some("green"));
     assert_eq!(attr_of(&body, "<body", "data-borough").as_deref(), Some("Queens"));
     let want: f64 = mart
-        .sql("SELECT sum(trips) FROM mart.agg_daily WHERE service_id = 2 AND date_id BETWEEN 20230201 AND 20230331")
+        .sql(
+            "SELECT sum(trips) FROM mart.agg_daily \
+             WHERE service_id = 2 AND date_id BETWEEN 20230201 AND 20230331 AND pu_borough_id = 3",
+        )
         .parse()
         .unwrap();
     let got: f64 = attr_of(&body, "data-kpi=\"trips\"", "data-value").unwrap().parse().unwrap();
-    assert_eq!(got, want, "trips of green Feb-Mar");
+    assert_eq!(got, want, "trips of green Feb-Mar picked up in Queens (the fixture's borough 3)");
     // The zone panel holds only Queens' zones (the fixture's borough 3).
     let queens_top: String = mart.sql(
         "SELECT z.name FROM mart.agg_zone_month a JOIN mart.dim_zone z ON z.zone_id = a.pu_zone_id

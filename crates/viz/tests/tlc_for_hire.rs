@@ -87,7 +87,7 @@ fn the_for_hire_classes_stand_beside_the_real_report_with_their_deviations() {
         "INSERT INTO mart.agg_month_recorded VALUES
              (6, 202306, {uber}, {}, 0, NULL), (8, 202306, {}, {}, 0, NULL), (3, 202306, {fhv_trips}, 0, 0, NULL),
              (3, 202305, 600000, 0, 0, NULL);
-         INSERT INTO mart.agg_daily VALUES (3, 20230615, {}, 0, 0, 0, 0, 0, 0, 0, 0);
+         INSERT INTO mart.agg_daily VALUES (3, 20230615, {}, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0);
          -- May without one of the three classes: no sum to set fhv against.
          DELETE FROM mart.ref_tlc_indicator WHERE month_id = 202305 AND licence_class = 'FHV - Lux Limo';",
         uber * 30,

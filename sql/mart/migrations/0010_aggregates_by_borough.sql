@@ -50,7 +50,7 @@ ALTER TABLE mart.agg_wait_hour
     ADD PRIMARY KEY (service_id, month_id, pu_borough_id, hour, wait_bin);
 
 -- ------------------------------------------------------------------ the taxis' months
-CREATE TEMP TABLE rollup_day_hour_payment ON COMMIT DROP AS
+CREATE TEMP TABLE rollup_day_hour_payment AS
 SELECT service_id, to_char(source_month, 'YYYYMM')::int AS month_id, pickup_date_id, pickup_hour,
        payment_type_id, mart.pickup_borough(pu_zone_id) AS pu_borough_id,
        count(*) AS trips,
@@ -66,7 +66,7 @@ SELECT service_id, to_char(source_month, 'YYYYMM')::int AS month_id, pickup_date
 FROM mart.fact_trip
 GROUP BY 1, 2, 3, 4, 5, 6;
 
-CREATE TEMP TABLE rollup_distance ON COMMIT DROP AS
+CREATE TEMP TABLE rollup_distance AS
 SELECT service_id, to_char(source_month, 'YYYYMM')::int AS month_id,
        least(trip_distance_hundredths / 50 * 50, 3000) * 0.01 AS trip_distance,
        mart.pickup_borough(pu_zone_id) AS pu_borough_id,
@@ -106,7 +106,7 @@ GROUP BY 1, 2, 3, 4;
 DROP TABLE rollup_day_hour_payment, rollup_distance;
 
 -- ------------------------------------------------------------------ the for-hire months
-CREATE TEMP TABLE rollup_day_hour ON COMMIT DROP AS
+CREATE TEMP TABLE rollup_day_hour AS
 SELECT service_id, to_char(source_month, 'YYYYMM')::int AS month_id, pickup_date_id, pickup_hour,
        mart.pickup_borough(pu_zone_id) AS pu_borough_id,
        count(*) AS trips,
@@ -130,7 +130,7 @@ SELECT service_id, to_char(source_month, 'YYYYMM')::int AS month_id, pickup_date
 FROM mart.fact_for_hire_trip
 GROUP BY 1, 2, 3, 4, 5;
 
-CREATE TEMP TABLE rollup_miles ON COMMIT DROP AS
+CREATE TEMP TABLE rollup_miles AS
 SELECT service_id, to_char(source_month, 'YYYYMM')::int AS month_id,
        least(trip_miles_hundredths / 50 * 50, 3000) * 0.01 AS trip_miles,
        mart.pickup_borough(pu_zone_id) AS pu_borough_id,

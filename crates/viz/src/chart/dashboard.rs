@@ -6,7 +6,9 @@ use chrono::Duration;
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 
-use crate::chart::{Chart, FONT, horizontal_bars, month_bars, render, rgb, service_ids, service_legend};
+use crate::chart::{
+    Chart, Count, FONT, horizontal_bars, month_bars, render, rgb, service_ids, service_legend,
+};
 use crate::error::VizError;
 use crate::model::{Aggregates, MIN_TRIPS_FOR_RATE, MonthRows};
 use crate::numbers::{money, percent, thousands_f};
@@ -77,7 +79,14 @@ pub fn trips_per_day(a: &Aggregates) -> Result<Chart, VizError> {
     if a.months_with_data().len() < a.period.len() {
         legend.push(("No data in the mart".into(), NO_DATA.hex()));
     }
-    Ok(Chart { name: "trips_per_day", title: "Trips per day".into(), svg, marks, legend })
+    Ok(Chart {
+        name: "trips_per_day",
+        title: "Trips per day".into(),
+        svg,
+        marks,
+        legend,
+        count: Count::trips(a.daily.iter().map(|r| r.trips).sum()),
+    })
 }
 
 /// Revenue per month, stacked by service.
@@ -108,7 +117,14 @@ pub fn revenue_by_month(a: &Aggregates) -> Result<Chart, VizError> {
     if no_data.contains(&true) {
         legend.push(("No data in the mart".into(), NO_DATA.hex()));
     }
-    Ok(Chart { name: "revenue_by_month", title: "Revenue by month".into(), svg, marks, legend })
+    Ok(Chart {
+        name: "revenue_by_month",
+        title: "Revenue by month".into(),
+        svg,
+        marks,
+        legend,
+        count: Some(Count { of: "dollars", value: a.revenue_by_month.iter().map(|r| r.revenue).sum() }),
+    })
 }
 
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -172,6 +188,7 @@ pub fn hour_weekday(a: &Aggregates) -> Result<Chart, VizError> {
         svg,
         marks,
         legend: Vec::new(),
+        count: Count::trips(a.hour_weekday.iter().map(|r| r.trips).sum()),
     })
 }
 
@@ -179,7 +196,14 @@ pub fn hour_weekday(a: &Aggregates) -> Result<Chart, VizError> {
 pub fn top_zones(a: &Aggregates) -> Result<Chart, VizError> {
     let items: Vec<(String, f64)> = a.top_zones.iter().map(|z| (z.zone.clone(), z.trips as f64)).collect();
     let (svg, marks) = horizontal_bars("top_zones", &items, NEUTRAL, "Trips", &thousands_f)?;
-    Ok(Chart { name: "top_zones", title: "Top 15 pickup zones".into(), svg, marks, legend: Vec::new() })
+    Ok(Chart {
+        name: "top_zones",
+        title: "Top 15 pickup zones".into(),
+        svg,
+        marks,
+        legend: Vec::new(),
+        count: Count::trips(a.top_zones.iter().map(|r| r.trips).sum()),
+    })
 }
 
 /// Share of trips by payment type.
@@ -191,7 +215,14 @@ pub fn payment_share(a: &Aggregates) -> Result<Chart, VizError> {
         .map(|p| (p.payment_type.clone(), p.trips as f64 / total.max(1) as f64))
         .collect();
     let (svg, marks) = horizontal_bars("payment_share", &items, NEUTRAL, "Share of trips (%)", &percent)?;
-    Ok(Chart { name: "payment_share", title: "Payment types".into(), svg, marks, legend: Vec::new() })
+    Ok(Chart {
+        name: "payment_share",
+        title: "Payment types".into(),
+        svg,
+        marks,
+        legend: Vec::new(),
+        count: Count::trips(a.payment_share.iter().map(|r| r.trips).sum()),
+    })
 }
 
 /// Card tip rate by pickup borough.
@@ -206,7 +237,7 @@ pub fn tip_rate_by_borough(a: &Aggregates) -> Result<Chart, VizError> {
         let names: Vec<String> = thin.iter().map(|r| format!("{}, {} trips", r.borough, r.trips)).collect();
         title.push_str(&format!("; left out, fewer than {MIN_TRIPS_FOR_RATE} trips: {}", names.join("; ")));
     }
-    Ok(Chart { name: "tip_rate_by_borough", title, svg, marks, legend: Vec::new() })
+    Ok(Chart { name: "tip_rate_by_borough", title, svg, marks, legend: Vec::new(), count: None })
 }
 
 /// Average fare per 0.5-mile distance bin, one line per service.
@@ -249,6 +280,7 @@ pub fn fare_by_distance(a: &Aggregates) -> Result<Chart, VizError> {
         svg,
         marks,
         legend: service_legend(&a.services, |id| ids.contains(&id)),
+        count: Count::trips(a.fare_by_distance.iter().map(|r| r.trips).sum()),
     })
 }
 
@@ -262,6 +294,7 @@ pub fn rows_by_month(a: &Aggregates) -> Result<Chart, VizError> {
             svg,
             marks,
             legend: Vec::new(),
+            count: None,
         });
     };
     // Every month between the first and last build, so a missing month shows as a gap.
@@ -295,6 +328,7 @@ pub fn rows_by_month(a: &Aggregates) -> Result<Chart, VizError> {
         svg,
         marks,
         legend,
+        count: None,
     })
 }
 
@@ -308,5 +342,6 @@ pub fn rejects_by_reason(a: &Aggregates) -> Result<Chart, VizError> {
         svg,
         marks,
         legend: Vec::new(),
+        count: None,
     })
 }

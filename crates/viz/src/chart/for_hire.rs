@@ -6,7 +6,7 @@ use atl_core::{MonthRange, YearMonth};
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 
-use crate::chart::{Chart, FONT, render_sized, rgb, service_ids, service_legend, slots};
+use crate::chart::{Chart, Count, FONT, render_sized, rgb, service_ids, service_legend, slots};
 use crate::error::VizError;
 use crate::model::{ForHire, Service};
 use crate::numbers::percent;
@@ -26,29 +26,41 @@ pub fn charts(f: &ForHire, period: MonthRange, services: &[Service]) -> Result<V
     if f.by_month.is_empty() {
         return Ok(Vec::new());
     }
+    let rated = Count::trips(f.by_month.iter().map(|r| r.trips).sum());
+    let waited = Count::trips(f.wait_by_hour.iter().map(|r| r.trips).sum());
+    let counted = |chart: Chart, count| Chart { count, ..chart };
     Ok(vec![
-        market_share(f, period, services)?,
-        wait_by_hour(f, services)?,
-        monthly_rate(
-            "driver_pay_share",
-            "Driver pay as a share of the base passenger fare",
-            period,
-            services,
-            &f.by_month
-                .iter()
-                .map(|r| Rate { service: r.service, month: r.month, value: r.driver_pay_share })
-                .collect::<Vec<_>>(),
-        )?,
-        monthly_rate(
-            "shared_ride_share",
-            "Trips that requested a shared ride",
-            period,
-            services,
-            &f.by_month
-                .iter()
-                .map(|r| Rate { service: r.service, month: r.month, value: r.shared_share })
-                .collect::<Vec<_>>(),
-        )?,
+        counted(
+            market_share(f, period, services)?,
+            Count::trips(f.trips_by_month.iter().map(|r| r.trips).sum()),
+        ),
+        counted(wait_by_hour(f, services)?, waited),
+        counted(
+            monthly_rate(
+                "driver_pay_share",
+                "Driver pay as a share of the base passenger fare",
+                period,
+                services,
+                &f.by_month
+                    .iter()
+                    .map(|r| Rate { service: r.service, month: r.month, value: r.driver_pay_share })
+                    .collect::<Vec<_>>(),
+            )?,
+            rated,
+        ),
+        counted(
+            monthly_rate(
+                "shared_ride_share",
+                "Trips that requested a shared ride",
+                period,
+                services,
+                &f.by_month
+                    .iter()
+                    .map(|r| Rate { service: r.service, month: r.month, value: r.shared_share })
+                    .collect::<Vec<_>>(),
+            )?,
+            rated,
+        ),
     ])
 }
 
@@ -122,6 +134,7 @@ fn market_share(f: &ForHire, period: MonthRange, services: &[Service]) -> Result
         svg,
         marks,
         legend: service_legend(services, |id| present.contains(&id)),
+        count: None,
     })
 }
 
@@ -166,6 +179,7 @@ fn wait_by_hour(f: &ForHire, services: &[Service]) -> Result<Chart, VizError> {
         svg,
         marks,
         legend: service_legend(services, |id| present.contains(&id)),
+        count: None,
     })
 }
 
@@ -232,5 +246,6 @@ fn monthly_rate(
         svg,
         marks,
         legend: service_legend(services, |id| present.contains(&id)),
+        count: None,
     })
 }

@@ -159,7 +159,7 @@ fn map(
     if present[3] {
         legend.push((format!("Outside {}", borough.unwrap_or("")), OUTSIDE.into()));
     }
-    Chart { name, title, svg, marks, legend }
+    Chart { name, title, svg, marks, legend, count: None }
 }
 
 /// A map's chart when the mart has no zone shapes: a line saying what to run.
@@ -169,7 +169,7 @@ pub(crate) fn no_shapes(name: &'static str, title: String) -> Chart {
          <rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/><text x=\"12\" y=\"44\" font-family=\"sans-serif\" font-size=\"14\">\
          No zone shapes in the mart: run atl-ingest --zones, then atl-mart build.</text></svg>"
     );
-    Chart { name, title, svg, marks: 0, legend: Vec::new() }
+    Chart { name, title, svg, marks: 0, legend: Vec::new(), count: None }
 }
 
 /// The start of a map's SVG around every shape (north up, [`WIDTH`] px wide): the no-trips

@@ -100,7 +100,7 @@ pub fn zone_map(a: &Aggregates) -> Chart {
     if outside {
         legend.push((format!("Outside {}", borough.unwrap_or("")), MAP_OUTSIDE.into()));
     }
-    Chart { name: NAME, title, svg, marks, legend }
+    Chart { name: NAME, title, svg, marks, legend, count: None }
 }
 
 #[cfg(test)]

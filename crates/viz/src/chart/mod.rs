@@ -39,6 +39,23 @@ pub struct Chart {
     /// Series shown in a legend above the chart, with their `#rrggbb` colour; empty when one
     /// colour says it all.
     pub legend: Vec<(String, String)>,
+    /// What the chart's marks add up to (the trips of a trips chart, the dollars of a revenue
+    /// chart), so that a reader, or a test, can set it against the mart; `None` where the
+    /// marks are ratios of nothing countable.
+    pub count: Option<Count>,
+}
+
+/// A chart's marks summed: `value` of `of` (`trips`, `dollars`, `rows`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Count {
+    pub of: &'static str,
+    pub value: f64,
+}
+
+impl Count {
+    pub fn trips(value: i64) -> Option<Count> {
+        Some(Count { of: "trips", value: value as f64 })
+    }
 }
 
 /// A palette colour as plotters takes it.

@@ -82,6 +82,7 @@ pub fn chart(a: &Aggregates) -> Result<Chart, VizError> {
             ("Ours, TLC definition (every row picked up in the month)".into(), NEUTRAL.hex()),
             ("Ours after cleaning (the fact table)".into(), CLEANED.hex()),
         ],
+        count: None,
     })
 }
 

@@ -105,6 +105,19 @@ pub struct FareByDistance {
     pub distance: f64,
     /// Dollars.
     pub avg_fare: f64,
+    /// The trips the average rests on.
+    pub trips: i64,
+}
+
+/// A service's month under congestion pricing (from 2025-01-05): its trips, those charged
+/// `cbd_congestion_fee`, and the fee's total in dollars.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CongestionMonth {
+    pub service: i16,
+    pub month: YearMonth,
+    pub trips: i64,
+    pub charged_trips: i64,
+    pub fee: f64,
 }
 
 /// A built month's rows, from `mart.build_log`.
@@ -148,6 +161,8 @@ pub struct Aggregates {
     pub rows_by_month: Vec<MonthRows>,
     /// In the period.
     pub rejects: Vec<RejectReason>,
+    /// The months of the period where trips were charged the congestion fee.
+    pub congestion: Vec<CongestionMonth>,
     /// The for-hire panels' figures.
     pub for_hire: ForHire,
     /// Each side's share of the pickups by zone and borough (every borough).

@@ -21,6 +21,8 @@ pub struct ServiceMonthTrips {
 pub struct ForHireMonth {
     pub service: i16,
     pub month: YearMonth,
+    /// The trips the shares rest on.
+    pub trips: i64,
     pub driver_pay_share: Option<f64>,
     pub shared_share: Option<f64>,
 }
@@ -41,6 +43,8 @@ pub struct WaitByHour {
     pub hour: i16,
     pub median_sec: f64,
     pub p90_sec: f64,
+    /// The trips with a wait the percentiles rest on.
+    pub trips: i64,
 }
 
 /// What the for-hire panels show for one period.
@@ -84,6 +88,7 @@ pub fn percentiles(bins: &[WaitBin]) -> Vec<WaitByHour> {
             hour: group[0].hour,
             median_sec: at(0.5),
             p90_sec: at(0.9),
+            trips: total,
         });
     }
     out
@@ -100,10 +105,12 @@ mod tests {
         let pay = |service, share| ForHireMonth {
             service,
             month,
+            trips: 100,
             driver_pay_share: Some(share),
             shared_share: None,
         };
-        let wait = |service, median_sec, p90_sec| WaitByHour { service, hour: 8, median_sec, p90_sec };
+        let wait =
+            |service, median_sec, p90_sec| WaitByHour { service, hour: 8, median_sec, p90_sec, trips: 10 };
         let all = ForHire {
             trips_by_month: vec![trips(1, 10), trips(6, 30), trips(8, 20)],
             by_month: vec![pay(6, 0.7), pay(8, 0.6)],
@@ -121,7 +128,8 @@ mod tests {
         // 10 trips: 4 in [0, 30), 4 in [30, 60), 2 in [300, 330).
         let bin = |service, wait_bin, trips| WaitBin { service, hour: 8, wait_bin, trips };
         let bins = [bin(6, 0, 4), bin(6, 30, 4), bin(6, 300, 2), bin(8, 60, 1)];
-        let wait = |service, median_sec, p90_sec| WaitByHour { service, hour: 8, median_sec, p90_sec };
-        assert_eq!(percentiles(&bins), vec![wait(6, 45.0, 315.0), wait(8, 75.0, 75.0)]);
+        let wait =
+            |service, median_sec, p90_sec, trips| WaitByHour { service, hour: 8, median_sec, p90_sec, trips };
+        assert_eq!(percentiles(&bins), vec![wait(6, 45.0, 315.0, 10), wait(8, 75.0, 75.0, 1)]);
     }
 }

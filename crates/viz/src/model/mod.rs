@@ -10,8 +10,8 @@ pub mod market;
 pub mod reference;
 
 pub use dashboard::{
-    Aggregates, BoroughTipRate, DailyTrips, FareByDistance, HourWeekday, MIN_TRIPS_FOR_RATE, MonthRevenue,
-    MonthRows, PaymentShare, RejectReason, Service, ZoneTrips, previous_period, service_label,
+    Aggregates, BoroughTipRate, CongestionMonth, DailyTrips, FareByDistance, HourWeekday, MIN_TRIPS_FOR_RATE,
+    MonthRevenue, MonthRows, PaymentShare, RejectReason, Service, ZoneTrips, previous_period, service_label,
 };
 pub use for_hire::{ForHire, ForHireMonth, ServiceMonthTrips, WaitBin, WaitByHour};
 pub use kpi::{ChangeKind, Kpi, Totals, kpis};

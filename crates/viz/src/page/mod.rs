@@ -4,6 +4,7 @@
 //! self-contained HTML page: inline CSS, inline SVG, no script and no network request, so it
 //! opens from a file and cannot log a script error.
 
+pub mod congestion;
 pub mod eda;
 pub mod market;
 pub mod tlc;
@@ -22,7 +23,8 @@ use crate::palette::service_colour;
 /// the chart's own SVG.
 fn figure(chart: &Chart, a: &Aggregates) -> Markup {
     html! {
-        figure class="chart" id={ "chart-" (chart.name) } data-chart=(chart.name) data-marks=(chart.marks) {
+        figure class="chart" id={ "chart-" (chart.name) } data-chart=(chart.name) data-marks=(chart.marks)
+            data-count-of=[chart.count.map(|c| c.of)] data-count=[chart.count.map(|c| c.value)] {
             h3 { (chart.title) }
             @if let Some(note) = market::taxi_only(a, chart.name) { p class="note taxi-only" data-taxi-only=(chart.name) { (note) } }
             (legend(&chart.legend))
@@ -87,9 +89,10 @@ pub fn dashboard(
                 }
                 @if let Some(borough) = &a.filter.borough {
                     p class="note" id="borough-note" {
-                        "Borough " (borough) ": the zone panels (busiest zones, tip rate) show its pickups only; \
-                         the tiles and the daily, hourly, payment and fare panels cover every borough (the mart \
-                         aggregates them without the zone)."
+                        "Borough " (borough) ": every tile and panel counts the trips picked up in it, taxis and \
+                         for-hire alike. The market-share table keeps every borough, " (borough) "'s row marked; \
+                         the TLC's figures and the data-quality section are the whole city's (the TLC reports no \
+                         borough, and a month is built and accounted for whole)."
                     }
                 }
             }
@@ -99,6 +102,7 @@ pub fn dashboard(
                 (tlc::release_note(a.reference.shapes_release.as_ref(), "Zone shapes", "shapes", "no zone shapes: atl-ingest --zones, then atl-mart build, loads them"))
                 (market::section(a, charts.iter().find(|c| c.name == "market_map")))
                 section class="charts" id="charts" { @for chart in main { (figure(chart, a)) } }
+                (congestion::section(a))
                 (tlc::table(a))
                 @if let Some(chart) = tlc_chart {
                     div class="tlc-chart" { (figure(chart, a)) }

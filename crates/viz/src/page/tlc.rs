@@ -105,6 +105,11 @@ pub fn table(a: &Aggregates) -> Markup {
                 p class="note" { "No month of a service the TLC reports on in this selection." }
             } @else {
                 p class="note" { (PreEscaped(EXPLAINED)) }
+                @if let Some(borough) = &a.filter.borough {
+                    p class="note" data-whole-city="tlc" {
+                        "The whole city's figures, not " (borough) "'s: the TLC reports no borough."
+                    }
+                }
                 @for line in summed_classes(rows) {
                     p class="note summed-classes" { (line) }
                 }

@@ -19,8 +19,8 @@ use sqlx::postgres::{PgConnection, PgPoolOptions};
 use crate::error::VizError;
 use crate::filter::Filter;
 use crate::model::{
-    Aggregates, BoroughTipRate, DailyTrips, FareByDistance, HourWeekday, MonthRevenue, MonthRows,
-    PaymentShare, RejectReason, Service, Totals, ZoneTrips, previous_period,
+    Aggregates, BoroughTipRate, CongestionMonth, DailyTrips, FareByDistance, HourWeekday, MonthRevenue,
+    MonthRows, PaymentShare, RejectReason, Service, Totals, ZoneTrips, previous_period,
 };
 
 /// `impl FromRow` for a model struct: each field read from the column of the same name (the
@@ -92,6 +92,16 @@ struct FareRow {
     service_id: i16,
     distance_bin: f64,
     avg_fare: f64,
+    trips: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct CongestionRow {
+    service_id: i16,
+    month_id: i32,
+    trips: i64,
+    cbd_trips: i64,
+    cbd_fee: f64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -194,16 +204,20 @@ impl Mart {
         let (from_day, to_day) = day_bounds(period);
         let (from_month, to_month) = (period.first().id(), period.last().id());
 
-        let totals = read_totals(conn, (from_day, to_day), ids).await.map_err(err("totals.sql"))?;
-        let previous_totals =
-            read_totals(conn, day_bounds(previous_period), ids).await.map_err(err("totals.sql"))?;
+        let totals =
+            read_totals(conn, (from_day, to_day), ids, borough_id).await.map_err(err("totals.sql"))?;
+        let previous_totals = read_totals(conn, day_bounds(previous_period), ids, borough_id)
+            .await
+            .map_err(err("totals.sql"))?;
         // One generic closure cannot serve several row types: macros bind the bounds.
+        // Each panel's query takes the period, the services and (as $4) the pickup borough.
         macro_rules! by_days {
             ($file:literal) => {
                 sqlx::query_as(include_str!(concat!("../../sql/", $file)))
                     .bind(from_day)
                     .bind(to_day)
                     .bind(ids)
+                    .bind(borough_id)
                     .fetch_all(&mut *conn)
                     .await
                     .map_err(err($file))?
@@ -223,11 +237,12 @@ impl Mart {
         }
         let daily: Vec<DailyRow> = by_days!("daily.sql");
         let revenue: Vec<RevenueRow> = by_days!("revenue_by_month.sql");
-        let hour_weekday: Vec<HourWeekday> = by_months!("hour_weekday.sql");
+        let congestion: Vec<CongestionRow> = by_days!("congestion.sql");
+        let hour_weekday: Vec<HourWeekday> = by_months!("hour_weekday.sql", borough_id);
         let top_zones: Vec<ZoneTrips> = by_months!("top_zones.sql", borough_id);
-        let payment_share: Vec<PaymentShare> = by_months!("payment_share.sql");
+        let payment_share: Vec<PaymentShare> = by_months!("payment_share.sql", borough_id);
         let tip_rate_by_borough: Vec<BoroughTipRate> = by_months!("tip_rate_by_borough.sql", borough_id);
-        let fare_by_distance: Vec<FareRow> = by_months!("fare_by_distance.sql");
+        let fare_by_distance: Vec<FareRow> = by_months!("fare_by_distance.sql", borough_id);
         let rejects: Vec<RejectReason> = by_months!("rejects.sql");
         let reference = reference::read(conn, url, (from_month, to_month), ids, borough_id).await?;
         let rows_by_month: Vec<BuildLogRow> = sqlx::query_as(include_str!("../../sql/build_log.sql"))
@@ -235,7 +250,7 @@ impl Mart {
             .fetch_all(&mut *conn)
             .await
             .map_err(err("build_log.sql"))?;
-        let for_hire = for_hire::read(conn, (from_month, to_month), url).await?.only(ids);
+        let for_hire = for_hire::read(conn, (from_month, to_month), borough_id, url).await?.only(ids);
         let market = market::read(conn, url, (from_month, to_month), ids, &services).await?;
 
         Ok(Aggregates {
@@ -272,6 +287,7 @@ impl Mart {
                     service: r.service_id,
                     distance: r.distance_bin,
                     avg_fare: r.avg_fare,
+                    trips: r.trips,
                 })
                 .collect(),
             rows_by_month: rows_by_month
@@ -285,6 +301,18 @@ impl Mart {
                 })
                 .collect(),
             rejects,
+            congestion: congestion
+                .into_iter()
+                .filter_map(|r| {
+                    Some(CongestionMonth {
+                        service: r.service_id,
+                        month: month_of_id(r.month_id)?,
+                        trips: r.trips,
+                        charged_trips: r.cbd_trips,
+                        fee: r.cbd_fee,
+                    })
+                })
+                .collect(),
             for_hire,
             market,
             reference,
@@ -292,16 +320,19 @@ impl Mart {
     }
 }
 
-/// The totals of the days `[from_day, to_day)` (`YYYYMMDD`) of `services` (`None`: all).
+/// The totals of the days `[from_day, to_day)` (`YYYYMMDD`) of `services` (`None`: all), of
+/// the pickups in `borough` (`None`: all).
 async fn read_totals(
     conn: &mut PgConnection,
     (from_day, to_day): (i32, i32),
     services: Option<&[i16]>,
+    borough: Option<i32>,
 ) -> Result<Totals, sqlx::Error> {
     sqlx::query_as(include_str!("../../sql/totals.sql"))
         .bind(from_day)
         .bind(to_day)
         .bind(services)
+        .bind(borough)
         .fetch_one(conn)
         .await
 }

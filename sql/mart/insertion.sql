@@ -249,7 +249,7 @@ WHERE c.reason IS NULL;
 -- running this file: IF NOT EXISTS then skips the three scans.
 -- BEGIN GENERATED rollups: from crates/mart/src/cleaning (edit there; cargo test rewrites this)
 CREATE TEMP TABLE IF NOT EXISTS rollup_day_hour_payment ON COMMIT DROP AS
-SELECT pickup_date_id, pickup_hour, payment_type_id, mart.pickup_borough(pu_zone_id) AS pu_borough_id,
+SELECT pickup_date_id, pickup_hour, payment_type_id, coalesce((SELECT mart.zone_boroughs())[pu_zone_id + 1], (SELECT mart.pickup_borough(NULL))) AS pu_borough_id,
        count(*) AS trips,
        sum(total_amount_cents) * 0.01 AS revenue,
        sum(fare_amount_cents) * 0.01 AS fare_sum,
@@ -261,7 +261,7 @@ SELECT pickup_date_id, pickup_hour, payment_type_id, mart.pickup_borough(pu_zone
        count(*) FILTER (WHERE cbd_congestion_fee_cents > 0) AS cbd_trips,
        sum(cbd_congestion_fee_cents) * 0.01 AS cbd_fee_sum
 FROM mart.fact_trip_build
-GROUP BY pickup_date_id, pickup_hour, payment_type_id, mart.pickup_borough(pu_zone_id);
+GROUP BY pickup_date_id, pickup_hour, payment_type_id, coalesce((SELECT mart.zone_boroughs())[pu_zone_id + 1], (SELECT mart.pickup_borough(NULL)));
 
 CREATE TEMP TABLE IF NOT EXISTS rollup_zone_payment ON COMMIT DROP AS
 SELECT pu_zone_id, payment_type_id,
@@ -273,11 +273,11 @@ FROM mart.fact_trip_build
 GROUP BY pu_zone_id, payment_type_id;
 
 CREATE TEMP TABLE IF NOT EXISTS rollup_distance ON COMMIT DROP AS
-SELECT least(trip_distance_hundredths / 50 * 50, 3000) * 0.01 AS trip_distance, mart.pickup_borough(pu_zone_id) AS pu_borough_id,
+SELECT least(trip_distance_hundredths / 50 * 50, 3000) * 0.01 AS trip_distance, coalesce((SELECT mart.zone_boroughs())[pu_zone_id + 1], (SELECT mart.pickup_borough(NULL))) AS pu_borough_id,
        count(*) AS trips,
        sum(fare_amount_cents) * 0.01 AS fare_sum
 FROM mart.fact_trip_build
-GROUP BY least(trip_distance_hundredths / 50 * 50, 3000), mart.pickup_borough(pu_zone_id);
+GROUP BY least(trip_distance_hundredths / 50 * 50, 3000), coalesce((SELECT mart.zone_boroughs())[pu_zone_id + 1], (SELECT mart.pickup_borough(NULL)));
 -- END GENERATED rollups
 
 -- The new partition's rows and money as the server holds them (one parallel pass over a

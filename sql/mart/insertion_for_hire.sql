@@ -259,7 +259,7 @@ WHERE c.reason IS NULL;
 -- clean rows to it): IF NOT EXISTS then skips the four scans.
 -- BEGIN GENERATED for_hire_rollups: from crates/mart/src/cleaning (edit there; cargo test rewrites this)
 CREATE TEMP TABLE IF NOT EXISTS rollup_day_hour ON COMMIT DROP AS
-SELECT service_id, pickup_date_id, pickup_hour, mart.pickup_borough(pu_zone_id) AS pu_borough_id,
+SELECT service_id, pickup_date_id, pickup_hour, coalesce((SELECT mart.zone_boroughs())[pu_zone_id + 1], (SELECT mart.pickup_borough(NULL))) AS pu_borough_id,
        count(*) AS trips,
        sum(passenger_total_cents) * 0.01 AS total_sum,
        sum(base_passenger_fare_cents) * 0.01 AS fare_sum,
@@ -279,7 +279,7 @@ SELECT service_id, pickup_date_id, pickup_hour, mart.pickup_borough(pu_zone_id) 
        count(*) FILTER (WHERE cbd_congestion_fee_cents > 0) AS cbd_trips,
        sum(cbd_congestion_fee_cents) * 0.01 AS cbd_fee_sum
 FROM mart.fact_for_hire_build
-GROUP BY service_id, pickup_date_id, pickup_hour, mart.pickup_borough(pu_zone_id);
+GROUP BY service_id, pickup_date_id, pickup_hour, coalesce((SELECT mart.zone_boroughs())[pu_zone_id + 1], (SELECT mart.pickup_borough(NULL)));
 
 CREATE TEMP TABLE IF NOT EXISTS rollup_zone ON COMMIT DROP AS
 SELECT service_id, pu_zone_id,
@@ -290,19 +290,19 @@ WHERE pu_zone_id IS NOT NULL
 GROUP BY service_id, pu_zone_id;
 
 CREATE TEMP TABLE IF NOT EXISTS rollup_miles ON COMMIT DROP AS
-SELECT service_id, least(trip_miles_hundredths / 50 * 50, 3000) * 0.01 AS trip_miles, mart.pickup_borough(pu_zone_id) AS pu_borough_id,
+SELECT service_id, least(trip_miles_hundredths / 50 * 50, 3000) * 0.01 AS trip_miles, coalesce((SELECT mart.zone_boroughs())[pu_zone_id + 1], (SELECT mart.pickup_borough(NULL))) AS pu_borough_id,
        count(*) AS trips,
        sum(base_passenger_fare_cents) * 0.01 AS fare_sum
 FROM mart.fact_for_hire_build
 WHERE trip_miles_hundredths IS NOT NULL
-GROUP BY service_id, least(trip_miles_hundredths / 50 * 50, 3000), mart.pickup_borough(pu_zone_id);
+GROUP BY service_id, least(trip_miles_hundredths / 50 * 50, 3000), coalesce((SELECT mart.zone_boroughs())[pu_zone_id + 1], (SELECT mart.pickup_borough(NULL)));
 
 CREATE TEMP TABLE IF NOT EXISTS rollup_wait ON COMMIT DROP AS
-SELECT service_id, pickup_hour, least(wait_sec / 30 * 30, 3600) AS wait_bin, mart.pickup_borough(pu_zone_id) AS pu_borough_id,
+SELECT service_id, pickup_hour, least(wait_sec / 30 * 30, 3600) AS wait_bin, coalesce((SELECT mart.zone_boroughs())[pu_zone_id + 1], (SELECT mart.pickup_borough(NULL))) AS pu_borough_id,
        count(*) AS trips
 FROM mart.fact_for_hire_build
 WHERE wait_sec IS NOT NULL
-GROUP BY service_id, pickup_hour, least(wait_sec / 30 * 30, 3600), mart.pickup_borough(pu_zone_id);
+GROUP BY service_id, pickup_hour, least(wait_sec / 30 * 30, 3600), coalesce((SELECT mart.zone_boroughs())[pu_zone_id + 1], (SELECT mart.pickup_borough(NULL)));
 -- END GENERATED for_hire_rollups
 
 CREATE TEMP TABLE rollup_base ON COMMIT DROP AS

@@ -184,3 +184,42 @@ fn round_cents_is_round_to_numeric_2_on_every_value() {
         .unwrap();
     assert_eq!(differences.lines().last(), Some("0"));
 }
+
+/// Migration 10's first text (commit fd14bee) summed the same aggregates with a function call
+/// per fact row. A mart that applied that text starts with the current one recorded in its
+/// place; a mart whose record of migration 10 matches no text of it is still refused.
+#[test]
+fn a_mart_that_applied_migration_10s_first_text_starts_and_an_unknown_text_is_refused() {
+    let mart = PgServer::temp().unwrap();
+    migrate(&mart);
+    let checksum = || {
+        mart.psql("postgres", "SELECT encode(checksum, 'hex') FROM mart._sqlx_migrations WHERE version = 10")
+            .unwrap()
+    };
+    let current = checksum();
+    let first_text =
+        "f47e07863b2da54c858d3f411e6c774a57e178bc9a2a40b27f9abc15301b6fbe056151af33b92521f87527970d73a379";
+    assert_ne!(current.trim(), first_text);
+    let record = |hex: &str| {
+        mart.psql(
+            "postgres",
+            &format!("UPDATE mart._sqlx_migrations SET checksum = decode('{hex}', 'hex') WHERE version = 10"),
+        )
+        .unwrap();
+    };
+
+    record(first_text);
+    migrate(&mart);
+    assert_eq!(checksum(), current, "the first text's record is replaced by the current text's");
+
+    record(&"ab".repeat(48));
+    let out = Command::new(env!("CARGO_BIN_EXE_atl-mart"))
+        .args(["--mart", &mart.url("postgres"), "migrate"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "an unknown text of migration 10 was accepted: {stderr}");
+    assert!(stderr.contains("10"), "the refusal names the migration: {stderr}");
+    assert_eq!(checksum().trim(), "ab".repeat(48), "a refused mart's record is left as it was");
+}

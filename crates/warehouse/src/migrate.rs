@@ -14,8 +14,13 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../sql/warehouse/migrations")
 
 /// The warehouse's schema: `raw`, of which a version-1 server (from before migrations) has
 /// `raw.load_log`.
-pub static SCHEMA: MigratedSchema =
-    MigratedSchema { server: "warehouse", schema: "raw", v1_marker: "raw.load_log", migrator: &MIGRATOR };
+pub static SCHEMA: MigratedSchema = MigratedSchema {
+    server: "warehouse",
+    schema: "raw",
+    v1_marker: "raw.load_log",
+    migrator: &MIGRATOR,
+    superseded: &[],
+};
 
 /// Brings the warehouse's schema to the newest version this binary knows.
 pub async fn ensure_schema(conn: &mut PgConnection) -> Result<MigrationReport, WarehouseError> {

@@ -4,7 +4,9 @@
 -- pricing of 2025-01-05 on: the trips charged cbd_congestion_fee (above 0) and its total.
 --
 -- The built months are summed again from the fact tables, as the builds sum them (the
--- roll-ups of insertion.sql and insertion_for_hire.sql, then their aggregate statements):
+-- roll-ups of insertion.sql and insertion_for_hire.sql, then their aggregate statements),
+-- a fact row's borough looked up by a join with mart.dim_zone (mart.pickup_borough's rule;
+-- a call of the function costs ~13 µs, five calls a row: ~200 s for a 3 M-row month):
 -- a test (crates/mart/tests/upgrade_for_hire.rs) checks that a migrated mart holds the very
 -- aggregates a build of the same months writes. On a large mart this reads every fact row
 -- once (README's Upgrading says so).
@@ -52,7 +54,7 @@ ALTER TABLE mart.agg_wait_hour
 -- ------------------------------------------------------------------ the taxis' months
 CREATE TEMP TABLE rollup_day_hour_payment AS
 SELECT service_id, to_char(source_month, 'YYYYMM')::int AS month_id, pickup_date_id, pickup_hour,
-       payment_type_id, mart.pickup_borough(pu_zone_id) AS pu_borough_id,
+       payment_type_id, coalesce(z.borough_id, u.borough_id) AS pu_borough_id,
        count(*) AS trips,
        sum(total_amount_cents) * 0.01 AS revenue,
        sum(fare_amount_cents) * 0.01 AS fare_sum,
@@ -63,16 +65,20 @@ SELECT service_id, to_char(source_month, 'YYYYMM')::int AS month_id, pickup_date
                               OR rate_code_id IN (2, 3)) AS airport_trips,
        count(*) FILTER (WHERE cbd_congestion_fee_cents > 0) AS cbd_trips,
        sum(cbd_congestion_fee_cents) * 0.01 AS cbd_fee_sum
-FROM mart.fact_trip
+FROM mart.fact_trip f
+LEFT JOIN mart.dim_zone z ON z.zone_id = f.pu_zone_id
+CROSS JOIN (SELECT borough_id FROM mart.dim_borough WHERE name = 'Unknown') u
 GROUP BY 1, 2, 3, 4, 5, 6;
 
 CREATE TEMP TABLE rollup_distance AS
 SELECT service_id, to_char(source_month, 'YYYYMM')::int AS month_id,
        least(trip_distance_hundredths / 50 * 50, 3000) * 0.01 AS trip_distance,
-       mart.pickup_borough(pu_zone_id) AS pu_borough_id,
+       coalesce(z.borough_id, u.borough_id) AS pu_borough_id,
        count(*) AS trips,
        sum(fare_amount_cents) * 0.01 AS fare_sum
-FROM mart.fact_trip
+FROM mart.fact_trip f
+LEFT JOIN mart.dim_zone z ON z.zone_id = f.pu_zone_id
+CROSS JOIN (SELECT borough_id FROM mart.dim_borough WHERE name = 'Unknown') u
 GROUP BY 1, 2, 3, 4;
 
 INSERT INTO mart.agg_daily (service_id, date_id, pu_borough_id, trips, revenue, fare_sum, card_trips,
@@ -108,7 +114,7 @@ DROP TABLE rollup_day_hour_payment, rollup_distance;
 -- ------------------------------------------------------------------ the for-hire months
 CREATE TEMP TABLE rollup_day_hour AS
 SELECT service_id, to_char(source_month, 'YYYYMM')::int AS month_id, pickup_date_id, pickup_hour,
-       mart.pickup_borough(pu_zone_id) AS pu_borough_id,
+       coalesce(z.borough_id, u.borough_id) AS pu_borough_id,
        count(*) AS trips,
        sum(passenger_total_cents) * 0.01 AS total_sum,
        sum(base_passenger_fare_cents) * 0.01 AS fare_sum,
@@ -127,16 +133,20 @@ SELECT service_id, to_char(source_month, 'YYYYMM')::int AS month_id, pickup_date
        count(*) FILTER (WHERE pu_zone_id IN (1, 132, 138) OR do_zone_id IN (1, 132, 138)) AS airport_trips,
        count(*) FILTER (WHERE cbd_congestion_fee_cents > 0) AS cbd_trips,
        sum(cbd_congestion_fee_cents) * 0.01 AS cbd_fee_sum
-FROM mart.fact_for_hire_trip
+FROM mart.fact_for_hire_trip f
+LEFT JOIN mart.dim_zone z ON z.zone_id = f.pu_zone_id
+CROSS JOIN (SELECT borough_id FROM mart.dim_borough WHERE name = 'Unknown') u
 GROUP BY 1, 2, 3, 4, 5;
 
 CREATE TEMP TABLE rollup_miles AS
 SELECT service_id, to_char(source_month, 'YYYYMM')::int AS month_id,
        least(trip_miles_hundredths / 50 * 50, 3000) * 0.01 AS trip_miles,
-       mart.pickup_borough(pu_zone_id) AS pu_borough_id,
+       coalesce(z.borough_id, u.borough_id) AS pu_borough_id,
        count(*) AS trips,
        sum(base_passenger_fare_cents) * 0.01 AS fare_sum
-FROM mart.fact_for_hire_trip
+FROM mart.fact_for_hire_trip f
+LEFT JOIN mart.dim_zone z ON z.zone_id = f.pu_zone_id
+CROSS JOIN (SELECT borough_id FROM mart.dim_borough WHERE name = 'Unknown') u
 WHERE trip_miles_hundredths IS NOT NULL
 GROUP BY 1, 2, 3, 4;
 
@@ -172,9 +182,11 @@ FROM rollup_day_hour r
 GROUP BY r.service_id, r.month_id, r.pu_borough_id;
 
 INSERT INTO mart.agg_wait_hour (service_id, month_id, pu_borough_id, hour, wait_bin, trips)
-SELECT service_id, to_char(source_month, 'YYYYMM')::int, mart.pickup_borough(pu_zone_id), pickup_hour,
+SELECT service_id, to_char(source_month, 'YYYYMM')::int, coalesce(z.borough_id, u.borough_id), pickup_hour,
        least(wait_sec / 30 * 30, 3600), count(*)
-FROM mart.fact_for_hire_trip
+FROM mart.fact_for_hire_trip f
+LEFT JOIN mart.dim_zone z ON z.zone_id = f.pu_zone_id
+CROSS JOIN (SELECT borough_id FROM mart.dim_borough WHERE name = 'Unknown') u
 WHERE wait_sec IS NOT NULL
 GROUP BY 1, 2, 3, 4, 5;
 

@@ -30,6 +30,21 @@ pub struct MigratedSchema {
     pub v1_marker: &'static str,
     /// The migrations, in order (`sqlx::migrate!` in the crate that owns them).
     pub migrator: &'static Migrator,
+    /// Earlier texts of migrations, recorded by servers that applied them, that the current
+    /// text replaces with the same effect (see [`Superseded`]).
+    pub superseded: &'static [Superseded],
+}
+
+/// An earlier text of a migration, by its checksum, whose effect the current text has too
+/// (made faster, say). A server that applied it records the current text's checksum instead,
+/// where sqlx would otherwise refuse to start: "migration was previously applied but has been
+/// modified". Only for a migration whose earlier text never reached a release's users
+/// unchanged in effect; any other change is a new migration.
+#[derive(Debug, Clone, Copy)]
+pub struct Superseded {
+    pub version: i64,
+    /// The SHA-384 of the earlier text (as sqlx records it), in hex.
+    pub sha384_hex: &'static str,
 }
 
 /// A migration that could not be applied, with the server named.
@@ -44,7 +59,7 @@ impl MigratedSchema {
     /// Brings the schema to the newest version this binary knows, and says at info level
     /// what changed. On an error, close the connection: sqlx's own lock may still be held.
     pub async fn ensure(&self, conn: &mut PgConnection) -> Result<MigrationReport, MigrationError> {
-        let report = apply(conn, self.migrator, self.schema, self.v1_marker)
+        let report = apply_with(conn, self.migrator, self.schema, self.v1_marker, self.superseded)
             .await
             .map_err(|source| MigrationError { server: self.server, source })?;
         report.log(self.server);
@@ -124,12 +139,27 @@ pub async fn apply(
     schema: &str,
     v1_marker: &str,
 ) -> Result<MigrationReport, MigrateError> {
+    apply_with(conn, migrator, schema, v1_marker, &[]).await
+}
+
+/// [`apply`], after recording the current checksum of every [`Superseded`] text the server
+/// applied.
+pub async fn apply_with(
+    conn: &mut PgConnection,
+    migrator: &Migrator,
+    schema: &str,
+    v1_marker: &str,
+    superseded: &[Superseded],
+) -> Result<MigrationReport, MigrateError> {
     let mut migrator = Migrator { migrations: migrator.migrations.clone(), ..Migrator::DEFAULT };
     let table = format!("{schema}._sqlx_migrations");
     migrator.dangerous_set_table_name(table.clone());
     migrator.create_schema(schema.to_owned());
     sqlx::query("SELECT pg_advisory_lock($1)").bind(lock::SCHEMA).execute(&mut *conn).await?;
-    let outcome = apply_locked(conn, &migrator, schema, &table, v1_marker).await;
+    let outcome = match accept_superseded(conn, &migrator, &table, superseded).await {
+        Ok(()) => apply_locked(conn, &migrator, schema, &table, v1_marker).await,
+        Err(e) => Err(e),
+    };
     // The lock is the session's: release it even when a migration failed.
     let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)").bind(lock::SCHEMA).execute(&mut *conn).await;
     let report = outcome?;
@@ -172,6 +202,36 @@ async fn apply_locked(
         applied: after.iter().copied().filter(|v| !before.contains(v)).collect(),
         version: after.last().copied().unwrap_or(0),
     })
+}
+
+async fn accept_superseded(
+    conn: &mut PgConnection,
+    migrator: &Migrator,
+    table: &str,
+    superseded: &[Superseded],
+) -> Result<(), MigrateError> {
+    if superseded.is_empty() || !exists(conn, table).await? {
+        return Ok(());
+    }
+    for old in superseded {
+        let Some(current) = migrator.iter().find(|m| m.version == old.version) else { continue };
+        // `table` is built from a `MigratedSchema`'s schema name, never from input.
+        let sql =
+            format!("UPDATE {table} SET checksum = $1 WHERE version = $2 AND checksum = decode($3, 'hex')");
+        let updated = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(current.checksum.as_ref())
+            .bind(old.version)
+            .bind(old.sha384_hex)
+            .execute(&mut *conn)
+            .await?;
+        if updated.rows_affected() > 0 {
+            tracing::info!(
+                "{table}: migration {} was applied from an earlier text with the same effect; recorded as the current one",
+                old.version
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn exists(conn: &mut PgConnection, table: &str) -> Result<bool, MigrateError> {

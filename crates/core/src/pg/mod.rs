@@ -18,4 +18,4 @@ pub mod migrate;
 
 pub use connect::{ConnectError, connect, connect_options, connect_with, read_only_options};
 pub use error::{is_connection_error, migrate_cause, render_cause};
-pub use migrate::{MigratedSchema, MigrationError, MigrationReport};
+pub use migrate::{MigratedSchema, MigrationError, MigrationReport, Superseded};

@@ -51,6 +51,13 @@ pub struct Rollup {
 /// NULL zone, as [`ZoneBoroughs::of`] does.
 pub const PICKUP_BOROUGH: &str = "mart.pickup_borough";
 
+/// The pickup borough of zone column `c` in a roll-up: [`PICKUP_BOROUGH`]'s answer, read from
+/// `mart.zone_boroughs()` (migration 0012), which each statement evaluates once, where a
+/// call of [`PICKUP_BOROUGH`] per row costs ~13 µs.
+pub fn pickup_borough_sql(c: &str) -> String {
+    format!("coalesce((SELECT mart.zone_boroughs())[{c} + 1], (SELECT {PICKUP_BOROUGH}(NULL)))")
+}
+
 /// `mart.dim_zone`'s boroughs as the stream looks them up, read in the month's transaction
 /// after `mart.refresh_zones()`, so that the stream and [`PICKUP_BOROUGH`] agree.
 #[derive(Debug, Clone, Default)]
@@ -207,7 +214,7 @@ pub fn sql(set: &RollupSet) -> String {
         };
         let expression = |name: &str, c: &str| {
             if r.boroughs.contains(&name) {
-                format!("{PICKUP_BOROUGH}({c})")
+                pickup_borough_sql(c)
             } else {
                 binned(name, c).unwrap_or_else(|| c.to_owned())
             }
@@ -592,9 +599,11 @@ mod tests {
         assert!(sql.contains(
             "CREATE TEMP TABLE IF NOT EXISTS rollup_distance ON COMMIT DROP AS\n\
              SELECT least(trip_distance_hundredths / 50 * 50, 3000) * 0.01 AS trip_distance, \
-             mart.pickup_borough(pu_zone_id) AS pu_borough_id,\n       \
+             coalesce((SELECT mart.zone_boroughs())[pu_zone_id + 1], (SELECT mart.pickup_borough(NULL))) \
+             AS pu_borough_id,\n       \
              count(*) AS trips,\n       sum(fare_amount_cents) * 0.01 AS fare_sum\nFROM mart.fact_trip_build\n\
-             GROUP BY least(trip_distance_hundredths / 50 * 50, 3000), mart.pickup_borough(pu_zone_id);\n"
+             GROUP BY least(trip_distance_hundredths / 50 * 50, 3000), \
+             coalesce((SELECT mart.zone_boroughs())[pu_zone_id + 1], (SELECT mart.pickup_borough(NULL)));\n"
         ));
         assert!(sql.contains(
             "count(*) FILTER (WHERE pu_zone_id IN (1, 132, 138) OR do_zone_id IN (1, 132, 138)\n                              \

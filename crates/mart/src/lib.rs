@@ -249,9 +249,17 @@ pub async fn build_month(
     let mut rejects = connect(mart).await?;
     let transfer = async {
         let clock = Instant::now();
-        let staged = stream::stream_month(&mut wh, &mut conn, &mut rejects, kind, month)
-            .await
-            .map(|s| s.clean + s.staged);
+        let staged = stream::stream_month(&mut wh, &mut conn, &mut rejects, kind, month).await.map(|s| {
+            // The clean rows left to the SQL are summed by its roll-ups over the whole month:
+            // a build that has any is slower, and this says why.
+            tracing::info!(
+                "{kind} {month}: {} clean rows streamed into the new partition, {} staged ({} of them clean rows left to insertion SQL)",
+                s.clean,
+                s.staged,
+                s.deferred
+            );
+            s.clean + s.staged
+        });
         (staged, clock.elapsed().as_secs_f64())
     };
     let (totals, (staged, transfer_seconds)) =

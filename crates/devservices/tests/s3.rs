@@ -1,24 +1,21 @@
 //! moto's S3 server really starts and answers S3 requests.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-
 use atl_devservices::S3Server;
 
-/// One raw HTTP/1.1 exchange; returns the status code and the body.
+/// One request by an HTTP client; returns the status code and the body.
 fn http(port: u16, method: &str, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n\
-         Connection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body = response.split_once("\r\n\r\n").unwrap().1.to_owned();
-    (status, body)
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let url = format!("http://127.0.0.1:{port}{path}");
+        let response = reqwest::Client::new()
+            .request(method, &url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("moto_server at {url}: {e}"));
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    })
 }
 
 #[test]

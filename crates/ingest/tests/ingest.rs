@@ -6,10 +6,7 @@
 mod common;
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use atl_core::{TripFile, TripKind, YearMonth, ZONES_LAKE_KEY, ZONES_SOURCE_PATH};
@@ -230,10 +227,12 @@ async fn a_stall_beyond_the_timeout_is_retried(backend: Backend) {
     let mut cdn = Cdn::new();
     let file = yellow("2023-01");
     cdn.add(file, ROWS);
-    let body = std::fs::read(cdn.file_path(file)).unwrap();
-    let stalling = StallingServer::start(body, Duration::from_secs(6));
+    // The first GET goes silent half-way for longer than the test may take; the retry is
+    // served whole.
+    let path = file.source_path();
+    let stall = Fault::Stall { at_bytes: cdn.size(file) / 2, pause: Duration::from_secs(6), times: 1 };
+    cdn.mirror.set_fault(&path, stall);
     let mut source = cdn.source();
-    source.base_url = stalling.base_url.clone();
     source.timeout_secs = 1;
     let lake = TestLake::new(backend).await;
     let script = Script::new(vec![Box::new(|| {})]);
@@ -248,7 +247,7 @@ async fn a_stall_beyond_the_timeout_is_retried(backend: Backend) {
     .await
     .unwrap();
     assert!(matches!(report.outcome(file), Some(Outcome::Fetched { .. })), "{report:#?}");
-    assert_eq!(stalling.gets.load(Ordering::SeqCst), 2);
+    assert_eq!((cdn.mirror.heads(&path), cdn.mirror.gets(&path)), (1, 2));
     assert!(script.errors()[0].contains("stalled"), "{:?}", script.errors());
     assert!(started.elapsed() < Duration::from_secs(5), "the stall was waited out: {:?}", started.elapsed());
     assert_eq!(lake.lake.footer(&file.lake_key()).await.unwrap().rows as usize, ROWS);
@@ -417,61 +416,6 @@ impl Progress for Script<'_> {
         self.errors.lock().unwrap().push(error.to_string());
         let action = self.actions.lock().unwrap().pop_front().expect("more retries than scripted");
         action();
-    }
-}
-
-/// Serves one file: HEAD gives its length; the first GET sends a part of the body and then
-/// stalls (the connection stays open, silent) for `stall`; later GETs send it whole.
-struct StallingServer {
-    base_url: String,
-    gets: Arc<AtomicUsize>,
-}
-
-impl StallingServer {
-    fn start(body: Vec<u8>, stall: Duration) -> StallingServer {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        let base_url = format!("http://{}", listener.local_addr().unwrap());
-        let gets = Arc::new(AtomicUsize::new(0));
-        let body = Arc::new(body);
-        let counter = gets.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let (body, counter) = (body.clone(), counter.clone());
-                std::thread::spawn(move || serve_stalling(stream, &body, &counter, stall));
-            }
-        });
-        StallingServer { base_url, gets }
-    }
-}
-
-fn serve_stalling(mut stream: TcpStream, body: &[u8], gets: &AtomicUsize, stall: Duration) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
-        return;
-    }
-    let method = line.split_whitespace().next().unwrap_or("").to_owned();
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
-            break;
-        }
-    }
-    let head = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(head.as_bytes());
-    if method != "GET" {
-        return;
-    }
-    if gets.fetch_add(1, Ordering::SeqCst) == 0 {
-        let _ = stream.write_all(&body[..body.len() / 2]);
-        let _ = stream.flush();
-        std::thread::sleep(stall);
-    } else {
-        let _ = stream.write_all(body);
     }
 }
 

@@ -9,7 +9,8 @@ mod common;
 use atl_core::{DatabaseConfig, Secret, TripFile, TripKind, YearMonth};
 use atl_devservices::PgServer;
 use atl_testdata::{Era, TripFileSpec, write_trip_file_to, zone_table_csv};
-use common::{ServeProcess, attr_of, dump_dom, figure, page_errors};
+use common::page::{self, Html, attr, data, one, text};
+use common::{ServeProcess, dump_dom, page_errors};
 
 const BOROUGH: &str = "Queens";
 /// A figure of nothing, for the side of the facts a figure does not count.
@@ -81,14 +82,15 @@ fn with_a_borough_chosen_every_tile_and_panel_counts_its_pickups() {
 
     let (dom, stderr) = dump_dom(&format!("{}?period=2025-02&borough={BOROUGH}", server.url()));
     assert!(page_errors(&stderr).is_empty(), "{stderr}");
-    assert_eq!(attr_of(&dom, "<body", "data-borough").as_deref(), Some(BOROUGH));
-    let note = &dom[dom.find("id=\"borough-note\"").expect("the borough note")..];
-    let note = &note[..note.find("</p>").unwrap()];
+    let html = Html::parse_document(&dom);
+    let root = html.root_element();
+    assert_eq!(attr(root, "body", "data-borough").as_deref(), Some(BOROUGH));
+    let note = text(one(root, "#borough-note").expect("the borough note"));
     assert!(note.contains("every tile and panel counts the trips picked up in it"), "{note}");
 
     // The tiles.
     let tile = |key: &str| -> f64 {
-        attr_of(&dom, &format!("data-kpi=\"{key}\""), "data-value").unwrap().parse().unwrap()
+        attr(root, &format!("[data-kpi={key}]"), "data-value").unwrap().parse().unwrap()
     };
     close(tile("trips"), queens, "trips tile");
     let revenue =
@@ -99,9 +101,9 @@ fn with_a_borough_chosen_every_tile_and_panel_counts_its_pickups() {
 
     // Every panel that counts trips: what its marks add up to.
     let count = |chart: &str| -> f64 {
-        let fig = figure(&dom, chart).unwrap_or_else(|| panic!("no {chart} panel"));
-        assert_eq!(attr_of(fig, "data-chart=", "data-count-of").as_deref(), Some("trips"), "{chart}");
-        attr_of(fig, "data-chart=", "data-count").unwrap().parse().unwrap()
+        let fig = page::figure(&html, chart).unwrap_or_else(|| panic!("no {chart} panel"));
+        assert_eq!(fig.value().attr("data-count-of"), Some("trips"), "{chart}");
+        fig.value().attr("data-count").unwrap().parse().unwrap()
     };
     let taxi = facts(&mart, "count(*)", NONE, BOROUGH);
     let high_volume = facts(&mart, NONE, "count(*)", BOROUGH);
@@ -120,19 +122,15 @@ fn with_a_borough_chosen_every_tile_and_panel_counts_its_pickups() {
     ] {
         close(count(chart), expected, chart);
     }
-    let fig = figure(&dom, "revenue_by_month").unwrap();
-    close(attr_of(fig, "data-chart=", "data-count").unwrap().parse().unwrap(), revenue, "revenue_by_month");
+    let fig = page::figure(&html, "revenue_by_month").unwrap();
+    close(fig.value().attr("data-count").unwrap().parse().unwrap(), revenue, "revenue_by_month");
 
     // Congestion pricing: per service, the borough's trips charged the fee and its total.
-    let section = &dom[dom.find("<section id=\"congestion\"").expect("the congestion section")..];
-    let section = &section[..section.find("</section>").unwrap()];
+    let section = one(root, "section#congestion").expect("the congestion section");
     for (service, taxi_side) in [("Yellow", true), ("Uber", false), ("Lyft", false)] {
-        let row_at = section
-            .find(&format!("data-service=\"{service}\""))
-            .unwrap_or_else(|| panic!("no {service} row: {section}"));
-        let row = &section[section[..row_at].rfind("<tr").unwrap()..];
-        let row = &row[..row.find("</tr>").unwrap()];
-        let attr = |name: &str| -> f64 { attr_of(row, name, name).unwrap().parse().unwrap() };
+        let row = one(section, &format!("tr[data-service=\"{service}\"]"))
+            .unwrap_or_else(|| panic!("no {service} row: {}", section.html()));
+        let attr = |name: &str| -> f64 { data(row, name).unwrap().parse().unwrap() };
         let licence = match service {
             "Uber" => "HV0003",
             "Lyft" => "HV0005",
@@ -169,6 +167,8 @@ fn with_a_borough_chosen_every_tile_and_panel_counts_its_pickups() {
 
     // The whole city, for contrast: the same tile is the city's count.
     let (dom, _) = dump_dom(&format!("{}?period=2025-02", server.url()));
-    let city_tile: f64 = attr_of(&dom, "data-kpi=\"trips\"", "data-value").unwrap().parse().unwrap();
+    let city_page = Html::parse_document(&dom);
+    let city_tile: f64 =
+        attr(city_page.root_element(), "[data-kpi=trips]", "data-value").unwrap().parse().unwrap();
     close(city_tile, city, "the city's trips tile");
 }

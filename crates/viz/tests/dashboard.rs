@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{MartFixture, ServeProcess, attr_of, dump_dom, figure, http_get, page_errors, screenshot};
+use common::page::{self, Html, all, attr, data, http_get, one, svg_labels, text};
+use common::{MartFixture, ServeProcess, dump_dom, page_errors, screenshot};
 
 const CHARTS: [&str; 9] = [
     "trips_per_day",
@@ -36,22 +37,23 @@ fn kpis_by_sql(mart: &MartFixture) -> Vec<f64> {
 }
 
 fn assert_dashboard(dom: &str, stderr: &str, mart: &MartFixture, period: &str) {
-    assert!(!dom.contains("data-error"), "the page reports an error:\n{dom}");
-    assert_eq!(attr_of(dom, "<body", "data-period").as_deref(), Some(period));
+    let html = Html::parse_document(dom);
+    let root = html.root_element();
+    assert!(one(root, "[data-error]").is_none(), "the page reports an error:\n{dom}");
+    assert_eq!(attr(root, "body", "data-period").as_deref(), Some(period));
     for name in CHARTS {
-        let fig = figure(dom, name).unwrap_or_else(|| panic!("chart {name} missing"));
-        assert!(fig.contains(&format!("id=\"chart-{name}\"")), "{name} has no id");
-        assert!(fig.contains("<svg"), "chart {name} has no SVG");
-        let shapes =
-            ["<rect", "<polyline", "<path", "<circle"].iter().map(|s| fig.matches(s).count()).sum::<usize>();
+        let fig = page::figure(&html, name).unwrap_or_else(|| panic!("chart {name} missing"));
+        assert!(one(fig, &format!("#chart-{name}")).is_some(), "{name} has no id");
+        assert!(one(fig, "svg").is_some(), "chart {name} has no SVG");
         // The white background is one rect; data marks come on top of it.
-        assert!(shapes >= 2, "chart {name} is empty: {fig}");
-        let marks: usize = attr_of(fig, "data-marks", "data-marks").unwrap().parse().unwrap();
+        let shapes = all(fig, "svg rect, svg polyline, svg path, svg circle").len();
+        assert!(shapes >= 2, "chart {name} is empty: {}", fig.html());
+        let marks: usize = data(fig, "data-marks").unwrap().parse().unwrap();
         assert!(marks > 0, "chart {name} drew no data");
     }
     let expected = kpis_by_sql(mart);
     for (key, want) in KPIS.iter().zip(&expected) {
-        let got: f64 = attr_of(dom, &format!("data-kpi=\"{key}\""), "data-value")
+        let got: f64 = attr(root, &format!("[data-kpi={key}]"), "data-value")
             .unwrap_or_else(|| panic!("KPI {key} missing"))
             .parse()
             .unwrap();
@@ -86,26 +88,33 @@ fn the_live_dashboard_shows_the_mart_and_follows_it() {
 
     let (dom, stderr) = dump_dom(&server.url());
     assert_dashboard(&dom, &stderr, &mart, "2023-01..2023-02");
-    assert!(dom.contains("Months missing between the first and last build: none"), "{dom}");
-    let trips_before: f64 = attr_of(&dom, "data-kpi=\"trips\"", "data-value").unwrap().parse().unwrap();
+    let html = Html::parse_document(&dom);
+    let said = text(html.root_element());
+    assert!(said.contains("Months missing between the first and last build: none"), "{said}");
+    let trips = |html: &Html| -> f64 {
+        attr(html.root_element(), "[data-kpi=trips]", "data-value").expect("the trips tile").parse().unwrap()
+    };
+    let trips_before = trips(&html);
 
     // A month lands (and one is skipped, to be reported missing): the next load shows it.
     mart.fill_month("2023-04", 1);
     let (dom, stderr) = dump_dom(&server.url());
     assert_dashboard(&dom, &stderr, &mart, "2023-01..2023-04");
-    let trips_after: f64 = attr_of(&dom, "data-kpi=\"trips\"", "data-value").unwrap().parse().unwrap();
+    let html = Html::parse_document(&dom);
+    let trips_after = trips(&html);
     assert!(trips_after > trips_before, "trips {trips_before} → {trips_after}");
-    assert!(
-        figure(&dom, "revenue_by_month").unwrap().contains("2023-04"),
-        "April missing from revenue by month"
-    );
-    assert_eq!(attr_of(&dom, "data-missing-months", "data-missing-months").as_deref(), Some("2023-03"));
+    let months = svg_labels(page::figure(&html, "revenue_by_month").unwrap());
+    assert!(months.iter().any(|l| l.contains("2023-04")), "April missing from revenue by month: {months:?}");
+    assert_eq!(data(html.root_element(), "data-missing-months").as_deref(), Some("2023-03"));
 
     // An explicit period, and the previous period of equal length in the KPI change.
     let (status, body) = http_get(&server.addr, "/?period=2023-02");
     assert_eq!(status, 200);
-    assert_eq!(attr_of(&body, "<body", "data-period").as_deref(), Some("2023-02"));
-    assert!(body.contains("vs 2023-01"), "no change against January");
+    let html = Html::parse_document(&body);
+    assert_eq!(attr(html.root_element(), "body", "data-period").as_deref(), Some("2023-02"));
+    let changes: Vec<String> = all(html.root_element(), ".kpi [data-change]").into_iter().map(text).collect();
+    assert_eq!(changes.len(), KPIS.len(), "a change per tile: {changes:?}");
+    assert!(changes.iter().all(|t| t.ends_with(" vs 2023-01")), "not against January: {changes:?}");
 
     // A screenshot renders (the README's come from real TLC months: docs/screenshots/README.md).
     let shots = tempfile::tempdir().unwrap();
@@ -124,8 +133,11 @@ fn an_unreachable_mart_is_reported_and_the_server_keeps_running() {
     for _ in 0..2 {
         let (status, body) = http_get(&server.addr, "/");
         assert_eq!(status, 503, "{body}");
-        assert!(body.contains("data-error=\"unreachable\""), "{body}");
-        assert!(body.contains("unreachable"), "{body}");
+        let html = Html::parse_document(&body);
+        let error = one(html.root_element(), "[data-error]").expect("an error element");
+        assert_eq!(error.value().attr("data-error"), Some("unreachable"), "{body}");
+        assert!(text(error).contains("unreachable"), "{body}");
+        // Raw bytes: a leak may hide in an attribute or a comment.
         assert!(!body.contains("secret-pw"), "the password leaked: {body}");
     }
     assert_eq!(http_get(&server.addr, "/healthz").0, 503);
@@ -144,11 +156,10 @@ fn assert_png_export(out: &std::path::Path, name: &str) {
         .unwrap_or_else(|e| panic!("{name}.png: {e}"));
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name}.png is not a PNG");
     let pixmap = Pixmap::decode_png(&png).unwrap_or_else(|e| panic!("{name}.png does not decode: {e}"));
-    let root = &svg[svg.find("<svg").unwrap()..];
-    let root = &root[..root.find('>').unwrap()];
-    let size = |attr: &str| -> u32 {
-        let v = &root[root.find(&format!(" {attr}=\"")).unwrap() + attr.len() + 3..];
-        v[..v.find('"').unwrap()].parse().unwrap()
+    let parsed = Html::parse_fragment(&svg);
+    let size = |dimension: &str| -> u32 {
+        let value = attr(parsed.root_element(), "svg", dimension);
+        value.unwrap_or_else(|| panic!("{name}.svg has no {dimension}")).parse().unwrap()
     };
     let (width, height) = (size("width") * SCALE as u32, size("height") * SCALE as u32);
     assert_eq!(pixmap.width(), width, "{name}.png is not its SVG at {SCALE}x");
@@ -192,13 +203,12 @@ fn the_dashboard_command_writes_a_self_contained_page() {
         .status()
         .unwrap();
     assert!(status.success());
-    let html = std::fs::read_to_string(out.path().join("index.html")).unwrap();
-    assert!(
-        !html.contains("<script") && !html.contains("<link") && !html.contains(" src="),
-        "not self-contained"
-    );
+    let html = Html::parse_document(&std::fs::read_to_string(out.path().join("index.html")).unwrap());
+    let fetched: Vec<String> =
+        all(html.root_element(), "script, link, [src]").iter().map(|e| e.html()).collect();
+    assert!(fetched.is_empty(), "not self-contained: {fetched:?}");
     // The charts, the two zone maps and the TLC comparison.
-    assert_eq!(html.matches("<svg").count(), CHARTS.len() + 3);
+    assert_eq!(all(html.root_element(), "svg").len(), CHARTS.len() + 3);
     for name in CHARTS {
         assert!(out.path().join("charts").join(format!("{name}.svg")).is_file(), "{name}.svg");
         assert_png_export(out.path(), name);
@@ -230,24 +240,24 @@ fn the_page_names_its_reference_releases_and_unnamed_licences() {
     mart.fill_month("2024-01", 1);
     mart.sql("INSERT INTO mart.dim_service VALUES (100, 'HV0099', 'HV0099')");
     let server = ServeProcess::start(&mart.url());
-    let (dom, _) = dump_dom(&server.url());
-    let release = |key: &str| {
-        let at =
-            dom.find(&format!("data-release=\"{key}\"")).unwrap_or_else(|| panic!("no {key} release: {dom}"));
-        let p = &dom[at..];
-        p[p.find('>').unwrap() + 1..p.find("</p>").unwrap()].to_owned()
+    let release = |dom: &str, key: &str| {
+        let html = Html::parse_document(dom);
+        let p = one(html.root_element(), &format!("[data-release={key}]"));
+        text(p.unwrap_or_else(|| panic!("no {key} release: {dom}")))
     };
+    let (dom, _) = dump_dom(&server.url());
     assert_eq!(
-        release("indicators"),
+        release(&dom, "indicators"),
         "The TLC's indicators: the release covering up to 2024-01, fetched on 2026-11-02."
     );
-    assert_eq!(release("shapes"), "Zone shapes: the copy fetched on 2026-11-02.");
-    assert_eq!(attr_of(&dom, "data-unnamed-licences", "data-unnamed-licences").as_deref(), Some("HV0099"));
+    assert_eq!(release(&dom, "shapes"), "Zone shapes: the copy fetched on 2026-11-02.");
+    let unnamed = data(Html::parse_document(&dom).root_element(), "data-unnamed-licences");
+    assert_eq!(unnamed.as_deref(), Some("HV0099"));
 
     mart.sql("DELETE FROM mart.ref_release");
     let (dom, _) = dump_dom(&server.url());
-    let at = dom.find("data-release=\"indicators\"").unwrap();
-    assert!(dom[at..].contains("The mart records no TLC indicators: atl-ingest --indicators"), "{dom}");
-    let at = dom.find("data-release=\"shapes\"").unwrap();
-    assert!(dom[at..].contains("The mart records no zone shapes: atl-ingest --zones"), "{dom}");
+    let missing = release(&dom, "indicators");
+    assert!(missing.starts_with("The mart records no TLC indicators: atl-ingest --indicators"), "{missing}");
+    let missing = release(&dom, "shapes");
+    assert!(missing.starts_with("The mart records no zone shapes: atl-ingest --zones"), "{missing}");
 }

@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{MartFixture, dump_dom, figure, page_errors};
+use common::page::{ElementRef, Html, all, figure, names, one};
+use common::{MartFixture, dump_dom, page_errors};
 
 const FOR_HIRE_CHARTS: [&str; 4] = ["market_share", "wait_by_hour", "driver_pay_share", "shared_ride_share"];
 
@@ -24,13 +25,15 @@ fn uber_and_lyft_are_drawn_by_name_beside_yellow_and_green() {
     let (dom, stderr) = dump_dom(&format!("file://{}", out.path().join("index.html").display()));
     assert!(page_errors(&stderr).is_empty(), "{stderr}");
 
-    let trips = figure(&dom, "trips_per_day").expect("trips per day");
+    let dom = Html::parse_document(&dom);
+    let labels = names(figure(&dom, "trips_per_day").expect("trips per day"));
     for name in ["Yellow", "Green", "Uber", "Lyft"] {
-        assert!(trips.contains(&format!(">{name}<")), "trips per day has no {name} in its legend");
+        assert!(labels.iter().any(|l| l == name), "trips per day has no {name} in its legend: {labels:?}");
     }
     for name in FOR_HIRE_CHARTS {
-        let fig = figure(&dom, name).unwrap_or_else(|| panic!("chart {name} missing"));
-        assert!(fig.contains(">Uber<") && fig.contains(">Lyft<"), "{name}: legend without Uber and Lyft");
+        let labels = names(figure(&dom, name).unwrap_or_else(|| panic!("chart {name} missing")));
+        let named = |who: &str| labels.iter().any(|l| l == who);
+        assert!(named("Uber") && named("Lyft"), "{name}: legend without Uber and Lyft: {labels:?}");
     }
     // Market share: one bar segment per service and month (4 services x 2 months), each
     // month's segments adding up to the whole.
@@ -38,12 +41,12 @@ fn uber_and_lyft_are_drawn_by_name_beside_yellow_and_green() {
     assert_eq!(marks(share), 8, "market share segments");
     // Driver pay share: one point per service and month, at the fixture's 72% and 68%.
     let pay = figure(&dom, "driver_pay_share").unwrap();
-    assert_eq!(pay.matches("<circle").count(), 4);
+    assert_eq!(all(pay, "svg circle").len(), 4);
     // Wait by hour: a median and a 90th-percentile line per service, in its colour.
     let wait = figure(&dom, "wait_by_hour").unwrap();
     for colour in ["#222222", "#FF00BF"] {
-        let lines = wait.split("<polyline").skip(1).filter(|l| l[..l.find('>').unwrap()].contains(colour));
-        assert_eq!(lines.count(), 2, "wait lines of {colour}");
+        let lines = all(wait, &format!("svg polyline[stroke=\"{colour}\" i]"));
+        assert_eq!(lines.len(), 2, "wait lines of {colour}");
     }
 
     // Without for-hire trips the panels are not drawn at all (no empty charts).
@@ -55,13 +58,15 @@ fn uber_and_lyft_are_drawn_by_name_beside_yellow_and_green() {
         .status()
         .unwrap();
     assert!(status.success());
-    let html = std::fs::read_to_string(out.path().join("taxis/index.html")).unwrap();
+    let html = Html::parse_document(&std::fs::read_to_string(out.path().join("taxis/index.html")).unwrap());
     for name in FOR_HIRE_CHARTS {
-        assert!(!html.contains(&format!("data-chart=\"{name}\"")), "{name} drawn without for-hire trips");
+        let drawn = one(html.root_element(), &format!("[data-chart=\"{name}\"]"));
+        assert!(drawn.is_none(), "{name} drawn without for-hire trips");
     }
 }
 
-/// Filled rectangles drawn inside the plot (the bars), not the background or the legend.
-fn marks(figure: &str) -> usize {
-    figure.match_indices("<rect").filter(|(i, _)| !figure[*i..].starts_with("<rect x=\"0\" y=\"0\"")).count()
+/// Filled rectangles drawn inside the plot (the bars), not the background at the origin.
+fn marks(figure: ElementRef<'_>) -> usize {
+    let at_origin = |r: &ElementRef<'_>| r.value().attr("x") == Some("0") && r.value().attr("y") == Some("0");
+    all(figure, "svg rect").iter().filter(|r| !at_origin(r)).count()
 }

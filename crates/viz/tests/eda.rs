@@ -10,7 +10,8 @@ use std::process::{Command, Output};
 use atl_core::{DatabaseConfig, Secret, TripFile, TripKind, YearMonth};
 use atl_devservices::PgServer;
 use atl_testdata::{Era, TripFileSpec, write_trip_file_to};
-use common::{attr_of, dump_dom, figure, page_errors, screenshot};
+use common::page::{self, ElementRef, Html, all, attr, data, one, text};
+use common::{dump_dom, page_errors, screenshot};
 
 const MONTHS: [&str; 2] = ["2023-01", "2023-02"];
 const ROWS_PER_MONTH: usize = 20_000;
@@ -131,63 +132,74 @@ fn run_eda(warehouse: &Warehouse, out: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
-fn value(html: &str, anchor: &str) -> f64 {
-    attr_of(html, anchor, "data-value")
-        .unwrap_or_else(|| panic!("{anchor} not on the page"))
+/// The `data-value` of the element `css` selects.
+fn value(root: ElementRef<'_>, css: &str) -> f64 {
+    attr(root, css, "data-value")
+        .unwrap_or_else(|| panic!("{css} not on the page"))
         .parse()
-        .unwrap_or_else(|e| panic!("{anchor}: {e}"))
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
+/// The selector of a statistic's cell.
+fn stat(column: &str, month: &str, stat: &str) -> String {
+    format!("[data-column=\"{column}\"][data-month=\"{month}\"][data-stat=\"{stat}\"]")
+}
+
+/// The data-sample-percent of a month's section.
+fn sample_percent(root: ElementRef<'_>, month: &str) -> Option<String> {
+    attr(root, &format!("#month-{month}"), "data-sample-percent")
 }
 
 /// The checks that hold with or without sampling.
-fn assert_report(html: &str, warehouse: &Warehouse, columns: &[String]) {
-    assert!(html.contains("<body data-kind=\"yellow\" data-period=\"2023-01..2023-02\""), "wrong body");
-    assert!(
-        !html.contains("<script") && !html.contains("<link") && !html.contains(" src="),
-        "the page is not self-contained"
-    );
+fn assert_report(source: &str, warehouse: &Warehouse, columns: &[String]) {
+    let html = Html::parse_document(source);
+    let root = html.root_element();
+    assert_eq!(attr(root, "body", "data-kind").as_deref(), Some("yellow"), "wrong body");
+    assert_eq!(attr(root, "body", "data-period").as_deref(), Some("2023-01..2023-02"), "wrong body");
+    let fetched: Vec<String> = all(root, "script, link, [src]").iter().map(|e| e.html()).collect();
+    assert!(fetched.is_empty(), "the page is not self-contained: {fetched:?}");
     let mut total_nulls = 0;
     let mut anomaly_totals = [0; ANOMALY_SQL.len()];
     for month in MONTHS {
         let (rows, nulls) = warehouse.nulls(month, columns);
         assert_eq!(rows, ROWS_PER_MONTH as i64);
-        assert_eq!(attr_of(html, &format!("id=\"month-{month}\""), "data-rows"), Some(rows.to_string()));
+        assert_eq!(attr(root, &format!("#month-{month}"), "data-rows"), Some(rows.to_string()));
         for (column, nulls) in columns.iter().zip(&nulls) {
-            let anchor = format!("data-column=\"{column}\" data-month=\"{month}\" data-stat=\"null_rate\"");
-            assert_eq!(attr_of(html, &anchor, "data-nulls"), Some(nulls.to_string()), "{anchor}");
+            let cell = stat(column, month, "null_rate");
+            assert_eq!(attr(root, &cell, "data-nulls"), Some(nulls.to_string()), "{cell}");
             let want = *nulls as f64 / rows as f64;
-            let got = value(html, &anchor);
+            let got = value(root, &cell);
             assert!((got - want).abs() <= 1e-15, "null rate of {column} in {month}: page {got}, SQL {want}");
             total_nulls += nulls;
         }
         let expected = warehouse.anomalies(month);
         for (k, ((key, _), want)) in ANOMALY_SQL.iter().zip(&expected).enumerate() {
-            let got = value(html, &format!("data-month=\"{month}\" data-anomaly=\"{key}\""));
+            let got = value(root, &format!("[data-month=\"{month}\"][data-anomaly=\"{key}\"]"));
             assert_eq!(got, *want as f64, "anomaly {key} in {month}");
             anomaly_totals[k] += want;
         }
-        let any = value(html, &format!("data-month=\"{month}\" data-anomaly=\"any\""));
+        let any = value(root, &format!("[data-month=\"{month}\"][data-anomaly=any]"));
         assert_eq!(any, expected[ANOMALY_SQL.len()] as f64, "rows with any anomaly in {month}");
     }
     // The comparisons above are not all zeros: the generator plants nulls and defects.
     assert!(total_nulls > 0, "no null at all: the null-rate check proves little");
     assert!(anomaly_totals.iter().all(|n| *n > 0), "an anomaly never occurs: {anomaly_totals:?}");
 
-    let anomalies = figure(html, "anomalies").expect("the anomaly chart");
-    assert!(anomalies.contains("<svg") && anomalies.matches("<rect").count() >= 2, "{anomalies}");
+    let anomalies = page::figure(&html, "anomalies").expect("the anomaly chart");
+    assert!(all(anomalies, "svg rect").len() >= 2, "{}", anomalies.html());
     for column in columns {
-        assert!(html.contains(&format!("data-column-section=\"{column}\"")), "no section for {column}");
+        let section = format!("[data-column-section=\"{column}\"]");
+        assert!(one(root, &section).is_some(), "no section for {column}");
         for month in MONTHS {
             let name = format!("hist-{column}-{month}");
-            let fig = figure(html, &name).unwrap_or_else(|| panic!("histogram {name} missing"));
-            assert!(fig.contains("<svg"), "{name} has no SVG");
-            let all_null = html.contains(&format!(
-                "data-column=\"{column}\" data-month=\"{month}\" data-stat=\"null_rate\" data-value=\"1\""
-            ));
+            let fig = page::figure(&html, &name).unwrap_or_else(|| panic!("histogram {name} missing"));
+            assert!(one(fig, "svg").is_some(), "{name} has no SVG");
+            let all_null = value(root, &stat(column, month, "null_rate")) == 1.0;
             if !all_null {
-                let marks: usize = attr_of(fig, "data-marks", "data-marks").unwrap().parse().unwrap();
+                let marks: usize = data(fig, "data-marks").unwrap().parse().unwrap();
                 assert!(marks > 0, "histogram {name} drew no bar");
                 // The white background is one rect; the bars come on top of it.
-                assert!(fig.matches("<rect").count() > marks, "histogram {name} is empty");
+                assert!(all(fig, "svg rect").len() > marks, "histogram {name} is empty");
             }
         }
     }
@@ -204,15 +216,13 @@ fn the_eda_report_profiles_the_warehouse() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let index = out.path().join("index.html");
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), index.display().to_string());
-    let html = std::fs::read_to_string(&index).unwrap();
-    assert_report(&html, &warehouse, &columns);
+    let source = std::fs::read_to_string(&index).unwrap();
+    assert_report(&source, &warehouse, &columns);
+    let html = Html::parse_document(&source);
 
     // Small months are not sampled: quantiles, min and max equal the exact SQL figures.
     for month in MONTHS {
-        assert_eq!(
-            attr_of(&html, &format!("id=\"month-{month}\""), "data-sample-percent").as_deref(),
-            Some("100")
-        );
+        assert_eq!(sample_percent(html.root_element(), month).as_deref(), Some("100"));
         let exact = warehouse.sql(&format!(
             "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY fare_amount), \
                     percentile_cont(0.99) WITHIN GROUP (ORDER BY trip_distance), \
@@ -226,7 +236,7 @@ fn the_eda_report_profiles_the_warehouse() {
             ("trip_distance", "min"),
             ("total_amount", "max"),
         ]
-        .map(|(c, s)| value(&html, &format!("data-column=\"{c}\" data-month=\"{month}\" data-stat=\"{s}\"")));
+        .map(|(c, s)| value(html.root_element(), &stat(c, month, s)));
         for (got, want) in on_page.iter().zip(&exact) {
             assert!((got - want).abs() <= want.abs() * 1e-12, "{month}: page {on_page:?}, SQL {exact:?}");
         }
@@ -237,13 +247,12 @@ fn the_eda_report_profiles_the_warehouse() {
     let (dom, stderr) = dump_dom(&url);
     let errors = page_errors(&stderr);
     assert!(errors.is_empty(), "the page logged errors: {errors:?}");
+    let dom = Html::parse_document(&dom);
     for column in &columns {
-        assert!(
-            dom.contains(&format!("data-column-section=\"{column}\"")),
-            "{column} missing in Chromium's DOM"
-        );
+        let section = format!("[data-column-section=\"{column}\"]");
+        assert!(one(dom.root_element(), &section).is_some(), "{column} missing in Chromium's DOM");
     }
-    assert_eq!(dom.matches("<svg").count(), 1 + columns.len() * MONTHS.len());
+    assert_eq!(all(dom.root_element(), "svg").len(), 1 + columns.len() * MONTHS.len());
     let shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots/eda.png");
     let stderr = screenshot(&url, &shot, 1400, 2500);
     assert!(page_errors(&stderr).is_empty(), "{stderr}");
@@ -253,14 +262,15 @@ fn the_eda_report_profiles_the_warehouse() {
     let sampled = out.path().join("sampled");
     let output = run_eda(&warehouse, &sampled, &["--sample-rows", "5000"]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let html = std::fs::read_to_string(sampled.join("index.html")).unwrap();
-    assert_report(&html, &warehouse, &columns);
+    let source = std::fs::read_to_string(sampled.join("index.html")).unwrap();
+    assert_report(&source, &warehouse, &columns);
+    let html = Html::parse_document(&source);
     for month in MONTHS {
-        let pct: f64 =
-            attr_of(&html, &format!("id=\"month-{month}\""), "data-sample-percent").unwrap().parse().unwrap();
+        let pct: f64 = sample_percent(html.root_element(), month).unwrap().parse().unwrap();
         assert!((20.0..30.0).contains(&pct), "{month} sampled at {pct} %");
     }
-    assert!(html.contains("page sample of about 5,000 rows (TABLESAMPLE SYSTEM"), "sampling not documented");
+    let said = text(html.root_element());
+    assert!(said.contains("page sample of about 5,000 rows (TABLESAMPLE SYSTEM"), "sampling not documented");
 
     // Months the warehouse does not hold: an error that says so, no page.
     let output = run_eda(&warehouse, &out.path().join("none"), &["--months", "2024-01"]);

@@ -10,7 +10,8 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use common::{MartFixture, ServeProcess, dump_dom, dump_dom_at, figure, http_get, page_errors};
+use common::page::{ElementRef, Html, all, figure, http_get, one, text};
+use common::{MartFixture, ServeProcess, dump_dom, dump_dom_at, page_errors};
 
 /// Two months of yellow, green, Uber and Lyft, the for-hire pickups by zone with the other
 /// FHV bases too.
@@ -26,7 +27,7 @@ fn mart() -> MartFixture {
 }
 
 /// `atl-viz dashboard` with `args` into `out`; the page's DOM after Chromium loaded it.
-fn render(mart: &MartFixture, args: &[&str], out: &Path) -> String {
+fn render(mart: &MartFixture, args: &[&str], out: &Path) -> Html {
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_atl-viz"))
         .arg("dashboard")
         .args(args)
@@ -38,7 +39,7 @@ fn render(mart: &MartFixture, args: &[&str], out: &Path) -> String {
     assert!(status.success(), "atl-viz dashboard {args:?}");
     let (dom, stderr) = dump_dom(&format!("file://{}", out.join("index.html").display()));
     assert!(page_errors(&stderr).is_empty(), "{stderr}");
-    dom
+    Html::parse_document(&dom)
 }
 
 /// Trips per (zone or borough) and side, from the fixture's own table: the services named
@@ -75,21 +76,10 @@ fn expected(mart: &MartFixture, by: &str, services: &[&str], (from, to): (i32, i
 type Trips = BTreeMap<String, BTreeMap<String, i64>>;
 
 /// Every tag `<name …>` of `html` as its attributes.
-fn tags(html: &str, name: &str) -> Vec<BTreeMap<String, String>> {
-    html.split(&format!("<{name} "))
-        .skip(1)
-        .map(|t| {
-            let tag = &t[..t.find('>').unwrap()];
-            let mut attrs = BTreeMap::new();
-            let mut rest = tag;
-            while let Some(eq) = rest.find("=\"") {
-                let key = rest[..eq].trim().rsplit(' ').next().unwrap().to_owned();
-                let value_end = rest[eq + 2..].find('"').unwrap();
-                attrs.insert(key, rest[eq + 2..eq + 2 + value_end].to_owned());
-                rest = &rest[eq + 2 + value_end + 1..];
-            }
-            attrs
-        })
+fn tags(scope: ElementRef<'_>, css: &str) -> Vec<BTreeMap<String, String>> {
+    all(scope, css)
+        .into_iter()
+        .map(|e| e.value().attrs().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
         .collect()
 }
 
@@ -118,11 +108,10 @@ fn check_shares(what: &str, shown: &BTreeMap<String, i64>, trips: &BTreeMap<Stri
 }
 
 /// The market table's share cells: borough (or `all`) → side → tenths.
-fn table(dom: &str) -> BTreeMap<String, BTreeMap<String, i64>> {
-    let at = dom.find("id=\"market-share\"").expect("the market-share section");
-    let section = &dom[at..at + dom[at..].find("</section>").unwrap()];
+fn table(dom: &Html) -> BTreeMap<String, BTreeMap<String, i64>> {
+    let section = one(dom.root_element(), "#market-share").expect("the market-share section");
     let mut out: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-    for td in tags(section, "td").into_iter().filter(|t| t.contains_key("data-share")) {
+    for td in tags(section, "td[data-share]") {
         out.entry(td["data-borough"].clone())
             .or_default()
             .insert(td["data-service"].clone(), tenths(&td["data-share"]));
@@ -180,7 +169,7 @@ fn shares_by_zone_and_borough_are_the_trips_ratios_and_add_up_to_100() {
         ["lyft", "other", "taxis", "uber"].map(String::from).into(),
         "each side leads somewhere"
     );
-    let legend = &map[..map.find("<svg").unwrap()];
+    let legend = text(one(map, ".legend").expect("the map's legend"));
     for label in ["Taxis (yellow + green) leads", "Uber leads", "Lyft leads", "Other for-hire leads"] {
         assert!(legend.contains(label), "map legend without {label}");
     }
@@ -195,7 +184,8 @@ fn shares_by_zone_and_borough_are_the_trips_ratios_and_add_up_to_100() {
     check_shares("all boroughs", &shown["all"], &city(&by_borough));
     // The pickups column is the borough's trips.
     let manhattan: i64 = by_borough["Manhattan"].values().sum();
-    assert!(dom.contains(&format!("<td data-trips=\"{manhattan}\">")), "Manhattan's pickups");
+    let pickups = tags(dom.root_element(), "td[data-trips]");
+    assert!(pickups.iter().any(|td| td["data-trips"] == manhattan.to_string()), "Manhattan's pickups");
 
     // The period is followed: one month gives that month's shares.
     let dom = render(&mart, &["--period", "2023-03"], &out.path().join("march"));
@@ -220,7 +210,7 @@ fn the_service_filter_sets_the_sides_and_a_borough_is_marked() {
         assert!(!shown[borough].contains_key("lyft"), "{borough}: Lyft was not chosen");
     }
     // Queens is marked, the others stay.
-    let rows = tags(&dom, "tr");
+    let rows = tags(dom.root_element(), "tr");
     let queens = rows.iter().find(|r| r.get("data-borough").map(String::as_str) == Some("Queens")).unwrap();
     assert_eq!(queens.get("class").map(String::as_str), Some("chosen"));
     assert!(rows.iter().filter(|r| r.get("class").map(String::as_str) == Some("chosen")).count() == 1);
@@ -239,7 +229,8 @@ fn the_service_filter_sets_the_sides_and_a_borough_is_marked() {
             assert_eq!(trips[&z["data-service"]], *trips.values().max().unwrap());
         }
     }
-    assert!(figure(&dom, "market_map").unwrap().contains("Outside Queens"));
+    let legend = text(one(figure(&dom, "market_map").unwrap(), ".legend").expect("the map's legend"));
+    assert!(legend.contains("Outside Queens"), "{legend}");
 }
 
 #[test]
@@ -247,42 +238,50 @@ fn the_title_says_trips_and_the_taxi_only_panels_say_so() {
     let mart = mart();
     let out = tempfile::tempdir().unwrap();
     let dom = render(&mart, &["--period", "2023-01..2023-02"], out.path());
-    assert!(dom.contains("<title>NYC trips 2023-01..2023-02</title>"), "page title");
-    assert!(dom.contains("<h1>NYC trips — 2023-01..2023-02</h1>"), "heading");
+    assert_eq!(headings(&dom), ("NYC trips 2023-01..2023-02".into(), "NYC trips — 2023-01..2023-02".into()));
     for figure_name in ["payment_share", "tip_rate_by_borough", "zone_map_measure"] {
         let fig = figure(&dom, figure_name).unwrap();
+        let note = one(fig, &format!("[data-taxi-only=\"{figure_name}\"]"));
         assert!(
-            fig.contains(&format!("data-taxi-only=\"{figure_name}\"")) && fig.contains("Taxis only"),
+            note.is_some_and(|n| text(n).contains("Taxis only")),
             "{figure_name} does not say it holds the taxis only"
         );
     }
-    assert!(dom.contains("data-taxi-only=\"tip_rate\""), "the card tip rate tile");
+    assert!(one(dom.root_element(), "[data-taxi-only=tip_rate]").is_some(), "the card tip rate tile");
+    let taxi_only = |dom: &Html, name: &str| one(figure(dom, name).unwrap(), "[data-taxi-only]").is_some();
     for figure_name in ["trips_per_day", "top_zones", "fare_by_distance", "market_share"] {
-        assert!(!figure(&dom, figure_name).unwrap().contains("data-taxi-only"), "{figure_name}");
+        assert!(!taxi_only(&dom, figure_name), "{figure_name}");
     }
     // A measure other than the tip rate is every service's: no note on the second map.
     let server = ServeProcess::start(&mart.url());
     let (status, page) = http_get(&server.addr, "/?period=2023-01..2023-02&measure=revenue_per_trip");
     assert_eq!(status, 200);
-    assert!(
-        !figure(&page, "zone_map_measure").unwrap().contains("data-taxi-only"),
-        "note on the revenue map"
-    );
-    assert!(figure(&page, "payment_share").unwrap().contains("data-taxi-only"));
+    let page = Html::parse_document(&page);
+    assert!(!taxi_only(&page, "zone_map_measure"), "note on the revenue map");
+    assert!(taxi_only(&page, "payment_share"));
     // The taxis alone: "taxi trips", no note, and no share to compare.
     let dom = render(
         &mart,
         &["--period", "2023-01..2023-02", "--service", "yellow,green"],
         &out.path().join("taxis"),
     );
-    assert!(dom.contains("<title>NYC taxi trips 2023-01..2023-02</title>"), "taxis' title");
-    assert!(dom.contains("<h1>NYC taxi trips — 2023-01..2023-02</h1>"), "taxis' heading");
-    assert!(!dom.contains("data-taxi-only"), "taxi-only notes on a taxis-only page");
+    assert_eq!(
+        headings(&dom),
+        ("NYC taxi trips 2023-01..2023-02".into(), "NYC taxi trips — 2023-01..2023-02".into())
+    );
+    assert!(one(dom.root_element(), "[data-taxi-only]").is_none(), "taxi-only notes on a taxis-only page");
     assert!(figure(&dom, "market_map").is_none(), "a market map with one side");
-    assert!(dom.contains("data-market=\"one-side\""), "the section says there is one side only");
+    let one_side = one(dom.root_element(), "[data-market=one-side]");
+    assert!(one_side.is_some(), "the section says there is one side only");
     // A for-hire service without a day of trips in the period is still not "taxi trips".
     let dom = render(&mart, &["--period", "2023-03", "--service", "fhv"], &out.path().join("fhv"));
-    assert!(dom.contains("<h1>NYC trips — 2023-03</h1>"), "the other for-hire services' heading");
+    assert_eq!(headings(&dom).1, "NYC trips — 2023-03", "the other for-hire services' heading");
+}
+
+/// The page's `<title>` and `<h1>`.
+fn headings(dom: &Html) -> (String, String) {
+    let of = |css: &str| text(one(dom.root_element(), css).unwrap_or_else(|| panic!("no {css}")));
+    (of("title"), of("h1"))
 }
 
 /// The page as written, with a script that records, on each KPI tile, whether its text
@@ -303,12 +302,12 @@ fn no_tile_text_leaves_its_box_at_1400_px() {
     std::fs::write(&measured, page.replace("</body>", script)).unwrap();
     let (dom, stderr) = dump_dom_at(&format!("file://{}", measured.display()), 1400, 1000);
     assert!(page_errors(&stderr).is_empty(), "{stderr}");
-    let tiles: Vec<_> =
-        tags(&dom, "div").into_iter().filter(|d| d.get("class").map(String::as_str) == Some("kpi")).collect();
+    let dom = Html::parse_document(&dom);
+    let tiles = tags(dom.root_element(), "div.kpi");
     assert_eq!(tiles.len(), 7, "KPI tiles");
     // The revenue tile holds a long figure ($37,376,796 for these two months).
-    let at = dom.find("data-kpi=\"revenue\"").expect("the revenue tile");
-    let revenue = &dom[at + dom[at..].find('>').unwrap() + 1..at + dom[at..].find('<').unwrap()];
+    let revenue_tile = one(dom.root_element(), "[data-kpi=revenue]").expect("the revenue tile");
+    let revenue = revenue_tile.text().next().unwrap_or_default().trim();
     assert!(revenue.starts_with('$') && revenue.len() >= 11, "revenue {revenue:?}");
     let outside: Vec<String> =
         tiles.iter().filter(|t| t["data-inside"] != "yes").map(|t| t["data-extent"].clone()).collect();

@@ -6,22 +6,33 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{MartFixture, ServeProcess, attr_of, dump_dom, figure, page_errors};
+use common::page::{ElementRef, Html, all, attr, data, figure, names, one, svg_labels, text};
+use common::{MartFixture, ServeProcess, dump_dom, page_errors};
 
-/// Every `<path …>` of a map figure: (zone, trips, class, fill).
-fn map_paths(fig: &str) -> Vec<(i32, i64, String, String)> {
-    fig.match_indices("<path ")
-        .filter_map(|(at, _)| {
-            let tag = &fig[at..=at + fig[at..].find('>')?];
-            let zone = attr_of(tag, "data-zone", "data-zone")?.parse().ok()?;
-            Some((
-                zone,
-                attr_of(tag, "data-trips", "data-trips")?.parse().ok()?,
-                attr_of(tag, "data-class", "data-class")?,
-                attr_of(tag, "fill=", "fill")?,
-            ))
+/// Every zone `<path>` of a map figure: (zone, trips, class, fill).
+fn map_paths(fig: ElementRef<'_>) -> Vec<(i32, i64, String, String)> {
+    all(fig, "svg path[data-zone]")
+        .into_iter()
+        .map(|path| {
+            let get = |name: &str| {
+                path.value()
+                    .attr(name)
+                    .unwrap_or_else(|| panic!("{name} missing: {}", path.html()))
+                    .to_owned()
+            };
+            (
+                get("data-zone").parse().unwrap(),
+                get("data-trips").parse().unwrap(),
+                get("data-class"),
+                get("fill"),
+            )
         })
         .collect()
+}
+
+/// The `data-marks` of a chart.
+fn marks(dom: &Html, chart: &str) -> String {
+    data(figure(dom, chart).unwrap_or_else(|| panic!("no {chart} chart")), "data-marks").unwrap()
 }
 
 #[test]
@@ -53,52 +64,54 @@ fn months_with_gaps_and_one_service_draw_what_the_mart_holds() {
     let server = ServeProcess::start(&mart.url());
     let (dom, stderr) = dump_dom(&server.url());
     assert!(page_errors(&stderr).is_empty(), "{stderr}");
-    assert_eq!(attr_of(&dom, "<body", "data-period").as_deref(), Some("2023-01..2023-07"));
+    let dom = Html::parse_document(&dom);
+    let root = dom.root_element();
+    assert_eq!(attr(root, "body", "data-period").as_deref(), Some("2023-01..2023-07"));
 
     // Revenue: one bar per month that has revenue, none across the gaps.
     let bars: i64 = mart.sql("SELECT count(DISTINCT date_id / 100) FROM mart.agg_daily").parse().unwrap();
-    let fig = figure(&dom, "revenue_by_month").unwrap();
-    assert_eq!(attr_of(fig, "data-marks", "data-marks").unwrap(), bars.to_string());
-    assert!(fig.contains("No data in the mart"), "gaps have no legend: {fig}");
+    assert_eq!(marks(&dom, "revenue_by_month"), bars.to_string());
+    let said = text(figure(&dom, "revenue_by_month").unwrap());
+    assert!(said.contains("No data in the mart"), "gaps have no legend: {said}");
     // Daily trips: a point per day held, and a line per run of consecutive days, never one
     // across a missing month.
     let days = mart.sql("SELECT count(DISTINCT (service_id, date_id)) FROM mart.agg_daily");
+    assert_eq!(marks(&dom, "trips_per_day"), days);
     let fig = figure(&dom, "trips_per_day").unwrap();
-    assert_eq!(attr_of(fig, "data-marks", "data-marks").unwrap(), days);
-    let green_lines = fig.matches("<polyline").filter(|_| true).count()
-        - fig
-            .match_indices("<polyline")
-            .filter(|(at, _)| !fig[*at..at + fig[*at..].find('>').unwrap()].contains("#2E9E5B"))
-            .count();
-    assert_eq!(green_lines, 3, "one line per month held: {fig}");
+    let green_lines = all(fig, "svg polyline[stroke=\"#2E9E5B\" i]").len();
+    assert_eq!(green_lines, 3, "one line per month held: {}", fig.html());
     // Rows per month: kept and rejected bars for the three built months.
-    assert_eq!(attr_of(figure(&dom, "rows_by_month").unwrap(), "data-marks", "data-marks").unwrap(), "6");
+    assert_eq!(marks(&dom, "rows_by_month"), "6");
     // Legends name what is drawn: green, never yellow.
-    let header = &dom[dom.find("<header").unwrap()..dom.find("</header>").unwrap()];
-    let legend = &header[header.find("class=\"legend\"").unwrap()..];
-    let legend = &legend[..legend.find("</div>").unwrap()];
-    assert!(legend.contains(">Green<") && !legend.contains(">Yellow<"), "{legend}");
+    let legend = one(root, "header .legend").expect("the header's legend");
+    let drawn: Vec<String> = all(legend, "span").into_iter().map(text).collect();
+    assert!(drawn.contains(&"Green".to_owned()) && !drawn.contains(&"Yellow".to_owned()), "{drawn:?}");
     for name in ["trips_per_day", "revenue_by_month", "fare_by_distance"] {
-        assert!(!figure(&dom, name).unwrap().contains(">Yellow<"), "{name} names Yellow");
+        let shown = names(figure(&dom, name).unwrap());
+        assert!(!shown.contains(&"Yellow".to_owned()), "{name} names Yellow: {shown:?}");
     }
     // A rate from three trips is left out, and said so.
     let fig = figure(&dom, "tip_rate_by_borough").unwrap();
-    assert!(fig.contains("left out, fewer than 100 trips: EWR, 9 trips"), "{fig}");
-    let labels = common::svg_labels(fig);
+    let said = text(fig);
+    assert!(said.contains("left out, fewer than 100 trips: EWR, 9 trips"), "{said}");
+    let labels = svg_labels(fig);
     assert!(labels.contains(&"Manhattan".to_owned()), "{labels:?}");
     assert!(!labels.contains(&"EWR".to_owned()), "EWR drawn: {labels:?}");
     // One unknown payment bar.
-    let labels = common::svg_labels(figure(&dom, "payment_share").unwrap());
+    let labels = svg_labels(figure(&dom, "payment_share").unwrap());
     assert_eq!(labels.iter().filter(|l| l.contains("Unknown")).count(), 1, "{labels:?}");
     // Missing months: the list folds, by spans.
-    let missing = attr_of(&dom, "data-missing-months", "data-missing-months").unwrap();
+    let missing = data(root, "data-missing-months").unwrap();
     assert_eq!(missing.split(',').count(), 4);
-    assert!(dom.contains("2023-02, 2023-04..2023-06"), "spans missing: {dom}");
+    let said = text(root);
+    assert!(said.contains("2023-02, 2023-04..2023-06"), "spans missing: {said}");
 
     // A year's gap folds the list.
     mart.fill_month("2024-09", 1);
     let (dom, _) = dump_dom(&server.url());
-    assert!(dom.contains("<details><summary>17 months missing"), "not folded");
+    let dom = Html::parse_document(&dom);
+    let folded = one(dom.root_element(), "details > summary").map(text).unwrap_or_default();
+    assert!(folded.starts_with("17 months missing"), "not folded: {folded:?}");
 }
 
 #[test]
@@ -114,6 +127,7 @@ fn the_zone_maps_have_a_shape_per_zone_coloured_by_the_marts_counts() {
     let server = ServeProcess::start(&mart.url());
     let (dom, stderr) = dump_dom(&format!("{}?measure=tip_rate", server.url()));
     assert!(page_errors(&stderr).is_empty(), "{stderr}");
+    let dom = Html::parse_document(&dom);
 
     let shapes: usize = mart.sql("SELECT count(*) FROM mart.ref_zone_shape").parse().unwrap();
     let by_sql: HashMap<i32, i64> = mart
@@ -149,24 +163,26 @@ fn the_zone_maps_have_a_shape_per_zone_coloured_by_the_marts_counts() {
         }
     }
     // The legend: a swatch per class and one for zones without trips.
-    let legend = &fig[fig.find("class=\"legend\"").unwrap()..fig.find("<svg").unwrap()];
-    assert_eq!(legend.matches("class=\"swatch\"").count(), classes.len() + 1, "{legend}");
-    assert!(legend.contains("No trips"), "{legend}");
+    let legend = one(fig, ".legend").expect("the map's legend");
+    assert_eq!(all(legend, ".swatch").len(), classes.len() + 1, "{}", legend.html());
+    assert!(text(legend).contains("No trips"), "{}", legend.html());
     // Zone 2 is two islands, drawn as one shape with two rings.
     let two = paths.iter().find(|p| p.0 == 2).unwrap();
     assert!(two.1 > 0);
-    let tag = &fig[fig.find("data-zone=\"2\"").map(|at| fig[..at].rfind("<path").unwrap()).unwrap()..];
-    assert_eq!(tag[..tag.find('>').unwrap()].matches('M').count(), 2);
+    let rings = attr(fig, "svg path[data-zone=\"2\"]", "d").expect("zone 2's path");
+    assert_eq!(rings.matches('M').count(), 2);
 
     // The measure map: the thin zone is set apart, not coloured.
     let fig = figure(&dom, "zone_map_measure").expect("the measure map");
     let paths = map_paths(fig);
     assert_eq!(paths.len(), shapes);
     assert_eq!(paths.iter().find(|p| p.0 == 60).unwrap().2, "few");
-    assert!(fig.contains("Fewer than 100 trips"), "{fig}");
+    let said = text(fig);
+    assert!(said.contains("Fewer than 100 trips"), "{said}");
 
     // A borough: zones elsewhere are drawn, apart.
     let (dom, _) = dump_dom(&format!("{}?borough=Queens&measure=revenue", server.url()));
+    let dom = Html::parse_document(&dom);
     let paths = map_paths(figure(&dom, "zone_map_pickups").unwrap());
     assert_eq!(paths.len(), shapes);
     let outside = paths.iter().filter(|p| p.2 == "outside").count();
@@ -183,8 +199,8 @@ fn the_tlc_figures_stand_beside_ours_and_deviations_are_flagged() {
     let server = ServeProcess::start(&mart.url());
     let (dom, stderr) = dump_dom(&server.url());
     assert!(page_errors(&stderr).is_empty(), "{stderr}");
-    let tlc = &dom[dom.find("<section id=\"tlc\"").expect("the TLC section")..];
-    let tlc = &tlc[..tlc.find("</section>").unwrap()];
+    let dom = Html::parse_document(&dom);
+    let tlc = one(dom.root_element(), "section#tlc").expect("the TLC section");
     let want = mart.sql(
         "SELECT i.month_id, i.licence_class, i.trips_per_day, r.trips::float8 / extract(day FROM (to_date(i.month_id::text, 'YYYYMM') + interval '1 month' - interval '1 day'))
          FROM mart.ref_tlc_indicator i JOIN mart.ref_licence_class l USING (licence_class)
@@ -195,22 +211,19 @@ fn the_tlc_figures_stand_beside_ours_and_deviations_are_flagged() {
     for line in want.lines() {
         let f: Vec<&str> = line.split('|').collect();
         let month = format!("{}-{}", &f[0][..4], &f[0][4..]);
-        let row = tlc
-            .find(&format!("data-month=\"{month}\" data-class=\"{}\"", f[1]))
-            .map(|at| &tlc[tlc[..at].rfind("<tr").unwrap()..])
-            .unwrap_or_else(|| panic!("no row for {month} {}: {tlc}", f[1]));
-        let theirs: f64 = attr_of(row, "data-tlc-trips", "data-tlc-trips").unwrap().parse().unwrap();
-        let ours: f64 = attr_of(row, "data-our-trips", "data-our-trips").unwrap().parse().unwrap();
+        let row = one(tlc, &format!("tr[data-month=\"{month}\"][data-class=\"{}\"]", f[1]))
+            .unwrap_or_else(|| panic!("no row for {month} {}: {}", f[1], tlc.html()));
+        let theirs: f64 = data(row, "data-tlc-trips").unwrap().parse().unwrap();
+        let ours: f64 = data(row, "data-our-trips").unwrap().parse().unwrap();
         assert_eq!(theirs, f[2].parse::<f64>().unwrap());
         assert!((ours - f[3].parse::<f64>().unwrap()).abs() < 1e-6, "{month} {}: {ours} vs {}", f[1], f[3]);
         let deviation = (ours - theirs).abs() / theirs;
-        let flagged = attr_of(row, "data-flagged", "data-flagged").unwrap() == "true";
+        let flagged = data(row, "data-flagged").unwrap() == "true";
         assert_eq!(flagged, deviation > 0.01, "{month} {}: deviation {deviation}", f[1]);
         if f[1] == "Yellow" {
             assert!(deviation < 0.005, "yellow {month} on the TLC's definition is {deviation} off");
         }
     }
-    assert!(tlc.contains("⚠"), "no flag shown");
-    let fig = figure(&dom, "tlc_trips_per_day").expect("the comparison chart");
-    assert_eq!(attr_of(fig, "data-marks", "data-marks").unwrap(), "12", "3 bars for 4 rows");
+    assert!(text(tlc).contains('⚠'), "no flag shown");
+    assert_eq!(marks(&dom, "tlc_trips_per_day"), "12", "3 bars for 4 rows");
 }

@@ -5,7 +5,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{MartFixture, ServeProcess, attr_of, http_get};
+use common::page::{self, Html, all, attr, get, http_get, one, svg_labels, text};
+use common::{MartFixture, ServeProcess};
 
 #[test]
 // The time the 200 pages took is printed for whoever reads the test's output (--nocapture).
@@ -18,11 +19,14 @@ fn filtered_pages_answer_and_the_server_keeps_up_with_200_readers() {
     let server = ServeProcess::start(&mart.url());
 
     // One service, a month range and a borough, as the form sends them.
-    let (status, body) = http_get(&server.addr, "/?service=green&period=2023-02..2023-03&borough=Queens");
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(attr_of(&body, "<body", "data-period").as_deref(), Some("2023-02..2023-03"));
-    assert_eq!(attr_of(&body, "<body", "data-services").as_deref(), Some("green"));
-    assert_eq!(attr_of(&body, "<body", "data-borough").as_deref(), Some("Queens"));
+    let response = get(&server.addr, "/?service=green&period=2023-02..2023-03&borough=Queens");
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert!(response.content_type.starts_with("text/html"), "{}", response.content_type);
+    let html = response.page();
+    let root = html.root_element();
+    assert_eq!(attr(root, "body", "data-period").as_deref(), Some("2023-02..2023-03"));
+    assert_eq!(attr(root, "body", "data-services").as_deref(), Some("green"));
+    assert_eq!(attr(root, "body", "data-borough").as_deref(), Some("Queens"));
     let want: f64 = mart
         .sql(
             "SELECT sum(trips) FROM mart.agg_daily \
@@ -30,7 +34,7 @@ fn filtered_pages_answer_and_the_server_keeps_up_with_200_readers() {
         )
         .parse()
         .unwrap();
-    let got: f64 = attr_of(&body, "data-kpi=\"trips\"", "data-value").unwrap().parse().unwrap();
+    let got: f64 = attr(root, "[data-kpi=trips]", "data-value").unwrap().parse().unwrap();
     assert_eq!(got, want, "trips of green Feb-Mar picked up in Queens (the fixture's borough 3)");
     // The zone panel holds only Queens' zones (the fixture's borough 3).
     let queens_top: String = mart.sql(
@@ -38,19 +42,27 @@ fn filtered_pages_answer_and_the_server_keeps_up_with_200_readers() {
          WHERE a.service_id = 2 AND a.month_id BETWEEN 202302 AND 202303 AND z.borough_id = 3
          GROUP BY a.pu_zone_id, z.name ORDER BY sum(a.trips) DESC, a.pu_zone_id LIMIT 1",
     );
-    let top = common::svg_labels(common::figure(&body, "top_zones").unwrap());
+    let top = svg_labels(page::figure(&html, "top_zones").expect("the top zones panel"));
     assert!(top.contains(&queens_top), "{queens_top} missing from {top:?}");
     assert!(!top.contains(&"Midtown Center".to_owned()), "a zone of another borough in the Queens panel");
     // The form that sets them works without script: a GET form with the choices ticked.
-    assert!(body.contains("<form class=\"filters\" method=\"get\""), "no filter form");
-    assert!(body.contains("value=\"green\" checked"), "green not ticked");
-    assert!(body.contains("<option selected>Queens</option>"), "Queens not selected");
-    assert!(!body.contains("<script"), "the page needs no script");
+    let form = one(root, "form.filters").expect("no filter form");
+    assert_eq!(form.value().attr("method"), Some("get"));
+    let ticked: Vec<String> = all(form, "input[name=service][checked]")
+        .iter()
+        .filter_map(|i| i.value().attr("value").map(str::to_owned))
+        .collect();
+    assert_eq!(ticked, ["green"], "the ticked services");
+    let selected: Vec<String> =
+        all(form, "select[name=borough] option[selected]").into_iter().map(text).collect();
+    assert_eq!(selected, ["Queens"], "the selected borough");
+    assert!(all(root, "script").is_empty(), "the page needs no script");
 
     // A name the mart does not hold is the reader's error, said plainly.
     let (status, body) = http_get(&server.addr, "/?service=tram");
     assert_eq!(status, 400);
-    assert!(body.contains("no service") && body.contains("tram"), "{body}");
+    let said = text(Html::parse_document(&body).root_element());
+    assert!(said.contains("no service") && said.contains("tram"), "{said}");
     assert_eq!(http_get(&server.addr, "/?borough=Atlantis").0, 400);
     assert_eq!(http_get(&server.addr, "/?period=2023-13").0, 400);
 
@@ -81,7 +93,9 @@ fn a_mart_that_is_down_leaks_nothing_and_healthz_says_so() {
     for path in ["/", "/?service=green", "/index.html"] {
         let (status, body) = http_get(&server.addr, path);
         assert_eq!(status, 503, "{body}");
-        assert!(body.contains("data-error=\"unreachable\""), "{body}");
+        let error = attr(Html::parse_document(&body).root_element(), "[data-error]", "data-error");
+        assert_eq!(error.as_deref(), Some("unreachable"), "{body}");
+        // A leak may hide in an attribute or a comment: the raw bytes are searched.
         for secret in [
             "secret-pw",
             "leaky_role",
@@ -97,6 +111,7 @@ fn a_mart_that_is_down_leaks_nothing_and_healthz_says_so() {
     }
     let (status, body) = http_get(&server.addr, "/healthz");
     assert_eq!(status, 503, "{body}");
+    // Raw bytes again: nothing of the connection string in the health answer.
     assert!(!body.contains("leaky") && !body.contains(&port.to_string()), "{body}");
     assert_eq!(http_get(&server.addr, "/nope").0, 404);
     assert!(server.is_running());
@@ -119,7 +134,7 @@ fn sigterm_stops_the_server_cleanly() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "atl-viz serve exited with {status} on SIGTERM");
-    assert!(std::net::TcpStream::connect(&server.addr).is_err(), "still listening after exit");
+    assert!(page::try_get(&server.addr, "/").is_err(), "still answering after exit");
 }
 
 /// With the mart stopped, every one of 50 concurrent readers gets the 503 page within
@@ -140,7 +155,9 @@ fn every_reader_gets_the_503_page_fast_while_the_mart_is_stopped() {
                     let started = Instant::now();
                     let path = if i % 2 == 0 { "/" } else { "/?service=yellow" };
                     let (status, body) = http_get(&addr, path);
-                    (status, body.contains("data-error=\"unreachable\""), started.elapsed())
+                    let error =
+                        attr(Html::parse_document(&body).root_element(), "[data-error]", "data-error");
+                    (status, error.as_deref() == Some("unreachable"), started.elapsed())
                 })
             })
             .collect();

@@ -7,7 +7,8 @@
 mod common;
 
 use atl_testdata::real;
-use common::{MartFixture, ServeProcess, attr_of, dump_dom, page_errors};
+use common::page::{ElementRef, Html, data, one, text};
+use common::{MartFixture, ServeProcess, dump_dom, page_errors};
 
 /// One month's figures of a class, straight from the CSV's text (not the lake's parser):
 /// trips per day and farebox per day (`None`: the report's `-`).
@@ -51,17 +52,19 @@ fn load_real_indicators(mart: &MartFixture) {
     mart.sql(&format!("INSERT INTO mart.ref_tlc_indicator VALUES {}", values.join(", ")));
 }
 
-/// The table row of a month and class.
-fn row<'a>(tlc: &'a str, month: &str, class: &str) -> &'a str {
-    let at = tlc
-        .find(&format!("data-month=\"{month}\" data-class=\"{class}\""))
-        .unwrap_or_else(|| panic!("no row for {month} {class}: {tlc}"));
-    let start = tlc[..at].rfind("<tr").unwrap();
-    &tlc[start..start + tlc[start..].find("</tr>").unwrap()]
+/// The TLC section of a page.
+fn tlc_section(page: &Html) -> ElementRef<'_> {
+    one(page.root_element(), "section#tlc").expect("the TLC section")
 }
 
-fn attr(row: &str, name: &str) -> String {
-    attr_of(row, name, name).unwrap_or_else(|| panic!("{name} in {row}"))
+/// The table row of a month and class.
+fn row<'a>(tlc: ElementRef<'a>, month: &str, class: &str) -> ElementRef<'a> {
+    one(tlc, &format!("tr[data-month=\"{month}\"][data-class=\"{class}\"]"))
+        .unwrap_or_else(|| panic!("no row for {month} {class}: {}", tlc.html()))
+}
+
+fn attr(row: ElementRef<'_>, name: &str) -> String {
+    data(row, name).unwrap_or_else(|| panic!("{name} in {}", row.html()))
 }
 
 #[test]
@@ -99,8 +102,8 @@ fn the_for_hire_classes_stand_beside_the_real_report_with_their_deviations() {
     let server = ServeProcess::start(&mart.url());
     let (dom, stderr) = dump_dom(&format!("{}?period=2023-05..2023-06", server.url()));
     assert!(page_errors(&stderr).is_empty(), "{stderr}");
-    let tlc = &dom[dom.find("<section id=\"tlc\"").expect("the TLC section")..];
-    let tlc = &tlc[..tlc.find("</section>").unwrap()];
+    let page = Html::parse_document(&dom);
+    let tlc = tlc_section(&page);
 
     for (class, theirs, ours, flagged) in [
         ("FHV - High Volume", hv, hv_trips as f64 / days, true),
@@ -113,26 +116,28 @@ fn the_for_hire_classes_stand_beside_the_real_report_with_their_deviations() {
         let deviation: f64 = attr(r, "data-deviation").parse().unwrap();
         assert!((deviation - (ours - theirs) / theirs).abs() < 1e-9, "{class}: {deviation}");
         assert_eq!(attr(r, "data-flagged"), flagged.to_string(), "{class}: {deviation}");
-        assert_eq!(r.contains("⚠"), flagged, "{class}: {r}");
+        let cells = text(r);
+        assert_eq!(cells.contains('⚠'), flagged, "{class}: {cells}");
         // The percentage as the cell writes it.
-        assert!(r.contains(&format!("{:+.2} %", deviation * 100.0)), "{class}: {r}");
+        assert!(cells.contains(&format!("{:+.2} %", deviation * 100.0)), "{class}: {cells}");
         // No farebox on either side: the report has none, and for-hire rows record no card tips.
         assert_eq!(attr(r, "data-tlc-farebox"), "", "{class}");
         assert_eq!(attr(r, "data-our-farebox"), "", "{class}");
     }
     assert!((hv_trips as f64 / days - hv) / hv > 0.0149, "the high-volume month is the flagged one");
     // The cleaned fhv trips beside the report's sum, unflagged (cleaning is not counting).
-    let cleaned = row(tlc, "2023-06", "FHV - Other");
+    let cleaned = text(row(tlc, "2023-06", "FHV - Other"));
     assert!(cleaned.contains(&common_number((fhv_trips - 50) as f64 / days)), "{cleaned}");
     // What the FHV - Other figure is, from the mart's declaration, not the page's text.
+    let said = text(tlc);
     assert!(
-        tlc.contains("FHV - Other: the report's FHV - Black Car + FHV - Livery + FHV - Lux Limo."),
-        "{tlc}"
+        said.contains("FHV - Other: the report's FHV - Black Car + FHV - Livery + FHV - Lux Limo."),
+        "{said}"
     );
     // May: a class of the three missing, so no TLC figure for fhv, and the page says so.
     let may = row(tlc, "2023-05", "FHV - Other");
     assert_eq!(attr(may, "data-tlc-trips"), "");
-    assert!(tlc.contains("2023-05 FHV - Other"), "listed as not in the report: {tlc}");
+    assert!(said.contains("2023-05 FHV - Other"), "listed as not in the report: {said}");
     assert_eq!(
         attr(row(tlc, "2023-05", "FHV - High Volume"), "data-tlc-trips").parse::<f64>().unwrap(),
         report_figures("2023-05", "FHV - High Volume").0
@@ -171,25 +176,24 @@ fn the_taxi_farebox_on_the_tlc_definition_subtracts_card_tips_only() {
     let server = ServeProcess::start(&mart.url());
     let (dom, stderr) = dump_dom(&format!("{}?period=2023-06&service=green", server.url()));
     assert!(page_errors(&stderr).is_empty(), "{stderr}");
-    let tlc = &dom[dom.find("<section id=\"tlc\"").expect("the TLC section")..];
+    let page = Html::parse_document(&dom);
+    let tlc = tlc_section(&page);
     let r = row(tlc, "2023-06", "Green");
     assert_eq!(attr(r, "data-tlc-farebox").parse::<f64>().unwrap(), farebox);
     let ours: f64 = attr(r, "data-our-farebox").parse().unwrap();
     assert!((ours - farebox).abs() < 1e-6, "ours {ours}, the TLC's {farebox}");
-    assert_eq!(attr(r, "data-flagged"), "false", "{r}");
-    assert!(!tlc.contains("class=\"note unpriced\""), "{tlc}");
+    assert_eq!(attr(r, "data-flagged"), "false", "{}", r.html());
+    assert!(one(tlc, ".note.unpriced").is_none(), "{}", tlc.html());
 
     // A month built before the mart counted card tips: no farebox of ours on the TLC's
     // definition (not the old total − every tip), and the page says what to rebuild.
     mart.sql("UPDATE mart.agg_month_recorded SET card_tip_amount_sum = NULL WHERE service_id = 2");
     let (dom, _) = dump_dom(&format!("{}?period=2023-06&service=green", server.url()));
-    let tlc = &dom[dom.find("<section id=\"tlc\"").expect("the TLC section")..];
+    let page = Html::parse_document(&dom);
+    let tlc = tlc_section(&page);
     assert_eq!(attr(row(tlc, "2023-06", "Green"), "data-our-farebox"), "");
-    let note = &tlc[tlc.find("class=\"note unpriced\"").expect("the rebuild note")..];
-    assert!(
-        note[..note.find("</p>").unwrap()].contains("atl-mart build --months rebuilds them): 2023-06 Green."),
-        "{note}"
-    );
+    let note = text(one(tlc, ".note.unpriced").expect("the rebuild note"));
+    assert!(note.contains("atl-mart build --months rebuilds them): 2023-06 Green."), "{note}");
 }
 
 /// The real file's rows of one month back into `mart.ref_tlc_indicator`.

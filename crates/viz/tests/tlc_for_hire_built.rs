@@ -9,7 +9,8 @@ mod common;
 use atl_core::{DatabaseConfig, Secret, TripFile, TripKind, YearMonth};
 use atl_devservices::PgServer;
 use atl_testdata::{Era, TripFileSpec, real, write_trip_file_to};
-use common::{ServeProcess, attr_of, dump_dom, page_errors};
+use common::page::{Html, data, one, text};
+use common::{ServeProcess, dump_dom, page_errors};
 
 /// trips per day of a class of the real report, straight from the CSV's text.
 fn report_trips(month: &str, class: &str) -> f64 {
@@ -72,24 +73,22 @@ fn a_built_for_hire_month_stands_beside_the_real_report() {
     let server = ServeProcess::start(&mart.url("postgres"));
     let (dom, stderr) = dump_dom(&format!("{}?period=2023-06", server.url()));
     assert!(page_errors(&stderr).is_empty(), "{stderr}");
-    let tlc = &dom[dom.find("<section id=\"tlc\"").expect("the TLC section")..];
-    let tlc = &tlc[..tlc.find("</section>").unwrap()];
+    let page = Html::parse_document(&dom);
+    let tlc = one(page.root_element(), "section#tlc").expect("the TLC section");
     for (class, theirs, ours) in
         [("FHV - High Volume", hv_theirs, hv_ours), ("FHV - Other", other_theirs, other_ours)]
     {
-        let at = tlc
-            .find(&format!("data-month=\"2023-06\" data-class=\"{class}\""))
-            .unwrap_or_else(|| panic!("{class}: {tlc}"));
-        let start = tlc[..at].rfind("<tr").unwrap();
-        let row = &tlc[start..start + tlc[start..].find("</tr>").unwrap()];
-        let attr = |name: &str| attr_of(row, name, name).unwrap_or_else(|| panic!("{name} in {row}"));
+        let row = one(tlc, &format!("tr[data-month=\"2023-06\"][data-class=\"{class}\"]"))
+            .unwrap_or_else(|| panic!("{class}: {}", tlc.html()));
+        let cells = text(row);
+        let attr = |name: &str| data(row, name).unwrap_or_else(|| panic!("{name} in {cells}"));
         assert_eq!(attr("data-tlc-trips").parse::<f64>().unwrap(), theirs, "{class}");
         let shown: f64 = attr("data-our-trips").parse().unwrap();
         assert!((shown - ours).abs() < 1e-9, "{class}: ours {shown}, the warehouse's {ours}");
         let deviation: f64 = attr("data-deviation").parse().unwrap();
         assert!((deviation - (ours - theirs) / theirs).abs() < 1e-9, "{class}: {deviation}");
         assert_eq!(attr("data-flagged"), "true", "{class}");
-        assert!(row.contains(&format!("⚠ {:+.2} %", deviation * 100.0)), "{row}");
-        assert_eq!(attr("data-our-farebox"), "", "for-hire rows have no farebox of ours: {row}");
+        assert!(cells.contains(&format!("⚠ {:+.2} %", deviation * 100.0)), "{cells}");
+        assert_eq!(attr("data-our-farebox"), "", "for-hire rows have no farebox of ours: {cells}");
     }
 }

@@ -1,9 +1,10 @@
 //! A temp PostgreSQL server holding the mart's aggregate tables, the `atl-viz serve` child
-//! process, and headless Chromium.
+//! process, headless Chromium, and the pages read by an HTTP client and HTML parser
+//! ([`page`]).
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+pub mod page;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -59,10 +60,12 @@ impl ServeProcess {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("starting atl-viz serve");
-        let server = ServeProcess { child, addr };
+        let mut server = ServeProcess { child, addr };
+        // Up once it answers HTTP at all: /healthz says 503 while the mart is down.
         let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(&server.addr).is_err() {
-            assert!(Instant::now() < deadline, "atl-viz serve did not listen on {}", server.addr);
+        while let Err(e) = page::try_get(&server.addr, "/healthz") {
+            assert!(server.is_running(), "atl-viz serve exited before it answered on {}", server.addr);
+            assert!(Instant::now() < deadline, "atl-viz serve did not answer on {}: {e}", server.addr);
             std::thread::sleep(Duration::from_millis(50));
         }
         server
@@ -82,18 +85,6 @@ impl Drop for ServeProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A plain HTTP/1.1 GET: (status, body).
-pub fn http_get(addr: &str, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    (status, body)
 }
 
 /// Debian's `chromium` (or the one `ATL_CHROMIUM` names); a missing browser fails the test.
@@ -173,33 +164,6 @@ pub fn screenshot(url: &str, path: &Path, width: u32, height: u32) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success() && path.is_file(), "chromium --screenshot of {url} failed: {stderr}");
     stderr
-}
-
-/// The value of attribute `name` in the tag that contains `anchor` (e.g. `data-kpi="trips"`).
-pub fn attr_of(dom: &str, anchor: &str, name: &str) -> Option<String> {
-    let at = dom.find(anchor)?;
-    let start = dom[..at].rfind('<')?;
-    let end = at + dom[at..].find('>')?;
-    let tag = &dom[start..end];
-    let key = format!("{name}=\"");
-    let v = tag.find(&key)? + key.len();
-    Some(tag[v..v + tag[v..].find('"')?].to_owned())
-}
-
-/// The markup of the figure whose `data-chart` is `name`.
-pub fn figure<'a>(dom: &'a str, name: &str) -> Option<&'a str> {
-    let at = dom.find(&format!("data-chart=\"{name}\""))?;
-    let start = dom[..at].rfind('<')?;
-    let end = at + dom[at..].find("</figure>")?;
-    Some(&dom[start..end])
-}
-
-/// The text of every `<text>` element of a chart (plotters writes each on its own line).
-pub fn svg_labels(fig: &str) -> Vec<String> {
-    fig.split("<text")
-        .skip(1)
-        .filter_map(|t| Some(t[t.find('>')? + 1..t.find("</text>")?].trim().to_owned()))
-        .collect()
 }
 
 /// The page's DOM after load in a `width` × `height` window: what a script of the page wrote

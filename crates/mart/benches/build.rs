@@ -100,7 +100,7 @@ fn main() {
             let log_start = log_len(&log);
             let wh_log_start = log_len(&wh_log);
             let cpu_before = [&mart, &warehouse].map(settled_cpu);
-            let run = run_timed(env!("CARGO_BIN_EXE_atl-mart"), &args(kind), &[("RUST_LOG", "warn,atl_mart=info")])
+            let run = run_timed(env!("CARGO_BIN_EXE_atl-mart"), &args(kind), &[("RUST_LOG", "warn")])
                 .expect("atl-mart build");
             let [mart_cpu, warehouse_cpu] = [&mart, &warehouse].map(settled_cpu);
             eprintln!(

@@ -162,7 +162,10 @@ fn high_volume_and_other_fhv_months_are_accounted_for_per_licence_and_rebuild_id
     }
     stack.load(TripKind::Fhvhv);
     stack.load(TripKind::Fhv);
-    // Hand-made HVFHV rows: a licence the mart does not know, none, and a negative fare.
+    // Hand-made HVFHV rows: a licence the mart does not know, none, a negative fare, and a
+    // tip a half cent off (1.005 is 1.00499... as a double: the mart's rule rounds it to 1.01,
+    // the integer shortcut would give 1.00, so the warehouse counts this licence value by
+    // value).
     stack.wh(
         "INSERT INTO raw.fhvhv_tripdata (source_month, source_row, hvfhs_license_num, dispatching_base_num, \
            pickup_datetime, dropoff_datetime, pulocationid, dolocationid, trip_miles, trip_time, \
@@ -170,11 +173,12 @@ fn high_volume_and_other_fhv_months_are_accounted_for_per_licence_and_rebuild_id
          ('2023-06-01', 9000001, 'HV0099', 'B09999', '2023-06-02 10:00', '2023-06-02 10:20', 4, 7, 3.1, 1200, 15.5, 2, 11), \
          ('2023-06-01', 9000002, NULL, 'B03404', '2023-06-02 11:00', '2023-06-02 11:20', 4, 7, 3.1, 1200, 15.5, 0, 11), \
          ('2023-06-01', 9000003, 'HV0003', 'B03404', '2023-06-02 12:00', '2023-06-02 12:20', 4, 7, 3.1, 1200, -4.5, 0, 11), \
-         ('2023-06-01', 9000004, 'HV0003', 'B03404', '2023-06-02 13:00', '2023-06-02 13:20', 4, 7, 0.004, 1200, 9, 0, 7)",
+         ('2023-06-01', 9000004, 'HV0003', 'B03404', '2023-06-02 13:00', '2023-06-02 13:20', 4, 7, 0.004, 1200, 9, 0, 7), \
+         ('2023-06-01', 9000005, 'HV0005', 'B03406', '2023-06-02 14:00', '2023-06-02 14:20', 4, 7, 2.5, 1200, 12, 1.005, 9)",
     );
     // As if the month had been loaded with them (the mart rebuilds months whose row count
     // differs from the load log's).
-    stack.wh("UPDATE raw.load_log SET rows = rows + 4 WHERE kind = 'fhvhv' AND month = '2023-06-01'");
+    stack.wh("UPDATE raw.load_log SET rows = rows + 5 WHERE kind = 'fhvhv' AND month = '2023-06-01'");
     let report = stack.build(TripKind::Fhvhv, None);
     assert_eq!(report.built().count(), 3);
     stack.build(TripKind::Fhv, None);
@@ -204,13 +208,17 @@ fn high_volume_and_other_fhv_months_are_accounted_for_per_licence_and_rebuild_id
         "HV0099,fhvhv,juno,lyft,uber,via"
     );
     // The negative fare and the 0.004-mile trip (0.00 in the fact) are rejected; the rows
-    // without licence or with a new one are kept.
+    // without licence or with a new one are kept, and the half-cent tip by the mart's rule.
+    assert_eq!(
+        stack.mart_sql("SELECT tips_cents FROM mart.fact_for_hire_trip WHERE source_row = 9000005"),
+        "101"
+    );
     assert_eq!(
         stack.mart_sql(
             "SELECT string_agg(s.name, ',' ORDER BY f.source_row) FROM mart.fact_for_hire_trip f \
              JOIN mart.dim_service s USING (service_id) WHERE f.source_row > 9000000"
         ),
-        "HV0099,fhvhv"
+        "HV0099,fhvhv,lyft"
     );
     // One query audits every kind: each service and month balances.
     assert_eq!(

@@ -254,9 +254,9 @@ WHERE c.reason IS NULL;
 -- END GENERATED for_hire_convert
 
 -- The roll-ups every aggregate and build_log's fact figures are summed from (one parallel
--- scan each; their groups are bounded by the dimensions). atl-mart sums the first four as it
--- streams the clean rows and makes their tables before running this file (unless it left
--- clean rows to it): IF NOT EXISTS then skips the four scans.
+-- scan each; their groups are bounded by the dimensions), and the month's dispatching bases.
+-- atl-mart sums them all as it streams the clean rows and makes their tables before running
+-- this file (unless it left clean rows to it): IF NOT EXISTS then skips the five scans.
 -- BEGIN GENERATED for_hire_rollups: from crates/mart/src/cleaning (edit there; cargo test rewrites this)
 CREATE TEMP TABLE IF NOT EXISTS rollup_day_hour ON COMMIT DROP AS
 SELECT service_id, pickup_date_id, pickup_hour, coalesce((SELECT mart.zone_boroughs())[pu_zone_id + 1], (SELECT mart.pickup_borough(NULL))) AS pu_borough_id,
@@ -303,13 +303,13 @@ SELECT service_id, pickup_hour, least(wait_sec / 30 * 30, 3600) AS wait_bin, coa
 FROM mart.fact_for_hire_build
 WHERE wait_sec IS NOT NULL
 GROUP BY service_id, pickup_hour, least(wait_sec / 30 * 30, 3600), coalesce((SELECT mart.zone_boroughs())[pu_zone_id + 1], (SELECT mart.pickup_borough(NULL)));
--- END GENERATED for_hire_rollups
 
-CREATE TEMP TABLE rollup_base ON COMMIT DROP AS
+CREATE TEMP TABLE IF NOT EXISTS rollup_base ON COMMIT DROP AS
 SELECT dispatching_base_num, min(service_id) AS service_id, count(*) AS trips
 FROM mart.fact_for_hire_build
 WHERE dispatching_base_num IS NOT NULL
 GROUP BY dispatching_base_num;
+-- END GENERATED for_hire_rollups
 
 -- Bases first seen this month (HVFHV bases with the licence they dispatched for).
 INSERT INTO mart.dim_base (base_num, service_id)

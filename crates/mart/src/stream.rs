@@ -303,6 +303,7 @@ fn split_rows(
                 .write_fact(&fields, &mut out[0], &mut values)
                 .map_err(|e| format!("a clean row cannot be converted: {e}"))?;
             rollups.add(&values);
+            rollups.add_codes(|i| cleaner.code(&fields, i), &values);
             counts.clean += 1;
         } else {
             out[1].put_slice(&input[at..at + len]);
@@ -362,7 +363,8 @@ async fn write_rollups(
         });
     }
     let what = |step: &str| format!("{step} {kind} {month}");
-    for (create, copy, rows) in rollups.tables() {
+    let tables = rollups.tables().map_err(|detail| MartError::Stream { kind, month, detail })?;
+    for (create, copy, rows) in tables {
         sqlx::raw_sql(AssertSqlSafe(create))
             .execute(&mut *mart)
             .await

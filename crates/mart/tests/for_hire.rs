@@ -176,9 +176,19 @@ fn high_volume_and_other_fhv_months_are_accounted_for_per_licence_and_rebuild_id
          ('2023-06-01', 9000004, 'HV0003', 'B03404', '2023-06-02 13:00', '2023-06-02 13:20', 4, 7, 0.004, 1200, 9, 0, 7), \
          ('2023-06-01', 9000005, 'HV0005', 'B03406', '2023-06-02 14:00', '2023-06-02 14:20', 4, 7, 2.5, 1200, 12, 1.005, 9)",
     );
-    // As if the month had been loaded with them (the mart rebuilds months whose row count
+    // A base first seen in a month the stream builds whole (every licence known), written
+    // in lower case between spaces: the stream counts the bases as the fact holds them.
+    stack.wh(
+        "INSERT INTO raw.fhvhv_tripdata (source_month, source_row, hvfhs_license_num, dispatching_base_num, \
+           pickup_datetime, dropoff_datetime, pulocationid, dolocationid, trip_miles, trip_time, \
+           base_passenger_fare, tips, driver_pay) VALUES \
+         ('2025-02-01', 9000006, 'HV0005', ' b77777 ', '2025-02-03 10:00', '2025-02-03 10:20', 4, 7, 3.1, 1200, 15.5, 2, 11), \
+         ('2025-02-01', 9000007, 'HV0005', 'B77777', '2025-02-03 11:00', '2025-02-03 11:20', 4, 7, 3.1, 1200, 15.5, 2, 11)",
+    );
+    // As if the months had been loaded with them (the mart rebuilds months whose row count
     // differs from the load log's).
     stack.wh("UPDATE raw.load_log SET rows = rows + 5 WHERE kind = 'fhvhv' AND month = '2023-06-01'");
+    stack.wh("UPDATE raw.load_log SET rows = rows + 2 WHERE kind = 'fhvhv' AND month = '2025-02-01'");
     let report = stack.build(TripKind::Fhvhv, None);
     assert_eq!(report.built().count(), 3);
     stack.build(TripKind::Fhv, None);
@@ -216,9 +226,27 @@ fn high_volume_and_other_fhv_months_are_accounted_for_per_licence_and_rebuild_id
     assert_eq!(
         stack.mart_sql(
             "SELECT string_agg(s.name, ',' ORDER BY f.source_row) FROM mart.fact_for_hire_trip f \
-             JOIN mart.dim_service s USING (service_id) WHERE f.source_row > 9000000"
+             JOIN mart.dim_service s USING (service_id) WHERE f.source_row BETWEEN 9000001 AND 9000005"
         ),
         "HV0099,fhvhv,lyft"
+    );
+    // Every dispatching base of the fact is in mart.dim_base, and only those; the new one
+    // with the licence it dispatched for.
+    assert_eq!(
+        stack.mart_sql(
+            "SELECT count(*) FROM ((SELECT DISTINCT dispatching_base_num FROM mart.fact_for_hire_trip \
+                                     WHERE dispatching_base_num IS NOT NULL EXCEPT SELECT base_num FROM mart.dim_base) \
+                                    UNION ALL (SELECT base_num FROM mart.dim_base EXCEPT \
+                                               SELECT dispatching_base_num FROM mart.fact_for_hire_trip)) x"
+        ),
+        "0"
+    );
+    assert_eq!(
+        stack.mart_sql(
+            "SELECT b.base_num || ' ' || s.name FROM mart.dim_base b JOIN mart.dim_service s USING (service_id) \
+             WHERE b.base_num ILIKE '%77777%'"
+        ),
+        "B77777 lyft"
     );
     // One query audits every kind: each service and month balances.
     assert_eq!(

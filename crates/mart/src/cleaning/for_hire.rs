@@ -4,6 +4,7 @@
 //! times, zones and bases only). insertion_for_hire.sql's generated regions and the stream
 //! both come from here, as insertion.sql's and the taxis' come from [`super`].
 
+use super::code_counts::CodeRollup;
 use super::rollup::{DISTANCE_BIN, Measure, Rollup, RollupSet};
 use super::{Col, Conv, FactSpec, Rule, Test};
 
@@ -143,12 +144,13 @@ pub const FOR_HIRE: FactSpec = FactSpec {
 };
 
 /// The for-hire month's roll-ups (insertion_for_hire.sql), summed by the stream like the
-/// taxis' ([`super::rollup`]); the bases (a text key) are summed by the SQL.
+/// taxis' ([`super::rollup`]), the dispatching bases' included.
 pub const FOR_HIRE_ROLLUPS: RollupSet = RollupSet {
     rollups: ROLLUPS,
     columns: FACT,
     build: "mart.fact_for_hire_build",
     airport_rate_code: false,
+    codes: &[CodeRollup { table: "rollup_base", code: "dispatching_base_num", min: "service_id" }],
 };
 
 const ROLLUPS: &[Rollup] = &[

@@ -18,6 +18,7 @@
 //! Every comparison follows PostgreSQL's semantics: NULL fails a test (a CASE branch whose
 //! condition is NULL is not taken) and float8 NaN equals itself and is above every number.
 
+pub mod code_counts;
 pub mod for_hire;
 pub mod rollup;
 pub mod row;

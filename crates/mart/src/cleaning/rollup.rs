@@ -15,6 +15,7 @@
 
 use rustc_hash::FxHashMap;
 
+use super::code_counts::{self, CodeCounts, CodeRollup};
 use super::{Conv, FACT};
 
 /// One fact's roll-ups: the fact's columns and build table, and whether a rate code makes an
@@ -25,11 +26,18 @@ pub struct RollupSet {
     pub columns: &'static [(&'static str, Conv)],
     pub build: &'static str,
     pub airport_rate_code: bool,
+    /// The roll-ups keyed by a text code ([`super::code_counts`]).
+    pub codes: &'static [CodeRollup],
 }
 
 /// The taxis' roll-ups, over `mart.fact_trip_build`.
-pub const TAXI_ROLLUPS: RollupSet =
-    RollupSet { rollups: ROLLUPS, columns: FACT, build: "mart.fact_trip_build", airport_rate_code: true };
+pub const TAXI_ROLLUPS: RollupSet = RollupSet {
+    rollups: ROLLUPS,
+    columns: FACT,
+    build: "mart.fact_trip_build",
+    airport_rate_code: true,
+    codes: &[],
+};
 
 /// One roll-up: a temporary table of the month's fact rows grouped by `keys`: each the
 /// table's column and the fact column it is, in dollars (or miles) for a column of cents.
@@ -244,6 +252,10 @@ pub fn sql(set: &RollupSet) -> String {
             group.join(", ")
         ));
     }
+    for code in set.codes {
+        out.push('\n');
+        out.push_str(&code_counts::sql(code, set.build));
+    }
     out
 }
 
@@ -304,6 +316,7 @@ pub struct Rollups {
     airport: [usize; 2],
     airport_rate: Option<usize>,
     zones: ZoneBoroughs,
+    codes: Vec<CodeCounts>,
 }
 
 impl Rollups {
@@ -357,7 +370,16 @@ impl Rollups {
         let [pu, du] = AIRPORT_ZONE_COLUMNS.map(|c| column(c).map(|(at, _, _)| at));
         let airport = [pu?, du?];
         let airport_rate = if set.airport_rate_code { Some(column(RATE_CODE_COLUMN)?.0) } else { None };
-        Ok(Rollups { parts, columns: set.columns, airport, airport_rate, zones })
+        let codes = set.codes.iter().map(|c| CodeCounts::new(c, set.columns)).collect::<Result<_, _>>()?;
+        Ok(Rollups { parts, columns: set.columns, airport, airport_rate, zones, codes })
+    }
+
+    /// Counts one fact row in the code roll-ups: `code(i)` is fact column `i`'s code before
+    /// upper-casing ([`super::row::Cleaner::code`]).
+    pub fn add_codes<'r>(&mut self, code: impl Fn(usize) -> Option<&'r [u8]> + Copy, values: &[Option<i64>]) {
+        for counts in &mut self.codes {
+            counts.add(code, values);
+        }
     }
 
     /// Counts one fact row: `values` holds each fact column as [`Unit`] (`None`: NULL or
@@ -426,9 +448,11 @@ impl Rollups {
 
     /// Per roll-up: the CREATE TEMP TABLE statement (the column types the SELECT of [`sql`]
     /// gives: the fact's for a key, numeric for a sum of cents, bigint otherwise), the COPY
-    /// statement, and its rows in COPY's text form.
-    pub fn tables(&self) -> Vec<(String, String, String)> {
-        self.parts.iter().map(|p| p.table(self.columns)).collect()
+    /// statement, and its rows in COPY's text form; the code roll-ups' last, or an error for
+    /// a code COPY's text form cannot carry.
+    pub fn tables(&self) -> Result<Vec<(String, String, String)>, String> {
+        let numbers = self.parts.iter().map(|p| Ok(p.table(self.columns)));
+        numbers.chain(self.codes.iter().map(CodeCounts::table)).collect()
     }
 }
 
@@ -554,7 +578,7 @@ mod tests {
         r.add(&cbd(row(20230110, 8, 1, (132, 4), 1, [Some(-5), Some(0), None]), None));
         r.add(&cbd(row(20230110, 9, 2, (4, 5), 2, [Some(100), Some(100), Some(-1)]), Some(0)));
         assert_eq!(r.trips(), 3);
-        let tables = r.tables();
+        let tables = r.tables().unwrap();
         let (create, copy, rows) = &tables[0];
         assert_eq!(
             create,
@@ -588,7 +612,7 @@ mod tests {
         r.add(&null_payment);
         r.add(&row(20230110, 8, 0, (4, 4), 1, [Some(200), Some(200), None]));
         r.add(&null_payment);
-        let mut lines: Vec<String> = r.tables()[1].2.lines().map(str::to_owned).collect();
+        let mut lines: Vec<String> = r.tables().unwrap()[1].2.lines().map(str::to_owned).collect();
         lines.sort();
         assert_eq!(lines, ["4\t0\t1\t2.00\t2.00\t\\N", "4\t\\N\t2\t2.00\t2.00\t\\N"]);
     }

@@ -182,6 +182,15 @@ impl Cleaner {
         })
     }
 
+    /// Fact column `fact_column`'s code ([`Conv::Code`]) in a clean, streamable `row`, before
+    /// its upper-casing; `None` for NULL, an empty code or a column that is not a code.
+    pub fn code<'r>(&self, row: &Row<'r>, fact_column: usize) -> Option<&'r [u8]> {
+        match self.convs.get(fact_column) {
+            Some((Conv::Code(_), at, _)) => code(row[at[0]]),
+            _ => None,
+        }
+    }
+
     /// `mart.for_hire_key` looked up: the kind's own member without a licence (or for other
     /// FHV), `None` for a licence the mart does not list.
     fn service_of(&self, licence: Option<&[u8]>) -> Option<i16> {
@@ -253,11 +262,14 @@ impl Cleaner {
                         self.service_of(row[at[0]]).ok_or_else(|| format!("{col}: a licence not listed"))?;
                     *value = put_i16(out, Some(id))
                 }
-                Conv::Code(_) => {
-                    let code =
-                        row[at[0]].map(|b| trim_spaces(b).to_ascii_uppercase()).filter(|b| !b.is_empty());
-                    put_raw(out, code.as_deref())
-                }
+                // Upper-cased as it is written: no buffer per value.
+                Conv::Code(_) => match code(row[at[0]]) {
+                    None => put_raw(out, None),
+                    Some(code) => {
+                        out.put_i32(code.len() as i32);
+                        out.extend(code.iter().map(u8::to_ascii_uppercase));
+                    }
+                },
                 Conv::Zone(_) => *value = put_i32(out, float(row, at[0]).map(|x| x as i32)),
                 Conv::IntIn(_, lo, hi) => {
                     let v = int(row, at[0]).filter(|v| (i64::from(lo)..=i64::from(hi)).contains(v));
@@ -295,6 +307,12 @@ impl Cleaner {
         }
         Ok(())
     }
+}
+
+/// `nullif(upper(btrim(x)), '')` before the upper-casing (ASCII `x`, [`Cleaner::streamable`]):
+/// the bytes between the spaces at either end, `None` for NULL or no bytes.
+fn code(value: Option<&[u8]>) -> Option<&[u8]> {
+    value.map(trim_spaces).filter(|b| !b.is_empty())
 }
 
 /// `btrim(x)`: without the spaces at either end.

@@ -190,9 +190,12 @@ END
 $do$;
 -- END GENERATED for_hire_classify
 
--- The rejected rows.
+-- The rejected rows, each with its passenger total (mart.passenger_total), summed below by
+-- reason and by pickup month: computed once here, in numeric, rather than in each sum.
 CREATE TEMP TABLE rejected_for_hire ON COMMIT DROP AS
-SELECT * FROM classified_for_hire WHERE reason IS NOT NULL;
+SELECT *, mart.passenger_total(base_passenger_fare, tolls, bcf, sales_tax, congestion_surcharge, airport_fee,
+                               cbd_congestion_fee, tips) AS passenger_total
+FROM classified_for_hire WHERE reason IS NOT NULL;
 
 -- The month's new partition, empty and constrained, unless atl-mart made and filled it.
 SELECT mart.new_for_hire_build_table(kind, month_start::date) FROM build_params
@@ -329,15 +332,14 @@ SELECT s.service_id, p.month_id FROM mart.dim_service s JOIN build_params p ON s
 DELETE FROM mart.rejects r USING kind_services k WHERE (r.service_id, r.month_id) = (k.service_id, k.month_id);
 INSERT INTO mart.rejects (service_id, month_id, reason, rows, total_amount_sum)
 SELECT r.service_id, p.month_id, r.reason, count(*),
-       coalesce(sum(mart.passenger_total(r.base_passenger_fare, r.tolls, r.bcf, r.sales_tax,
-                                         r.congestion_surcharge, r.airport_fee, r.cbd_congestion_fee, r.tips)), 0)
+       coalesce(sum(r.passenger_total), 0)
 FROM rejected_for_hire r CROSS JOIN build_params p
 GROUP BY r.service_id, p.month_id, r.reason;
 
 DELETE FROM mart.reject_samples r USING kind_services k WHERE (r.service_id, r.month_id) = (k.service_id, k.month_id);
 INSERT INTO mart.reject_samples (service_id, month_id, reason, source_row, row_data)
 SELECT r.service_id, p.month_id, r.reason, r.source_row,
-       to_jsonb(r) - 'reason' - 'n' - 'service_id' - 'kind_id' - 'month_first_day' - 'first_date_id'
+       to_jsonb(r) - 'reason' - 'n' - 'service_id' - 'kind_id' - 'month_first_day' - 'first_date_id' - 'passenger_total'
 FROM (SELECT *, row_number() OVER (PARTITION BY service_id, reason ORDER BY source_row) AS n
       FROM rejected_for_hire) r
 CROSS JOIN build_params p
@@ -405,9 +407,7 @@ LEFT JOIN (SELECT service_id, sum(trips) AS trips, sum(total_sum) AS total, sum(
            FROM rollup_day_hour GROUP BY 1
            UNION ALL
            SELECT j.service_id, count(*),
-                  sum(mart.passenger_total(j.base_passenger_fare, j.tolls, j.bcf, j.sales_tax, j.congestion_surcharge,
-                                           j.airport_fee, j.cbd_congestion_fee, j.tips)),
-                  sum(mart.round_cents(j.tips))
+                  sum(j.passenger_total), sum(mart.round_cents(j.tips))
            FROM rejected_for_hire j JOIN build_params q
              ON j.pickup_at >= q.month_start AND j.pickup_at < q.month_end
            GROUP BY 1) x USING (service_id)

@@ -302,7 +302,12 @@ struct Part {
     /// has up to 50,000 groups, and a fixed array of eight 32-byte sums per group made its
     /// map about 15 MB (the map's lookup was a fifth of atl-mart's perf samples; `add` 15 %
     /// faster since, measured once on 3 M generated rows).
-    sums: Vec<i128>,
+    /// In i64, half the bytes of i128 (the day-hour roll-up of a for-hire month has tens of
+    /// thousands of groups of 18 sums, and its rows land on them at random): every value is
+    /// a fact column's smallint or integer, so a month of under 2^32 rows cannot overflow a
+    /// sum; one that did is recorded ([`Rollups::tables`] then refuses).
+    sums: Vec<i64>,
+    overflowed: bool,
     /// Beside each sum: whether it has summed a value (SQL's sum of no values is NULL).
     summed: Vec<bool>,
 }
@@ -364,6 +369,7 @@ impl Rollups {
                 measures,
                 groups: FxHashMap::default(),
                 sums: Vec::new(),
+                overflowed: false,
                 summed: Vec::new(),
             });
         }
@@ -432,7 +438,10 @@ impl Rollups {
                     (Measure::Sum(_), None) => None,
                 };
                 if let Some(v) = add {
-                    *sum += i128::from(v);
+                    match sum.checked_add(v) {
+                        Some(total) => *sum = total,
+                        None => part.overflowed = true,
+                    }
                     *summed = true;
                 }
             }
@@ -443,7 +452,7 @@ impl Rollups {
     pub fn trips(&self) -> i128 {
         let Some(part) = self.parts.first() else { return 0 };
         let Some(at) = part.measures.iter().position(|(m, _)| matches!(m, Measure::Count)) else { return 0 };
-        part.groups.values().map(|first| part.sums[first + at]).sum()
+        part.groups.values().map(|first| i128::from(part.sums[first + at])).sum()
     }
 
     /// Per roll-up: the CREATE TEMP TABLE statement (the column types the SELECT of [`sql`]
@@ -451,6 +460,9 @@ impl Rollups {
     /// statement, and its rows in COPY's text form; the code roll-ups' last, or an error for
     /// a code COPY's text form cannot carry.
     pub fn tables(&self) -> Result<Vec<(String, String, String)>, String> {
+        if let Some(p) = self.parts.iter().find(|p| p.overflowed) {
+            return Err(format!("{}: a sum beyond 64 bits", p.rollup.table));
+        }
         let numbers = self.parts.iter().map(|p| Ok(p.table(self.columns)));
         numbers.chain(self.codes.iter().map(CodeCounts::table)).collect()
     }
@@ -493,7 +505,7 @@ impl Part {
             let sums = self.sums[*first..*first + width].iter().zip(&self.summed[*first..*first + width]);
             let measures = sums
                 .zip(&self.measures)
-                .map(|((v, summed), (m, c))| text(summed.then_some(*v), measure_unit(*m, *c)));
+                .map(|((v, summed), (m, c))| text(summed.then_some(i128::from(*v)), measure_unit(*m, *c)));
             rows.push_str(&keys.chain(measures).collect::<Vec<_>>().join("\t"));
             rows.push('\n');
         }
@@ -565,6 +577,16 @@ mod tests {
             [z.of(Some(4)), z.of(Some(132)), z.of(Some(5)), z.of(Some(999)), z.of(Some(-1)), z.of(None)],
             [1, 2, 9, 9, 9, 9]
         );
+    }
+
+    #[test]
+    fn a_sum_beyond_64_bits_is_refused_not_wrapped() {
+        let mut r = Rollups::new(&TAXI_ROLLUPS, zones()).unwrap();
+        let huge = row(20230110, 8, 1, (4, 4), 1, [Some(i64::MAX / 2 + 1), Some(0), None]);
+        r.add(&huge);
+        assert!(r.tables().is_ok());
+        r.add(&huge);
+        assert_eq!(r.tables().unwrap_err(), "rollup_day_hour_payment: a sum beyond 64 bits");
     }
 
     #[test]

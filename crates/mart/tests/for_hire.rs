@@ -1,3 +1,5 @@
+// Over 400 lines: the for-hire accounting helpers (the cleaning rules restated over the warehouse)
+// and every test that leans on them, kept in one binary so each helper is written once.
 //! The for-hire kinds through the mart: generated HVFHV and other-FHV months of every era, the
 //! real 100-row HVFHV slice and hand-made rows, built on a second server and accounted for
 //! per service (licence) and reason against the cleaning rules restated over the warehouse.

@@ -11,7 +11,8 @@
 //! insertion.sql run by hand with psql, as psql users run it, statement by statement, for the
 //! duration of each step of the SQL path (cleaning, aggregates, attach). Each round also gives
 //! the CPU seconds of atl-mart and of each server, and is followed by the servers' own floors,
-//! timed the same way ([`References`]): the fact's write and the month's read with no stream.
+//! for each kind, timed the same way ([`References`]): the fact's write and the month's read with no
+//! stream, whose ratio between the kinds is what the for-hire rows' width alone costs.
 //!
 //! `ATL_BENCH_ROWS` (default 3,000,000), `ATL_BENCH_ROUNDS` (default 3).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -129,7 +130,7 @@ fn main() {
         if round == 0 {
             references.prepare(&rt, &db(&mart), &mart, month);
             assert_eq!(
-                references.fact_rows,
+                references.fact_rows(TripKind::Yellow),
                 built_fact_rows(&mart),
                 "the reference file holds the month's fact"
             );
@@ -156,7 +157,6 @@ fn main() {
         rss,
         load_average()
     );
-    references.print(rows, build_median);
     let for_hire_median = median(&for_hire_runs.iter().map(|r| r.seconds).collect::<Vec<_>>());
     let for_hire_built = mart
         .psql(
@@ -175,6 +175,12 @@ fn main() {
         median(&for_hire_runs.iter().map(TimedRun::peak_rss_mb).collect::<Vec<_>>()),
         build_median / for_hire_median
     );
+    assert_eq!(
+        for_hire_built[1].parse::<u64>().unwrap(),
+        references.fact_rows(TripKind::Fhvhv),
+        "the reference file holds the fhvhv month's fact"
+    );
+    references.print(rows, [build_median, for_hire_median]);
     println!("  the last fhvhv round, statements of 50 ms or more on the mart server:");
     for (ms, statement) in &for_hire_log {
         if *ms >= 50.0 {
@@ -259,15 +265,21 @@ fn main() {
     }
 }
 
-/// The servers' own floors, timed as processes (psql, spawn to exit) and alternated with the
-/// builds: the mart server writing the month's finished fact rows from a file of its own
-/// into the build table the stream writes (same constraints, FREEZE, rolled back), and the
-/// warehouse server running the stream's query into /dev/null. No build can write the fact
-/// faster than the first, nor read the month faster than the second.
+/// The servers' own floors for each kind, timed as processes (psql, spawn to exit) and
+/// alternated with the builds: the mart server writing the month's finished fact rows from a
+/// file of its own into the build table the stream writes (same constraints, FREEZE, rolled
+/// back), and the warehouse server running the stream's query into /dev/null. No build can
+/// write the fact faster than the first, nor read the month faster than the second; their
+/// ratio between the kinds is what the rows' width alone costs.
 #[derive(Default)]
 struct References {
-    fact_copy_in: Option<String>,
-    warehouse_copy_out: Option<String>,
+    kinds: Vec<(TripKind, Reference)>,
+}
+
+#[derive(Default)]
+struct Reference {
+    fact_copy_in: String,
+    warehouse_copy_out: String,
     fact_rows: u64,
     mart_seconds: Vec<f64>,
     warehouse_seconds: Vec<f64>,
@@ -284,68 +296,85 @@ impl References {
         mart: &PgServer,
         month: YearMonth,
     ) {
-        let file = mart.data_dir().join("bench_fact.bin");
-        let month_literal = format!("DATE '{}'", month.first_day());
-        mart.psql(
+        for kind in KINDS {
+            let spec = atl_mart::stream::spec(kind);
+            let file = mart.data_dir().join(format!("bench_{kind}_fact.bin"));
+            let in_month = format!("FROM {} WHERE source_month = DATE '{}'", spec.fact, month.first_day());
+            mart.psql(
                 "postgres",
-                &format!(
-                    "COPY (SELECT * FROM mart.fact_trip WHERE source_month = {month_literal}) TO '{}' (FORMAT binary)",
-                    file.display()
-                ),
+                &format!("COPY (SELECT * {in_month}) TO '{}' (FORMAT binary)", file.display()),
             )
-        .expect("writing the month's fact rows to a file");
-        self.fact_rows = mart
-            .psql(
-                "postgres",
-                &format!("SELECT count(*) FROM mart.fact_trip WHERE source_month = {month_literal}"),
-            )
-            .unwrap()
-            .parse()
-            .unwrap();
-        self.fact_copy_in = Some(format!(
-            "BEGIN; SELECT mart.new_build_table('yellow', {month_literal}); \
-             COPY mart.fact_trip_build FROM '{}' (FORMAT binary, FREEZE true); ROLLBACK",
-            file.display()
-        ));
-        let select = rt
-            .block_on(async {
-                let mut conn = atl_mart::connect(mart_db).await?;
-                let staging = atl_mart::transfer::staging_columns(&mut conn, "mart.staging_trip").await?;
-                atl_mart::transfer::warehouse_select(TripKind::Yellow, month, &staging)
-            })
-            .expect("the stream's query");
-        self.warehouse_copy_out = Some(format!("COPY ({select}) TO '/dev/null' (FORMAT binary)"));
-    }
-
-    fn run(&mut self, mart: &PgServer, warehouse: &PgServer) {
-        let (Some(copy_in), Some(copy_out)) = (&self.fact_copy_in, &self.warehouse_copy_out) else { return };
-        for (server, sql, seconds, cpu) in [
-            (mart, copy_in, &mut self.mart_seconds, &mut self.mart_cpu),
-            (warehouse, copy_out, &mut self.warehouse_seconds, &mut self.warehouse_cpu),
-        ] {
-            server.psql("postgres", "CHECKPOINT").unwrap();
-            let before = settled_cpu(server);
-            seconds.push(psql_timed(server, sql).seconds);
-            cpu.push(settled_cpu(server) - before);
+            .expect("writing the month's fact rows to a file");
+            let fact_rows =
+                mart.psql("postgres", &format!("SELECT count(*) {in_month}")).unwrap().parse().unwrap();
+            let fact_copy_in = format!(
+                "BEGIN; SELECT {}('{kind}', DATE '{}'); COPY {} FROM '{}' (FORMAT binary, FREEZE true); ROLLBACK",
+                spec.new_build_table,
+                month.first_day(),
+                spec.build,
+                file.display()
+            );
+            let select = rt
+                .block_on(async {
+                    let mut conn = atl_mart::connect(mart_db).await?;
+                    let staging = atl_mart::transfer::staging_columns(&mut conn, spec.staging).await?;
+                    atl_mart::stream::warehouse_read(kind, month, &staging).map(|(_, select)| select)
+                })
+                .expect("the stream's query");
+            let warehouse_copy_out = format!("COPY ({select}) TO '/dev/null' (FORMAT binary)");
+            self.kinds.push((
+                kind,
+                Reference { fact_copy_in, warehouse_copy_out, fact_rows, ..Reference::default() },
+            ));
         }
     }
 
-    fn print(&self, rows: usize, build_median: f64) {
-        let (copy_in, copy_out) = (median(&self.mart_seconds), median(&self.warehouse_seconds));
+    fn fact_rows(&self, kind: TripKind) -> u64 {
+        self.kinds.iter().find(|(k, _)| *k == kind).map_or(0, |(_, r)| r.fact_rows)
+    }
+
+    fn run(&mut self, mart: &PgServer, warehouse: &PgServer) {
+        for (_, r) in &mut self.kinds {
+            for (server, sql, seconds, cpu) in [
+                (mart, &r.fact_copy_in, &mut r.mart_seconds, &mut r.mart_cpu),
+                (warehouse, &r.warehouse_copy_out, &mut r.warehouse_seconds, &mut r.warehouse_cpu),
+            ] {
+                server.psql("postgres", "CHECKPOINT").unwrap();
+                let before = settled_cpu(server);
+                seconds.push(psql_timed(server, sql).seconds);
+                cpu.push(settled_cpu(server) - before);
+            }
+        }
+    }
+
+    /// `build_medians`: each kind's build median, in the order of [`KINDS`].
+    fn print(&self, rows: usize, build_medians: [f64; 2]) {
         println!("  references of the same run, on the same servers (psql, spawn to exit, medians):");
-        println!(
-            "    {copy_in:>8.2} s  the mart server's own COPY of the month's {} fact rows from its file into the build table (= {:.0} warehouse rows/s, {:.2} CPU-s on the server; the build takes {:.2}x)",
-            self.fact_rows,
-            rows as f64 / copy_in,
-            median(&self.mart_cpu),
-            build_median / copy_in
-        );
-        println!(
-            "    {copy_out:>8.2} s  the warehouse server's own COPY of the stream's query into /dev/null (= {:.0} rows/s, {:.2} CPU-s on the server; the build takes {:.2}x)",
-            rows as f64 / copy_out,
-            median(&self.warehouse_cpu),
-            build_median / copy_out
-        );
+        for ((kind, r), build_median) in self.kinds.iter().zip(build_medians) {
+            let (copy_in, copy_out) = (median(&r.mart_seconds), median(&r.warehouse_seconds));
+            println!(
+                "    {kind:6} {copy_in:>6.2} s  the mart server's own COPY of the month's {} fact rows from its file into the build table (= {:.0} warehouse rows/s, {:.2} CPU-s on the server; the build takes {:.2}x)",
+                r.fact_rows,
+                rows as f64 / copy_in,
+                median(&r.mart_cpu),
+                build_median / copy_in
+            );
+            println!(
+                "    {kind:6} {copy_out:>6.2} s  the warehouse server's own COPY of the stream's query into /dev/null (= {:.0} rows/s, {:.2} CPU-s on the server; the build takes {:.2}x)",
+                rows as f64 / copy_out,
+                median(&r.warehouse_cpu),
+                build_median / copy_out
+            );
+        }
+        if let [(_, taxi), (_, for_hire)] = &self.kinds[..] {
+            let ratio = |t: &[f64], f: &[f64]| median(t) / median(f);
+            println!(
+                "    the floors alone, fhvhv's rows/s against yellow's: the mart's COPY {:.2}x, the warehouse's {:.2}x (the build: {:.2}x)",
+                ratio(&taxi.mart_seconds, &for_hire.mart_seconds),
+                ratio(&taxi.warehouse_seconds, &for_hire.warehouse_seconds),
+                build_medians[0] / build_medians[1]
+            );
+        }
     }
 }
 

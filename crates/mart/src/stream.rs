@@ -53,6 +53,19 @@ pub fn spec(kind: TripKind) -> FactSpec {
     if kind.is_for_hire() { FOR_HIRE } else { TAXI }
 }
 
+/// The stream's query of `kind` `month` on the warehouse, and the positions in `staging` of
+/// the columns it reads: only those the kind has cross; the others are NULL in every row of
+/// the month.
+pub fn warehouse_read(
+    kind: TripKind,
+    month: YearMonth,
+    staging: &[transfer::StagingColumn],
+) -> Result<(Vec<usize>, String), MartError> {
+    let fed = transfer::fed_columns(kind, staging)?;
+    let sent: Vec<_> = fed.iter().map(|&i| staging[i].clone()).collect();
+    Ok((fed, transfer::warehouse_select(kind, month, &sent)?))
+}
+
 /// Streams `kind` `month` from `warehouse` (in its transaction's snapshot) into `mart`'s new
 /// build table and `rejects`' staging table. The staging is committed on success; `mart`'s
 /// transaction is left open, for insertion.sql to finish the month in it: the partition is
@@ -93,12 +106,9 @@ pub async fn stream_month(
     let zones = zone_boroughs(mart).await?;
     let mut rollups = Rollups::new(set, zones).map_err(|detail| MartError::Cleaning { detail })?;
 
-    // Only the columns the kind has cross; the others are NULL in every row of the month.
-    let fed = transfer::fed_columns(kind, &staging)?;
-    let sent: Vec<_> = fed.iter().map(|&i| staging[i].clone()).collect();
-    let copy_out =
-        format!("COPY ({}) TO STDOUT (FORMAT binary)", transfer::warehouse_select(kind, month, &sent)?);
-    let names: Vec<String> = sent.iter().map(|c| atl_core::raw::quote_ident(&c.name)).collect();
+    let (fed, select) = warehouse_read(kind, month, &staging)?;
+    let copy_out = format!("COPY ({select}) TO STDOUT (FORMAT binary)");
+    let names: Vec<String> = fed.iter().map(|&i| atl_core::raw::quote_ident(&staging[i].name)).collect();
     let copy_rejects =
         format!("COPY {staging_table} ({}) FROM STDIN (FORMAT binary, FREEZE true)", names.join(", "));
     let fact: Vec<&str> = spec.columns.iter().map(|(n, _)| *n).collect();

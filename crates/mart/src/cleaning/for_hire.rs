@@ -136,6 +136,7 @@ pub const FACT: &[(&str, Conv)] = &[
 
 /// The for-hire fact, `mart.fact_for_hire_trip`.
 pub const FOR_HIRE: FactSpec = FactSpec {
+    fact: "mart.fact_for_hire_trip",
     staging: "mart.staging_for_hire",
     build: "mart.fact_for_hire_build",
     new_build_table: "mart.new_for_hire_build_table",

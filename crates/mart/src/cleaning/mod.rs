@@ -31,6 +31,8 @@ pub type Col = &'static str;
 /// month's partition, the rules and the fact's columns with how each is made.
 #[derive(Debug, Clone, Copy)]
 pub struct FactSpec {
+    /// The partitioned fact.
+    pub fact: &'static str,
     pub staging: &'static str,
     pub build: &'static str,
     /// `mart.<function>(kind or service, month)`: makes `build` empty and constrained.
@@ -41,6 +43,7 @@ pub struct FactSpec {
 
 /// The taxis' fact, `mart.fact_trip`.
 pub const TAXI: FactSpec = FactSpec {
+    fact: "mart.fact_trip",
     staging: "mart.staging_trip",
     build: "mart.fact_trip_build",
     new_build_table: "mart.new_build_table",

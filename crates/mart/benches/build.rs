@@ -104,8 +104,10 @@ fn main() {
             let run = run_timed(env!("CARGO_BIN_EXE_atl-mart"), &args(kind), &[("RUST_LOG", "warn")])
                 .expect("atl-mart build");
             let [mart_cpu, warehouse_cpu] = [&mart, &warehouse].map(settled_cpu);
+            // TripKind's Display ignores widths.
+            let name = kind.as_str();
             eprintln!(
-                "  round {} {kind:6} atl-mart build {:6.2} s = {:8.0} rows/s  {:6.1} MB; CPU-s: atl-mart {:.2}, mart server {:.2}, warehouse server {:.2}  (load average {})",
+                "  round {} {name:6} atl-mart build {:6.2} s = {:8.0} rows/s  {:6.1} MB; CPU-s: atl-mart {:.2}, mart server {:.2}, warehouse server {:.2}  (load average {})",
                 round + 1,
                 run.seconds,
                 rows as f64 / run.seconds,
@@ -352,15 +354,16 @@ impl References {
         println!("  references of the same run, on the same servers (psql, spawn to exit, medians):");
         for ((kind, r), build_median) in self.kinds.iter().zip(build_medians) {
             let (copy_in, copy_out) = (median(&r.mart_seconds), median(&r.warehouse_seconds));
+            let name = kind.as_str();
             println!(
-                "    {kind:6} {copy_in:>6.2} s  the mart server's own COPY of the month's {} fact rows from its file into the build table (= {:.0} warehouse rows/s, {:.2} CPU-s on the server; the build takes {:.2}x)",
+                "    {name:6} {copy_in:>6.2} s  the mart server's own COPY of the month's {} fact rows from its file into the build table (= {:.0} warehouse rows/s, {:.2} CPU-s on the server; the build takes {:.2}x)",
                 r.fact_rows,
                 rows as f64 / copy_in,
                 median(&r.mart_cpu),
                 build_median / copy_in
             );
             println!(
-                "    {kind:6} {copy_out:>6.2} s  the warehouse server's own COPY of the stream's query into /dev/null (= {:.0} rows/s, {:.2} CPU-s on the server; the build takes {:.2}x)",
+                "    {name:6} {copy_out:>6.2} s  the warehouse server's own COPY of the stream's query into /dev/null (= {:.0} rows/s, {:.2} CPU-s on the server; the build takes {:.2}x)",
                 rows as f64 / copy_out,
                 median(&r.warehouse_cpu),
                 build_median / copy_out

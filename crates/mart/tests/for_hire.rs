@@ -185,12 +185,13 @@ fn high_volume_and_other_fhv_months_are_accounted_for_per_licence_and_rebuild_id
            pickup_datetime, dropoff_datetime, pulocationid, dolocationid, trip_miles, trip_time, \
            base_passenger_fare, tips, driver_pay) VALUES \
          ('2025-02-01', 9000006, 'HV0005', ' b77777 ', '2025-02-03 10:00', '2025-02-03 10:20', 4, 7, 3.1, 1200, 15.5, 2, 11), \
-         ('2025-02-01', 9000007, 'HV0005', 'B77777', '2025-02-03 11:00', '2025-02-03 11:20', 4, 7, 3.1, 1200, 15.5, 2, 11)",
+         ('2025-02-01', 9000007, 'HV0005', 'B77777', '2025-02-03 11:00', '2025-02-03 11:20', 4, 7, 3.1, 1200, 15.5, 2, 11), \
+         ('2025-02-01', 9000008, 'HV0005', E'b7\\\\7\\t7', '2025-02-03 12:00', '2025-02-03 12:20', 4, 7, 3.1, 1200, 15.5, 2, 11)",
     );
     // As if the months had been loaded with them (the mart rebuilds months whose row count
     // differs from the load log's).
     stack.wh("UPDATE raw.load_log SET rows = rows + 5 WHERE kind = 'fhvhv' AND month = '2023-06-01'");
-    stack.wh("UPDATE raw.load_log SET rows = rows + 2 WHERE kind = 'fhvhv' AND month = '2025-02-01'");
+    stack.wh("UPDATE raw.load_log SET rows = rows + 3 WHERE kind = 'fhvhv' AND month = '2025-02-01'");
     let report = stack.build(TripKind::Fhvhv, None);
     assert_eq!(report.built().count(), 3);
     stack.build(TripKind::Fhv, None);
@@ -249,6 +250,15 @@ fn high_volume_and_other_fhv_months_are_accounted_for_per_licence_and_rebuild_id
              WHERE b.base_num ILIKE '%77777%'"
         ),
         "B77777 lyft"
+    );
+    // A base with a backslash and a tab (the stream's count crosses as COPY text) is counted
+    // as the fact holds it.
+    assert_eq!(
+        stack.mart_sql(
+            "SELECT replace(replace(b.base_num, E'\\\\', '<bs>'), E'\\t', '<tab>') || ' ' || s.name \
+             FROM mart.dim_base b JOIN mart.dim_service s USING (service_id) WHERE b.base_num LIKE 'B7%7' AND b.base_num <> 'B77777'"
+        ),
+        "B7<bs>7<tab>7 lyft"
     );
     // One query audits every kind: each service and month balances.
     assert_eq!(

@@ -91,8 +91,9 @@ impl CodeCounts {
     }
 
     /// The CREATE TEMP TABLE statement (the types of [`sql`]'s SELECT), the COPY statement
-    /// and the rows in COPY's text form, or an error for a code COPY's text form cannot carry
-    /// as it is (a tab, a newline, a backslash: the stream only takes ASCII codes).
+    /// and the rows in COPY's text form (a backslash, tab, newline or carriage return in a
+    /// code escaped as COPY reads it back), or an error for a code that is not UTF-8 (the
+    /// stream only takes ASCII codes).
     pub fn table(&self) -> Result<(String, String, String), String> {
         let CodeRollup { table, code, min } = self.rollup;
         let create = format!(
@@ -102,11 +103,18 @@ impl CodeCounts {
         let mut rows = String::new();
         for (key, (least, trips)) in &self.groups {
             let text = std::str::from_utf8(key)
-                .ok()
-                .filter(|t| !t.contains(['\t', '\n', '\r', '\\']))
-                .ok_or_else(|| format!("{table}: a {code} COPY cannot carry as text: {key:?}"))?;
+                .map_err(|_| format!("{table}: a {code} that is not UTF-8: {key:?}"))?;
+            for c in text.chars() {
+                match c {
+                    '\\' => rows.push_str("\\\\"),
+                    '\t' => rows.push_str("\\t"),
+                    '\n' => rows.push_str("\\n"),
+                    '\r' => rows.push_str("\\r"),
+                    c => rows.push(c),
+                }
+            }
             let least = least.map_or_else(|| "\\N".to_owned(), |m| m.to_string());
-            rows.push_str(&format!("{text}\t{least}\t{trips}\n"));
+            rows.push_str(&format!("\t{least}\t{trips}\n"));
         }
         Ok((create, format!("COPY {table} FROM STDIN"), rows))
     }
@@ -149,9 +157,17 @@ mod tests {
     }
 
     #[test]
-    fn a_code_copy_text_cannot_carry_is_an_error() {
+    fn a_code_with_copy_text_escapes_is_escaped() {
         let mut counts = CodeCounts::new(&BASES, FACT).unwrap();
-        counts.add(|_| Some(b"B0\t1"), &vec![Some(1); FACT.len()]);
+        counts.add(|_| Some(b"b0\t1\\n\r"), &vec![Some(1); FACT.len()]);
+        let (_, _, rows) = counts.table().unwrap();
+        assert_eq!(rows, "B0\\t1\\\\N\\r\t1\t1\n");
+    }
+
+    #[test]
+    fn a_code_that_is_not_utf8_is_an_error() {
+        let mut counts = CodeCounts::new(&BASES, FACT).unwrap();
+        counts.add(|_| Some(b"B0\xff"), &vec![Some(1); FACT.len()]);
         assert!(counts.table().unwrap_err().contains("rollup_base"));
     }
 }

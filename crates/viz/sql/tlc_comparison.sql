@@ -7,10 +7,14 @@
 -- total - card tips, the only tips the meters record; none for a month without card trips:
 -- for-hire rows record no payment type, and their passenger totals are no farebox).
 WITH services AS (
-    SELECT s.service_id, l.licence_class
+    -- A service's class by its name, else by its kind (a high-volume licence the mart does
+    -- not name, or none: mart migration 0013).
+    SELECT s.service_id, coalesce(n.licence_class, k.licence_class) AS licence_class
     FROM mart.dim_service s
-    JOIN mart.ref_licence_class l ON l.service_name = s.name
-    WHERE $3::int2[] IS NULL OR s.service_id = ANY($3)
+    LEFT JOIN mart.ref_licence_class n ON n.service_name = s.name
+    LEFT JOIN mart.ref_licence_class k ON k.service_name = s.kind
+    WHERE coalesce(n.licence_class, k.licence_class) IS NOT NULL
+      AND ($3::int2[] IS NULL OR s.service_id = ANY($3))
 ), parts AS (
     SELECT report_class, licence_class, count(*) OVER (PARTITION BY licence_class) AS n
     FROM mart.ref_licence_class_part

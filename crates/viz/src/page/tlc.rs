@@ -16,8 +16,8 @@ const EXPLAINED: &str = "The TLC's monthly report counts every trip picked up in
      total amount less the tips of card-paid trips; a tip recorded on a trip of another or of no payment type \
      stays in it. \"Ours, TLC definition\" counts the same way from the rows the mart received; \"ours after \
      cleaning\" is the fact table the rest of this page shows (rows the cleaning rejects are under Data quality; \
-     cleaned farebox subtracts card tips too). FHV - High Volume is set beside the sum of the high-volume \
-     services (Uber, Lyft, Juno, Via); FHV - Other beside the mart's fhv service, every trip of the other-FHV \
+     cleaned farebox subtracts card tips too). FHV - High Volume is set beside every trip of the high-volume \
+     files (Uber, Lyft, Juno, Via, and any other or no licence); FHV - Other beside the mart's fhv service, every trip of the other-FHV \
      files, and its TLC figure is the sum of the report's classes named below. For-hire trips record no payment \
      type, so ours have no farebox (their passenger totals are in the for-hire panels). Deviations of ours on the \
      TLC's definition above 1 % are flagged ⚠. The TLC revises past months slightly between releases (about 0.1 %).";

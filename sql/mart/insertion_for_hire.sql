@@ -125,11 +125,9 @@ BEGIN
     END IF;
 END $$;
 
--- Licences seen for the first time become services named by their code.
-INSERT INTO mart.dim_service (name, kind, licence)
-SELECT k.key, 'fhvhv', k.key FROM staged_by_key k
-WHERE k.key <> '' AND NOT EXISTS (SELECT FROM mart.dim_service s WHERE s.licence = k.key)
-ON CONFLICT DO NOTHING;
+-- Licences seen for the first time become services named by their code (migration 14).
+SELECT mart.register_licence(k.key) FROM staged_by_key k
+WHERE k.key <> '' AND NOT EXISTS (SELECT FROM mart.dim_service s WHERE s.licence = k.key);
 
 CREATE TEMP TABLE build_services ON COMMIT DROP AS
 SELECT k.key, coalesce(s.service_id, p.kind_id) AS service_id, k.rows, k.total

@@ -174,6 +174,13 @@ async fn build_kind(
             b.transfer_seconds
         );
     }
+    for b in built.iter().filter(|b| b.deferred_rows > 0) {
+        let month = b.records.first().map_or_else(String::new, |r| r.month.to_string()[..7].to_owned());
+        println!(
+            "  note: {kind} {month}: {} clean rows were left to the insertion SQL (a code with non-ASCII letters, or a licence the mart would not name), which then summed every roll-up over the month",
+            b.deferred_rows
+        );
+    }
     for (month, error) in report.failures() {
         println!("  failed {kind} {month}: {}", one_line(error));
     }

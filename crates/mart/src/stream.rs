@@ -82,7 +82,7 @@ pub async fn stream_month(
     let spec = spec(kind);
     let staging_table = spec.staging;
     let staging = staging_columns(mart, staging_table).await?;
-    let cleaner = Cleaner::new(
+    let mut cleaner = Cleaner::new(
         spec,
         &staging.iter().map(|c| (c.name.clone(), c.sql_type.clone())).collect::<Vec<_>>(),
         constants(mart, kind, month).await?,
@@ -115,30 +115,24 @@ pub async fn stream_month(
     let copy_fact =
         format!("COPY {} ({}) FROM STDIN (FORMAT binary, FREEZE true)", spec.build, fact.join(", "));
     let mut rows = warehouse.copy_out_raw(&copy_out).await.map_err(MartError::sql(what("reading")))?;
-    let mut fact_sink = mart
-        .copy_in_raw(&copy_fact)
-        .await
-        .map_err(MartError::sql(what("starting the COPY into the partition of")))?;
     let mut reject_sink = rejects
         .copy_in_raw(&copy_rejects)
         .await
         .map_err(MartError::sql(what("starting the staging COPY of")))?;
 
     let layout = Layout { fed: &fed, width: staging.len() };
-    let counts = match pump(&mut rows, &mut fact_sink, &mut reject_sink, &cleaner, layout, &mut rollups).await
-    {
-        Ok(counts) => counts,
+    let fact_copy = FactCopy { mart, copy: &copy_fact };
+    let pumped = pump(&mut rows, fact_copy, &mut reject_sink, &mut cleaner, layout, &mut rollups).await;
+    let (counts, written) = match pumped {
+        Ok(pumped) => pumped,
         Err(stop) => {
-            let reason = stop.to_string();
-            let _ = fact_sink.abort(reason.clone()).await;
-            let _ = reject_sink.abort(reason).await;
+            let _ = reject_sink.abort(stop.to_string()).await;
             return Err(match stop {
                 Stop::Sql(step, source) => MartError::Sql { what: what(step), source },
                 Stop::Rows(detail) => MartError::Stream { kind, month, detail },
             });
         }
     };
-    let written = fact_sink.finish().await.map_err(MartError::sql(what("finishing the partition of")))?;
     let staged = reject_sink.finish().await.map_err(MartError::sql(what("finishing the staging COPY of")))?;
     if written != counts.clean || staged != counts.staged {
         return Err(MartError::Stream {
@@ -213,47 +207,98 @@ struct Layout<'a> {
     width: usize,
 }
 
-/// Moves every row of `rows` into one of the sinks, their binary COPY trailers included.
+/// The month's new partition on the month's mart session, and its COPY statement: the COPY
+/// is ended and begun again, in the same transaction, when the stream registers a licence.
+struct FactCopy<'a> {
+    mart: &'a mut PgConnection,
+    copy: &'a str,
+}
+
+/// Moves every row of `rows` into one of the sinks, their binary COPY trailers included;
+/// returns the counts and the rows the partition took. A clean row of a licence the mart
+/// does not list yet stops the partition's COPY while `mart.register_licence` (migration 14)
+/// gives it a service in the month's transaction; then a new COPY goes on. On an error the
+/// partition's COPY is aborted here.
 async fn pump(
     rows: &mut BoxStream<'_, sqlx::Result<Bytes>>,
-    fact: &mut PgCopyIn<&mut PgConnection>,
+    target: FactCopy<'_>,
     rejects: &mut PgCopyIn<&mut PgConnection>,
-    cleaner: &Cleaner,
+    cleaner: &mut Cleaner,
     layout: Layout<'_>,
     rollups: &mut Rollups,
-) -> Result<Streamed, Stop> {
+) -> Result<(Streamed, u64), Stop> {
+    // A step that fails aborts the partition's COPY (a finish that fails has ended it).
+    macro_rules! or_abort {
+        ($fact:ident, $step:expr) => {
+            match $step {
+                Ok(v) => v,
+                Err(stop) => {
+                    let _ = $fact.abort(stop.to_string()).await;
+                    return Err(stop);
+                }
+            }
+        };
+    }
+    let FactCopy { mart, copy } = target;
+    let starting = |e| Stop::Sql("starting the COPY into the partition of", e);
+    let writing = |e| Stop::Sql("writing the partition of", e);
+    let mut fact = mart.copy_in_raw(copy).await.map_err(starting)?;
     let mut input = BytesMut::new();
     let mut out = [header(), header()];
     let mut counts = Streamed { clean: 0, staged: 0, deferred: 0 };
+    let mut written = 0;
     let mut state = Framing::Header;
     let mut ended = false;
     while !ended {
         match rows.next().await {
-            Some(chunk) => input.extend_from_slice(&chunk.map_err(|e| Stop::Sql("reading", e))?),
+            Some(chunk) => {
+                input.extend_from_slice(&or_abort!(fact, chunk.map_err(|e| Stop::Sql("reading", e))))
+            }
             None => ended = true,
         }
         // The warehouse sends a message per row: split them a batch at a time.
         if input.len() < BATCH_BYTES && !ended {
             continue;
         }
-        split_rows(&mut input, &mut state, cleaner, layout, &mut out, &mut counts, rollups)
-            .map_err(Stop::Rows)?;
+        loop {
+            let split = split_rows(&mut input, &mut state, cleaner, layout, &mut out, &mut counts, rollups);
+            let Some(licence) = or_abort!(fact, split.map_err(Stop::Rows)) else { break };
+            out[0].put_i16(-1);
+            or_abort!(fact, fact.send(out[0].split().freeze()).await.map_err(writing));
+            written += fact.finish().await.map_err(writing)?;
+            let service = register_licence(mart, &licence).await?;
+            cleaner.add_licence(licence, service);
+            out[0] = header();
+            fact = mart.copy_in_raw(copy).await.map_err(starting)?;
+        }
         if out[0].len() >= CHUNK_BYTES {
-            fact.send(out[0].split().freeze()).await.map_err(|e| Stop::Sql("writing the partition of", e))?;
+            or_abort!(fact, fact.send(out[0].split().freeze()).await.map_err(writing));
         }
         if out[1].len() >= CHUNK_BYTES {
-            rejects.send(out[1].split().freeze()).await.map_err(|e| Stop::Sql("staging", e))?;
+            or_abort!(fact, rejects.send(out[1].split().freeze()).await.map_err(|e| Stop::Sql("staging", e)));
         }
     }
     if state != Framing::Done || !input.is_empty() {
-        return Err(Stop::Rows("the warehouse's COPY ended before its trailer".into()));
+        or_abort!(fact, Err(Stop::Rows("the warehouse's COPY ended before its trailer".into())));
     }
     let [mut fact_bytes, mut reject_bytes] = out;
     fact_bytes.put_i16(-1);
     reject_bytes.put_i16(-1);
-    fact.send(fact_bytes.freeze()).await.map_err(|e| Stop::Sql("writing the partition of", e))?;
+    or_abort!(fact, fact.send(fact_bytes.freeze()).await.map_err(writing));
+    written += fact.finish().await.map_err(|e| Stop::Sql("finishing the partition of", e))?;
     rejects.send(reject_bytes.freeze()).await.map_err(|e| Stop::Sql("staging", e))?;
-    Ok(counts)
+    Ok((counts, written))
+}
+
+/// `mart.register_licence(licence)` in the month's transaction: the licence's new service, or
+/// `None` when the mart gives it none (a licence that is not UTF-8 is given none either).
+async fn register_licence(mart: &mut PgConnection, licence: &[u8]) -> Result<Option<i16>, Stop> {
+    let Ok(code) = std::str::from_utf8(licence) else { return Ok(None) };
+    sqlx::query_scalar("SELECT mart.register_licence($1)")
+        .bind(code)
+        .fetch_one(mart)
+        .await
+        .map_err(|e| Stop::Sql("registering a new licence of", e))
 }
 
 fn header() -> BytesMut {
@@ -273,7 +318,8 @@ enum Framing {
 
 /// Takes every whole row off the front of `input`: clean ones converted into `out[0]` and
 /// counted in `rollups`, rejected ones (and clean ones the stream leaves to the SQL) copied
-/// into `out[1]`.
+/// into `out[1]`. Stops at a clean row of a licence the mart does not list yet, left at the
+/// front, and returns the licence for the caller to register.
 fn split_rows(
     input: &mut BytesMut,
     state: &mut Framing,
@@ -282,17 +328,17 @@ fn split_rows(
     out: &mut [BytesMut; 2],
     counts: &mut Streamed,
     rollups: &mut Rollups,
-) -> Result<(), String> {
+) -> Result<Option<Vec<u8>>, String> {
     if *state == Framing::Header {
         if input.len() < SIGNATURE.len() + 8 {
-            return Ok(());
+            return Ok(None);
         }
         if &input[..SIGNATURE.len()] != SIGNATURE {
             return Err("the warehouse did not send binary COPY".into());
         }
         let extension = u32::from_be_bytes(input[15..19].try_into().unwrap_or_default()) as usize;
         if input.len() < 19 + extension {
-            return Ok(());
+            return Ok(None);
         }
         input.advance(19 + extension);
         *state = Framing::Rows;
@@ -308,6 +354,12 @@ fn split_rows(
             break;
         }
         let clean = cleaner.reason(&fields).is_none();
+        if let Some(licence) = cleaner.unlisted_licence(&fields).filter(|_| clean) {
+            // The row stays at the front, to be split again once the licence is listed.
+            let licence = licence.to_vec();
+            input.advance(at);
+            return Ok(Some(licence));
+        }
         if clean && cleaner.streamable(&fields) {
             cleaner
                 .write_fact(&fields, &mut out[0], &mut values)
@@ -323,7 +375,7 @@ fn split_rows(
         at += len;
     }
     input.advance(at);
-    Ok(())
+    Ok(None)
 }
 
 /// The length and field count of the row at the start of `bytes`, its fields in `fields` at

@@ -420,6 +420,9 @@ fn build_kind_all_builds_every_kind_the_warehouse_holds() {
         ),
         "{text}"
     );
+    // The new licence is registered as the stream meets it: its rows are streamed like the
+    // others, and the SQL does not sum the month's roll-ups again.
+    assert!(!text.contains("left to the insertion SQL"), "{text}");
     assert_eq!(
         stack.mart_sql("SELECT b.warehouse_rows FROM mart.build_log b JOIN mart.dim_service s USING (service_id) WHERE s.name = 'HV0099'"),
         stack.wh("SELECT count(*) FROM raw.fhvhv_tripdata WHERE hvfhs_license_num = 'HV0099'")

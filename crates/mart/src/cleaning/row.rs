@@ -61,6 +61,10 @@ pub struct Cleaner {
     rules: Vec<(usize, Test, Vec<usize>)>,
     convs: Vec<(Conv, Vec<usize>, Option<usize>)>,
     constants: BuildConstants,
+    /// Licences the mart would not register ([`Cleaner::add_licence`]).
+    refused: Vec<Vec<u8>>,
+    /// The staged column of the licence ([`Conv::Licence`]), if the fact has one.
+    licence_at: Option<usize>,
 }
 
 /// A staged row: each field's bytes, `None` for NULL.
@@ -94,7 +98,7 @@ impl Cleaner {
             .enumerate()
             .map(|(i, Rule { test, .. })| Ok((i, *test, positions(test.sources())?)))
             .collect::<Result<_, MartError>>()?;
-        let convs = spec
+        let convs: Vec<(Conv, Vec<usize>, Option<usize>)> = spec
             .columns
             .iter()
             .map(|(_, conv)| {
@@ -105,7 +109,11 @@ impl Cleaner {
                 Ok((*conv, positions(conv.sources())?, member))
             })
             .collect::<Result<_, MartError>>()?;
-        Ok(Cleaner { spec, fields, rules, convs, constants })
+        let licence_at = convs.iter().find_map(|(conv, at, _)| match conv {
+            Conv::Licence(_) => at.first().copied(),
+            _ => None,
+        });
+        Ok(Cleaner { spec, fields, rules, convs, constants, refused: Vec::new(), licence_at })
     }
 
     /// The fact's columns: how many values [`Cleaner::write_fact`] sets.
@@ -171,8 +179,9 @@ impl Cleaner {
 
     /// Whether the stream converts a clean `row` exactly as the SQL would: not when a text it
     /// upper-cases is not ASCII (PostgreSQL's `upper` follows the server's locale) nor when
-    /// its licence is one the mart does not list yet. Such rows are staged, and the SQL
-    /// converts them.
+    /// its licence is one the mart does not list (the stream registers a new licence first,
+    /// [`Cleaner::unlisted_licence`]; this is one the mart refused). Such rows are staged,
+    /// and the SQL converts them.
     pub fn streamable(&self, row: &Row) -> bool {
         self.convs.iter().all(|(conv, at, _)| match conv {
             Conv::Code(_) | Conv::LooseFlag(_) => row[at[0]].is_none_or(<[u8]>::is_ascii),
@@ -188,6 +197,26 @@ impl Cleaner {
         match self.convs.get(fact_column) {
             Some((Conv::Code(_), at, _)) => code(row[at[0]]),
             _ => None,
+        }
+    }
+
+    /// The licence of `row` (trimmed) when the mart does not list it yet and it has not been
+    /// refused ([`Cleaner::add_licence`]): the stream registers it before it converts the row.
+    pub fn unlisted_licence<'r>(&self, row: &Row<'r>) -> Option<&'r [u8]> {
+        let c = &self.constants;
+        let at = self.licence_at.filter(|_| c.high_volume)?;
+        row[at]
+            .map(trim_spaces)
+            .filter(|key| !key.is_empty() && !c.licences.iter().any(|(l, _)| l == key))
+            .filter(|key| !self.refused.iter().any(|l| l == key))
+    }
+
+    /// Lists `licence` as the mart registered it: with its service, or refused (`None`: the
+    /// mart gave it none, and its rows are left to the SQL as before).
+    pub fn add_licence(&mut self, licence: Vec<u8>, service: Option<i16>) {
+        match service {
+            Some(id) => self.constants.licences.push((licence, id)),
+            None => self.refused.push(licence),
         }
     }
 

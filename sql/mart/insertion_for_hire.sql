@@ -62,8 +62,8 @@
 -- atl-mart makes the new partition and fills it with the clean rows as they stream from the
 -- warehouse (crates/mart/src/cleaning: the rules and conversions below are generated from its
 -- declarations, and it applies the same ones to each row in flight), stages only the others
--- (rejected rows, and the rare clean row it leaves to this file: a licence the mart does not
--- list yet, a text that is not ASCII), and runs this file with atl.fact_prebuilt = 'on' and
+-- (rejected rows, and the rare clean row it leaves to this file: a licence the mart would
+-- not register, mart.register_licence; a text that is not ASCII), and runs this file with atl.fact_prebuilt = 'on' and
 -- the warehouse's figures: the classification then passes over those staged rows only.
 
 BEGIN;
@@ -125,9 +125,13 @@ BEGIN
     END IF;
 END $$;
 
--- Licences seen for the first time become services named by their code (migration 14).
-SELECT mart.register_licence(k.key) FROM staged_by_key k
-WHERE k.key <> '' AND NOT EXISTS (SELECT FROM mart.dim_service s WHERE s.licence = k.key);
+-- Licences seen for the first time become services named by their code (migration 14; atl-mart's
+-- stream has registered those of its clean rows already).
+DO $$
+BEGIN
+    PERFORM mart.register_licence(k.key) FROM staged_by_key k
+    WHERE k.key <> '' AND NOT EXISTS (SELECT FROM mart.dim_service s WHERE s.licence = k.key);
+END $$;
 
 CREATE TEMP TABLE build_services ON COMMIT DROP AS
 SELECT k.key, coalesce(s.service_id, p.kind_id) AS service_id, k.rows, k.total

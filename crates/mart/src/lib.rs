@@ -444,7 +444,8 @@ pub async fn status(mart: &DatabaseConfig) -> Result<Vec<BuildRecord>, MartError
 }
 
 /// High-volume licences the mart knows no company for (`dim_service` rows named by their
-/// code, as insertion_for_hire.sql adds a licence seen for the first time): their trips are
+/// code, as `mart.register_licence` adds a licence seen for the first time, from the stream
+/// or insertion_for_hire.sql): their trips are
 /// kept, and the build's summary and the dashboard name them.
 pub async fn unnamed_licences(mart: &DatabaseConfig) -> Result<Vec<String>, MartError> {
     let mut conn = connect(mart).await?;

@@ -265,7 +265,7 @@ async fn pump(
             let Some(licence) = or_abort!(fact, split.map_err(Stop::Rows)) else { break };
             out[0].put_i16(-1);
             or_abort!(fact, fact.send(out[0].split().freeze()).await.map_err(writing));
-            written += fact.finish().await.map_err(writing)?;
+            written += fact.finish().await.map_err(|e| Stop::Sql("finishing the partition of", e))?;
             let service = register_licence(mart, &licence).await?;
             cleaner.add_licence(licence, service);
             out[0] = header();
@@ -354,7 +354,7 @@ fn split_rows(
             break;
         }
         let clean = cleaner.reason(&fields).is_none();
-        if let Some(licence) = cleaner.unlisted_licence(&fields).filter(|_| clean) {
+        if let Some(licence) = clean.then(|| cleaner.unlisted_licence(&fields)).flatten() {
             // The row stays at the front, to be split again once the licence is listed.
             let licence = licence.to_vec();
             input.advance(at);

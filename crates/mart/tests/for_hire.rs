@@ -428,3 +428,53 @@ fn build_kind_all_builds_every_kind_the_warehouse_holds() {
         stack.wh("SELECT count(*) FROM raw.fhvhv_tripdata WHERE hvfhs_license_num = 'HV0099'")
     );
 }
+
+/// Licences the mart does not list, met mid-stream (after the stream has sent more than a COPY
+/// chunk of the partition: updated rows come last in the warehouse's scan): two new ones,
+/// one with spaces around it, are registered and streamed like the others; one coded as an
+/// existing service's name is refused, its clean rows left to the SQL (and said so), which
+/// puts them under the kind's own service. The build's accounting holds for all of them.
+#[test]
+fn licences_met_mid_stream_are_registered_or_left_to_the_sql() {
+    let stack = Stack::start(true);
+    stack.put_month(TripKind::Fhvhv, "2024-02", Era::Y2024, 12_000);
+    stack.load(TripKind::Fhvhv);
+    stack.wh(
+        "UPDATE raw.fhvhv_tripdata SET hvfhs_license_num = CASE WHEN source_row % 1000 = 999 THEN 'HV0098' \
+         WHEN source_row % 1000 = 500 THEN 'uber' ELSE ' HV0097 ' END \
+         WHERE source_row % 1000 IN (999, 500) OR (source_row > 10000 AND source_row % 10 = 3)",
+    );
+    let lake_url = format!("file://{}", stack.lake_dir.path().display());
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_atl-mart"))
+        .args(["--warehouse", &stack.warehouse.url("postgres"), "--mart", &stack.mart.url("postgres")])
+        .args(["--lake", &lake_url, "build", "--kind", "fhvhv"])
+        .env("RUST_LOG", "warn,sqlx=error")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}{}", String::from_utf8_lossy(&output.stderr));
+    let in_fact = |rows: &str, service: &str| {
+        stack.mart_sql(&format!(
+            "SELECT count(*) FILTER (WHERE s.name = '{service}') || '/' || count(*) FROM mart.fact_for_hire_trip f \
+             JOIN mart.dim_service s USING (service_id) WHERE {rows}"
+        ))
+    };
+    let all_of = |counts: String| {
+        let (of, all) = counts.split_once('/').unwrap();
+        assert_eq!(of, all, "{counts}");
+        assert_ne!(all, "0");
+        all.to_owned()
+    };
+    all_of(in_fact("f.source_row % 1000 = 999", "HV0098"));
+    all_of(in_fact("f.source_row > 10000 AND f.source_row % 10 = 3", "HV0097"));
+    let refused = all_of(in_fact("f.source_row % 1000 = 500", "fhvhv"));
+    assert!(
+        text.contains(&format!("fhvhv 2024-02: {refused} clean rows were left to the insertion SQL")),
+        "{text}"
+    );
+    assert_eq!(
+        stack.mart_sql("SELECT string_agg(name || '=' || licence, ',' ORDER BY name) FROM mart.dim_service WHERE service_id >= 100"),
+        // HV0099: the generator's own new licence. No service for 'uber'.
+        "HV0097=HV0097,HV0098=HV0098,HV0099=HV0099"
+    );
+}

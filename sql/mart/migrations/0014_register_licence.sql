@@ -4,8 +4,10 @@
 -- transaction and goes on streaming (crates/mart/src/stream.rs). Before, the stream left a
 -- new licence's rows to the SQL, which then summed every roll-up over the whole month: a
 -- generated 20 M-row month (its 0.04 % of HV0099) built at the slow path on a fresh mart.
--- Returns the licence's service, or NULL when the name is taken by another licence's service
--- (its rows then go to the kind's own service, as before).
+-- Returns the service that holds the licence (whatever its kind), or NULL when the mart
+-- gives it none: a service already has the code as its name (a licence coded 'uber',
+-- 'fhvhv', 'yellow'), or the insert conflicts otherwise. The licence's rows then go to the
+-- kind's own service, as before.
 CREATE OR REPLACE FUNCTION mart.register_licence(code text)
 RETURNS smallint LANGUAGE plpgsql AS $$
 BEGIN

@@ -376,6 +376,21 @@ fn kill_9_mid_high_volume_build_keeps_the_previous_month_and_the_rerun_completes
     assert_accounted(&stack, TripKind::Fhvhv, "2024-03");
 }
 
+/// `atl-mart build --kind <kind>` over the stack's servers and lake: its output, once it has
+/// succeeded.
+fn build_with_the_binary(stack: &Stack, kind: &str) -> String {
+    let lake_url = format!("file://{}", stack.lake_dir.path().display());
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_atl-mart"))
+        .args(["--warehouse", &stack.warehouse.url("postgres"), "--mart", &stack.mart.url("postgres")])
+        .args(["--lake", &lake_url, "build", "--kind", kind])
+        .env("RUST_LOG", "warn,sqlx=error")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{text}{}", String::from_utf8_lossy(&output.stderr));
+    text
+}
+
 #[test]
 fn build_kind_all_builds_every_kind_the_warehouse_holds() {
     let stack = Stack::start(true);
@@ -387,15 +402,7 @@ fn build_kind_all_builds_every_kind_the_warehouse_holds() {
     }
     // A licence no company is known for (the TLC may license a new one): kept, and named.
     stack.wh("UPDATE raw.fhvhv_tripdata SET hvfhs_license_num = 'HV0099' WHERE source_row % 10 = 0");
-    let lake_url = format!("file://{}", stack.lake_dir.path().display());
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_atl-mart"))
-        .args(["--warehouse", &stack.warehouse.url("postgres"), "--mart", &stack.mart.url("postgres")])
-        .args(["--lake", &lake_url, "build", "--kind", "all"])
-        .env("RUST_LOG", "warn,sqlx=error")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{text}{}", String::from_utf8_lossy(&output.stderr));
+    let text = build_with_the_binary(&stack, "all");
     for line in [
         "mart: 1 yellow months built",
         "mart: 0 green months built",
@@ -444,15 +451,7 @@ fn licences_met_mid_stream_are_registered_or_left_to_the_sql() {
          WHEN source_row % 1000 = 500 THEN 'uber' ELSE ' HV0097 ' END \
          WHERE source_row % 1000 IN (999, 500) OR (source_row > 10000 AND source_row % 10 = 3)",
     );
-    let lake_url = format!("file://{}", stack.lake_dir.path().display());
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_atl-mart"))
-        .args(["--warehouse", &stack.warehouse.url("postgres"), "--mart", &stack.mart.url("postgres")])
-        .args(["--lake", &lake_url, "build", "--kind", "fhvhv"])
-        .env("RUST_LOG", "warn,sqlx=error")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{text}{}", String::from_utf8_lossy(&output.stderr));
+    let text = build_with_the_binary(&stack, "fhvhv");
     let in_fact = |rows: &str, service: &str| {
         stack.mart_sql(&format!(
             "SELECT count(*) FILTER (WHERE s.name = '{service}') || '/' || count(*) FROM mart.fact_for_hire_trip f \

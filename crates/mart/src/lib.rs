@@ -56,11 +56,17 @@ pub struct BuildRequest {
     /// `None`: every warehouse month not yet built, or loaded again since it was built.
     /// `Some`: exactly these months, rebuilt if already built.
     pub months: Option<MonthRange>,
+    /// A [`BuildEvent::Streamed`] each time the stream has read this many more of a month's
+    /// rows ([`PROGRESS_ROWS`] by default): a high-volume month takes minutes.
+    pub progress_rows: u64,
 }
+
+/// Rows between two [`BuildEvent::Streamed`]: every few seconds at the builds' rates.
+pub const PROGRESS_ROWS: u64 = 1_000_000;
 
 impl BuildRequest {
     pub fn new(kind: TripKind) -> BuildRequest {
-        BuildRequest { kind, months: None }
+        BuildRequest { kind, months: None, progress_rows: PROGRESS_ROWS }
     }
 }
 
@@ -100,6 +106,8 @@ impl BuildReport {
 #[derive(Debug)]
 pub enum BuildEvent<'a> {
     Started(TripKind, YearMonth),
+    /// The month's rows read from the warehouse so far, every [`BuildRequest::progress_rows`].
+    Streamed(TripKind, YearMonth, u64),
     Finished(TripKind, YearMonth, &'a Result<MonthBuild, MartError>),
 }
 
@@ -172,7 +180,8 @@ pub async fn build(
     for month in work {
         progress(BuildEvent::Started(kind, month));
         let outcome = if loaded.iter().any(|(m, _, _)| *m == month.first_day()) {
-            build_month(warehouse, mart, kind, month).await
+            let streamed = |rows| progress(BuildEvent::Streamed(kind, month, rows));
+            build_month(warehouse, mart, kind, month, (request.progress_rows, &streamed)).await
         } else {
             Err(MartError::NotInWarehouse { kind, month })
         };
@@ -214,12 +223,14 @@ async fn lock(mart: &mut PgConnection, key: i64, what: &'static str) -> Result<(
     Ok(())
 }
 
-/// Builds one month over fresh connections (a failed COPY leaves a connection unusable).
+/// Builds one month over fresh connections (a failed COPY leaves a connection unusable);
+/// `progress` is called with the rows read so far every `progress.0` rows.
 pub async fn build_month(
     warehouse: &DatabaseConfig,
     mart: &DatabaseConfig,
     kind: TripKind,
     month: YearMonth,
+    progress: stream::Progress<'_>,
 ) -> Result<MonthBuild, MartError> {
     let mut conn = connect(mart).await?;
     let mut wh = connect_warehouse(warehouse).await?;
@@ -253,7 +264,7 @@ pub async fn build_month(
     let mut rejects = connect(mart).await?;
     let transfer = async {
         let clock = Instant::now();
-        let staged = stream::stream_month(&mut wh, &mut conn, &mut rejects, kind, month).await.map(|s| {
+        let staged = stream::stream_month(&mut wh, &mut conn, &mut rejects, kind, month, progress).await.map(|s| {
             // The clean rows left to the SQL are summed by its roll-ups over the whole month:
             // a build that has any is slower, and this says why.
             tracing::info!(

@@ -133,7 +133,7 @@ async fn build_kind(
     kind: TripKind,
     months: Option<MonthRange>,
 ) -> anyhow::Result<usize> {
-    let request = BuildRequest { kind, months };
+    let request = BuildRequest { months, ..BuildRequest::new(kind) };
     let report = atl_mart::build(&config.warehouse, &config.mart, lake, &request, log_event)
         .await
         .with_context(|| format!("building {kind} months into the mart at {}", config.mart.url))?;
@@ -203,6 +203,7 @@ async fn build_kind(
 fn log_event(event: BuildEvent<'_>) {
     match event {
         BuildEvent::Started(kind, month) => tracing::info!("building {kind} {month}"),
+        BuildEvent::Streamed(kind, month, rows) => tracing::info!("{kind} {month}: {rows} rows streamed"),
         BuildEvent::Finished(kind, month, Ok(b)) => tracing::info!(
             "built {kind} {month}: {} fact + {} rejected rows in {:.1} s",
             b.records.iter().map(|r| r.fact_rows).sum::<i64>(),

@@ -66,6 +66,9 @@ pub fn warehouse_read(
     Ok((fed, transfer::warehouse_select(kind, month, &sent)?))
 }
 
+/// Every this many rows read, a call with the rows read so far.
+pub type Progress<'a> = (u64, &'a dyn Fn(u64));
+
 /// Streams `kind` `month` from `warehouse` (in its transaction's snapshot) into `mart`'s new
 /// build table and `rejects`' staging table. The staging is committed on success; `mart`'s
 /// transaction is left open, for insertion.sql to finish the month in it: the partition is
@@ -77,6 +80,7 @@ pub async fn stream_month(
     rejects: &mut PgConnection,
     kind: TripKind,
     month: YearMonth,
+    progress: Progress<'_>,
 ) -> Result<Streamed, MartError> {
     let what = |step: &str| format!("{step} {kind} {month}");
     let spec = spec(kind);
@@ -122,7 +126,8 @@ pub async fn stream_month(
 
     let layout = Layout { fed: &fed, width: staging.len() };
     let fact_copy = FactCopy { mart, copy: &copy_fact };
-    let pumped = pump(&mut rows, fact_copy, &mut reject_sink, &mut cleaner, layout, &mut rollups).await;
+    let sinks = (fact_copy, &mut reject_sink);
+    let pumped = pump(&mut rows, sinks, &mut cleaner, layout, &mut rollups, progress).await;
     let (counts, written) = match pumped {
         Ok(pumped) => pumped,
         Err(stop) => {
@@ -221,11 +226,11 @@ struct FactCopy<'a> {
 /// partition's COPY is aborted here.
 async fn pump(
     rows: &mut BoxStream<'_, sqlx::Result<Bytes>>,
-    target: FactCopy<'_>,
-    rejects: &mut PgCopyIn<&mut PgConnection>,
+    (target, rejects): (FactCopy<'_>, &mut PgCopyIn<&mut PgConnection>),
     cleaner: &mut Cleaner,
     layout: Layout<'_>,
     rollups: &mut Rollups,
+    (every, report): Progress<'_>,
 ) -> Result<(Streamed, u64), Stop> {
     // A step that fails aborts the partition's COPY (a finish that fails has ended it).
     macro_rules! or_abort {
@@ -249,6 +254,7 @@ async fn pump(
     let mut written = 0;
     let mut state = Framing::Header;
     let mut ended = false;
+    let mut next_report = every.max(1);
     while !ended {
         match rows.next().await {
             Some(chunk) => {
@@ -270,6 +276,11 @@ async fn pump(
             cleaner.add_licence(licence, service);
             out[0] = header();
             fact = mart.copy_in_raw(copy).await.map_err(starting)?;
+        }
+        let read = counts.clean + counts.staged;
+        if read >= next_report {
+            report(read);
+            next_report = (read / every.max(1) + 1) * every.max(1);
         }
         if out[0].len() >= CHUNK_BYTES {
             or_abort!(fact, fact.send(out[0].split().freeze()).await.map_err(writing));

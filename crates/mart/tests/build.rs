@@ -249,7 +249,10 @@ fn yellow_and_green_months_are_accounted_for_by_reason_and_rebuild_identically()
     }
 
     // A month missing from the warehouse is a failure of that month only.
-    let request = BuildRequest { kind: TripKind::Green, months: Some("2019-06..2019-07".parse().unwrap()) };
+    let request = BuildRequest {
+        months: Some("2019-06..2019-07".parse().unwrap()),
+        ..BuildRequest::new(TripKind::Green)
+    };
     let report = stack
         .rt
         .block_on(atl_mart::build(&stack.wh_db(), &stack.mart_db(), &stack.lake, &request, |_| {}))
@@ -586,4 +589,31 @@ fn a_warehouse_schema_older_than_the_release_stops_the_build_naming_the_upgrade(
     assert!(text.contains(&expected) && text.contains("atl-warehouse migrate"), "{text}");
     assert_eq!(stack.mart_sql("SELECT count(*) FROM mart.fact_trip"), "0");
     assert_eq!(stack.wh("SELECT count(*) FROM raw._sqlx_migrations"), (newest - 1).to_string());
+}
+
+/// A month's build says how far its stream has got, every `progress_rows` rows read from the
+/// warehouse (a high-volume month streams for minutes): the counts rise past each multiple,
+/// and none is beyond the month.
+#[test]
+fn a_build_reports_the_rows_it_has_streamed_as_it_goes() {
+    let stack = Stack::start(true);
+    stack.put_month(TripKind::Yellow, "2024-02", Era::Y2024, 3_000);
+    stack.load(TripKind::Yellow);
+    let streamed = std::sync::Mutex::new(Vec::new());
+    let request = BuildRequest { progress_rows: 500, ..BuildRequest::new(TripKind::Yellow) };
+    let report = stack
+        .rt
+        .block_on(atl_mart::build(&stack.wh_db(), &stack.mart_db(), &stack.lake, &request, |event| {
+            if let atl_mart::BuildEvent::Streamed(kind, month, rows) = event {
+                streamed.lock().unwrap().push((kind, month.to_string(), rows));
+            }
+        }))
+        .unwrap();
+    assert_eq!(report.failures().count(), 0);
+    let streamed = streamed.into_inner().unwrap();
+    assert!(streamed.iter().all(|(kind, month, _)| *kind == TripKind::Yellow && month == "2024-02"));
+    let rows: Vec<u64> = streamed.iter().map(|(_, _, rows)| *rows).collect();
+    assert!(rows.len() >= 3, "{rows:?}");
+    assert!(rows.windows(2).all(|w| w[1] / 500 > w[0] / 500), "{rows:?}");
+    assert!(rows.iter().all(|r| (500..=3_000).contains(r)), "{rows:?}");
 }

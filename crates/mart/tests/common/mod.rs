@@ -55,7 +55,7 @@ impl Stack {
     }
 
     pub fn build(&self, kind: TripKind, months: Option<&str>) -> atl_mart::BuildReport {
-        let request = BuildRequest { kind, months: months.map(|m| m.parse().unwrap()) };
+        let request = BuildRequest { months: months.map(|m| m.parse().unwrap()), ..BuildRequest::new(kind) };
         let report = self
             .rt
             .block_on(atl_mart::build(&self.wh_db(), &self.mart_db(), &self.lake, &request, |_| {}))

@@ -222,8 +222,9 @@ struct FactCopy<'a> {
 /// Moves every row of `rows` into one of the sinks, their binary COPY trailers included;
 /// returns the counts and the rows the partition took. A clean row of a licence the mart
 /// does not list yet stops the partition's COPY while `mart.register_licence` (migration 14)
-/// gives it a service in the month's transaction; then a new COPY goes on. On an error the
-/// partition's COPY is aborted here.
+/// gives it a service in the month's transaction; then a new COPY goes on. `report` hears
+/// the rows read so far each time another `every` have been. On an error the partition's
+/// COPY is aborted here.
 async fn pump(
     rows: &mut BoxStream<'_, sqlx::Result<Bytes>>,
     (target, rejects): (FactCopy<'_>, &mut PgCopyIn<&mut PgConnection>),

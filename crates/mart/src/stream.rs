@@ -233,6 +233,7 @@ async fn pump(
     rollups: &mut Rollups,
     (every, report): Progress<'_>,
 ) -> Result<(Streamed, u64), Stop> {
+    let every = every.max(1);
     // A step that fails aborts the partition's COPY (a finish that fails has ended it).
     macro_rules! or_abort {
         ($fact:ident, $step:expr) => {
@@ -255,7 +256,7 @@ async fn pump(
     let mut written = 0;
     let mut state = Framing::Header;
     let mut ended = false;
-    let mut next_report = every.max(1);
+    let mut next_report = every;
     while !ended {
         match rows.next().await {
             Some(chunk) => {
@@ -281,7 +282,7 @@ async fn pump(
         let read = counts.clean + counts.staged;
         if read >= next_report {
             report(read);
-            next_report = (read / every.max(1) + 1) * every.max(1);
+            next_report = (read / every + 1) * every;
         }
         if out[0].len() >= CHUNK_BYTES {
             or_abort!(fact, fact.send(out[0].split().freeze()).await.map_err(writing));

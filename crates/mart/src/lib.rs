@@ -273,18 +273,30 @@ pub async fn build_month(
                 s.staged,
                 s.deferred
             );
-            (s.clean + s.staged, s.deferred)
+            (s.clean + s.staged, s.deferred, s.beyond_shortcut)
         });
         (staged, clock.elapsed().as_secs_f64())
     };
     let (totals, (staged, transfer_seconds)) =
         tokio::join!(transfer::warehouse_totals(&mut wh_count, kind, month), transfer);
     drop(wh);
-    drop(wh_count);
     drop(rejects);
     // The stream's error first: it is the cause, and it leaves `conn`'s transaction aborted.
-    let (staged, deferred_rows) = staged?;
-    let (service_totals, warehouse_loaded_at) = totals?;
+    let (staged, deferred_rows, beyond_shortcut) = staged?;
+    let transfer::WarehouseTotals {
+        services: mut service_totals,
+        loaded_at: warehouse_loaded_at,
+        in_whole_cents,
+    } = totals?;
+    if in_whole_cents && beyond_shortcut > 0 {
+        // Whole cents are not the rule's for some value: the month value by value, in the
+        // same snapshot.
+        tracing::info!(
+            "{kind} {month}: {beyond_shortcut} rows hold money beyond the rounding rule's shortcut; counting the warehouse month value by value"
+        );
+        service_totals = transfer::exact_totals(&mut wh_count, kind, month).await?;
+    }
+    drop(wh_count);
     let warehouse_rows: i64 = service_totals.iter().map(|t| t.rows).sum();
     let warehouse_total = sum_numeric(&mut conn, service_totals.iter().map(|t| t.total.as_str())).await?;
     if staged != warehouse_rows as u64 {

@@ -17,6 +17,7 @@
 //! three passes over the new partition (it checks them against one pass over total_amount,
 //! which gives build_log its fact figures); insertion_for_hire.sql sums its own.
 
+use atl_core::schema::passenger_total_columns;
 use atl_core::{TripKind, YearMonth};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures::StreamExt;
@@ -46,6 +47,9 @@ pub struct Streamed {
     pub staged: u64,
     /// Of the staged rows, the clean ones left to the SQL ([`Cleaner::streamable`]).
     pub deferred: u64,
+    /// Rows with a passenger-total value beyond the rounding rule's integer shortcut
+    /// ([`Cleaner::money_beyond_shortcut`]), clean or not.
+    pub beyond_shortcut: u64,
 }
 
 /// The fact a kind's months are cleaned into.
@@ -86,11 +90,10 @@ pub async fn stream_month(
     let spec = spec(kind);
     let staging_table = spec.staging;
     let staging = staging_columns(mart, staging_table).await?;
-    let mut cleaner = Cleaner::new(
-        spec,
-        &staging.iter().map(|c| (c.name.clone(), c.sql_type.clone())).collect::<Vec<_>>(),
-        constants(mart, kind, month).await?,
-    )?;
+    let columns: Vec<(String, String)> =
+        staging.iter().map(|c| (c.name.clone(), c.sql_type.clone())).collect();
+    let mut cleaner = Cleaner::new(spec, &columns, constants(mart, kind, month).await?)?;
+    cleaner.check_money(passenger_total_columns(kind), &columns)?;
     sqlx::raw_sql(AssertSqlSafe(format!("BEGIN; TRUNCATE {staging_table}")))
         .execute(&mut *rejects)
         .await
@@ -252,7 +255,7 @@ async fn pump(
     let mut fact = mart.copy_in_raw(copy).await.map_err(starting)?;
     let mut input = BytesMut::new();
     let mut out = [header(), header()];
-    let mut counts = Streamed { clean: 0, staged: 0, deferred: 0 };
+    let mut counts = Streamed { clean: 0, staged: 0, deferred: 0, beyond_shortcut: 0 };
     let mut written = 0;
     let mut state = Framing::Header;
     let mut ended = false;
@@ -373,6 +376,7 @@ fn split_rows(
             input.advance(at);
             return Ok(Some(licence));
         }
+        counts.beyond_shortcut += u64::from(cleaner.money_beyond_shortcut(&fields));
         if clean && cleaner.streamable(&fields) {
             cleaner
                 .write_fact(&fields, &mut out[0], &mut values)

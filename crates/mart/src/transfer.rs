@@ -116,13 +116,14 @@ pub struct ServiceTotal {
     pub total: String,
 }
 
-/// The query of [`warehouse_totals`]: per licence, the rows and the passenger total, each
+/// The query of [`exact_totals`]: per licence, the rows and the passenger total, each
 /// money column rounded to cents by the mart's rule ([`install_rounding`]) and summed as
 /// numeric (`0` for a kind without money). A kind with one money column (the taxis' total)
 /// groups by its value first and rounds each distinct value once: a month holds a few
 /// thousand distinct totals, and rounding 3 M values one by one was 1.2 of 1.6 CPU-s of the
 /// count (measured serially on a 3 M-row month: 1.18-1.23 s against 0.83-0.85 s). A kind with
-/// several (HVFHV's eight charges) is counted by [`cents_totals_sql`] first.
+/// several (HVFHV's eight charges) is counted by [`cents_totals_sql`], and by this query only
+/// when the stream met a value beyond the rule's integer shortcut.
 fn totals_sql(kind: TripKind, raw: &RawTable) -> String {
     let licence = licence_column(kind).map_or_else(|| "NULL::text".to_owned(), quote_ident);
     match passenger_total_columns(kind) {
@@ -159,43 +160,37 @@ fn by_the_rule(c: &str) -> String {
 }
 
 /// For a kind with several money columns: per licence, the rows and the sum of every column
-/// in whole cents, `round(c * 100)`, with the total NULL for a licence where a value falls
-/// outside the rule's integer shortcut (the largest `abs(c)` and the largest distance to a
-/// whole cent over the licence's values; then [`totals_sql`] counts it value by value).
-/// Checking the shortcut by two maxima instead of choosing a branch per value is about a
-/// third cheaper on the warehouse server (1 M generated HVFHV rows: 0.73-1.27 s against
-/// 1.24-1.77 s, the scan and grouping alone 0.22-0.38 s), and HVFHV's count runs beside the
-/// stream on the same two cores.
+/// in whole cents, `round(c * 100)`: the rule's value wherever its integer shortcut holds
+/// ([`shortcut`]). Whether it held for every value is not asked of the warehouse: the stream
+/// reads every row of the same snapshot and checks each value
+/// ([`crate::cleaning::row::Cleaner::money_beyond_shortcut`]); a month with any value beyond
+/// it is counted again by [`exact_totals`]. Checking it here too (the largest `abs(c)` and
+/// the largest distance to a whole cent, two more aggregates over every value) was about half
+/// of the count's CPU on the warehouse server (a 3 M-row generated month, 3 alternated rounds:
+/// 3.05-3.68 against 1.36-2.65 CPU-s), and the count runs beside the stream on the same two
+/// cores. A 20 M-row month's build, 2 alternated rounds (fsync off): the warehouse server's
+/// CPU 39.3-44.4 against 35.8-35.9 CPU-s, the build 62.2-66.0 against 59.9-61.1 s; on 3 M-row
+/// months the build's wall time moved within this machine's noise.
 ///
-/// Each row's columns are folded into one value per measure before aggregating (three
-/// aggregates instead of three per column: on a 3 M-row month, 8 alternated rounds, medians
-/// 1.62 against 1.74 s, ranges 1.48-2.73 and 1.59-2.51 s: a few per cent, within this
-/// machine's noise; kept because it is not slower and has no per-value cast to fail).
-/// A row's cents are added as float8, exact where the shortcut holds (each under 1e9 cents),
-/// and clamped to +-1e15 before the cast to bigint, so that a NaN, an infinity or a huge
-/// value (whose licence fails the shortcut, and whose sum is not used) cannot fail the cast;
-/// the bigints are summed exactly.
+/// Each row's columns are folded into one value before aggregating (on a 3 M-row month, 8
+/// alternated rounds, medians 1.62 against 1.74 s for one aggregate per column). A row's
+/// cents are added as float8, exact where the shortcut holds (each under 1e9 cents), and
+/// clamped to +-1e15 before the cast to bigint, so that a NaN, an infinity or a huge value
+/// (beyond the shortcut: the month is counted again) cannot fail the cast; the bigints are
+/// summed exactly.
 fn cents_totals_sql(kind: TripKind, raw: &RawTable) -> Option<String> {
     let columns = passenger_total_columns(kind);
     if columns.len() < 2 {
         return None;
     }
     let licence = licence_column(kind).map_or_else(|| "NULL::text".to_owned(), quote_ident);
-    let quoted: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
-    let each =
-        |f: &dyn Fn(&str) -> String, sep: &str| quoted.iter().map(|c| f(c)).collect::<Vec<_>>().join(sep);
-    let cents = format!(
-        "least(greatest({}, -1e15), 1e15)::bigint",
-        each(&|c| format!("coalesce(round({c} * 100), 0)"), " + ")
-    );
-    // greatest() skips NULLs: a row without any value gives NULL, which max() skips, and a
-    // licence without values holds. NaN is above every number: no shortcut.
-    let largest = each(&|c| format!("abs({c})"), ", ");
-    let distance = each(&|c| format!("abs({c} * 100 - round({c} * 100))"), ", ");
+    let cents: Vec<String> =
+        columns.iter().map(|c| format!("coalesce(round({} * 100), 0)", quote_ident(c))).collect();
     Some(format!(
-        "SELECT licence, rows, CASE WHEN coalesce(a < 1e7 AND r < 0.49, true) THEN (s * 0.01)::text END AS total \
-         FROM (SELECT {licence} AS licence, count(*) AS rows, sum({cents}) AS s, max(greatest({largest})) AS a, \
-         max(greatest({distance})) AS r FROM {} WHERE source_month = $1 GROUP BY 1) AS g ORDER BY 1",
+        "SELECT {licence} AS licence, count(*) AS rows, \
+         (sum(least(greatest({}, -1e15), 1e15)::bigint) * 0.01)::text AS total \
+         FROM {} WHERE source_month = $1 GROUP BY 1 ORDER BY 1",
+        cents.join(" + "),
         raw.parent()
     ))
 }
@@ -237,36 +232,31 @@ pub async fn install_rounding(
     Ok(())
 }
 
+/// A warehouse month's figures ([`warehouse_totals`]).
+#[derive(Debug, Clone)]
+pub struct WarehouseTotals {
+    pub services: Vec<ServiceTotal>,
+    /// When the load the rows came from finished (raw.load_log, as text).
+    pub loaded_at: Option<String>,
+    /// The money was summed in whole cents ([`cents_totals_sql`]): exact only if the rounding
+    /// rule's integer shortcut held for every value, which the stream checks; else
+    /// [`exact_totals`] counts the month again.
+    pub in_whole_cents: bool,
+}
+
 /// The warehouse month's rows and passenger totals per licence, and when the load the rows
-/// came from finished (raw.load_log, as text), all read in the transfer's snapshot. The
-/// session must have had [`install_rounding`].
+/// came from finished, all read in the transfer's snapshot. The session must have had
+/// [`install_rounding`].
 pub async fn warehouse_totals(
     warehouse: &mut PgConnection,
     kind: TripKind,
     month: YearMonth,
-) -> Result<(Vec<ServiceTotal>, Option<String>), MartError> {
+) -> Result<WarehouseTotals, MartError> {
     let raw = RawTable::new(kind).ok_or(MartError::UnsupportedKind(kind))?;
     let what = || format!("counting {kind} {month} in the warehouse");
-    let mut totals = None;
-    if let Some(sql) = cents_totals_sql(kind, &raw) {
-        let in_cents: Vec<(Option<String>, i64, Option<String>)> = sqlx::query_as(AssertSqlSafe(sql))
-            .bind(month.first_day())
-            .fetch_all(&mut *warehouse)
-            .await
-            .map_err(MartError::sql(what()))?;
-        // Any licence beyond the shortcut: the whole month by the rule, in the same snapshot.
-        totals = in_cents
-            .into_iter()
-            .map(|(licence, rows, total)| total.map(|total| ServiceTotal { licence, rows, total }))
-            .collect::<Option<Vec<_>>>();
-    }
-    let totals: Vec<ServiceTotal> = match totals {
-        Some(totals) => totals,
-        None => sqlx::query_as(AssertSqlSafe(totals_sql(kind, &raw)))
-            .bind(month.first_day())
-            .fetch_all(&mut *warehouse)
-            .await
-            .map_err(MartError::sql(what()))?,
+    let (services, in_whole_cents) = match cents_totals_sql(kind, &raw) {
+        Some(sql) => (count(warehouse, sql, month, what).await?, true),
+        None => (exact_totals(warehouse, kind, month).await?, false),
     };
     let loaded_at: Option<String> = sqlx::query_scalar(AssertSqlSafe(format!(
         "SELECT finished_at::text FROM {LOAD_LOG} WHERE kind = $2 AND month = $1"
@@ -277,7 +267,34 @@ pub async fn warehouse_totals(
     .await
     .map_err(MartError::sql(what()))?
     .flatten();
-    Ok((totals, loaded_at))
+    Ok(WarehouseTotals { services, loaded_at, in_whole_cents })
+}
+
+/// The warehouse month's rows and passenger totals per licence, each value rounded by the
+/// mart's rule ([`totals_sql`]), in the session's snapshot.
+pub async fn exact_totals(
+    warehouse: &mut PgConnection,
+    kind: TripKind,
+    month: YearMonth,
+) -> Result<Vec<ServiceTotal>, MartError> {
+    let raw = RawTable::new(kind).ok_or(MartError::UnsupportedKind(kind))?;
+    count(warehouse, totals_sql(kind, &raw), month, || {
+        format!("counting {kind} {month} in the warehouse value by value")
+    })
+    .await
+}
+
+async fn count(
+    warehouse: &mut PgConnection,
+    sql: String,
+    month: YearMonth,
+    what: impl Fn() -> String,
+) -> Result<Vec<ServiceTotal>, MartError> {
+    sqlx::query_as(AssertSqlSafe(sql))
+        .bind(month.first_day())
+        .fetch_all(warehouse)
+        .await
+        .map_err(MartError::sql(what()))
 }
 
 /// Replaces the staging table's contents with the warehouse month; returns the rows copied.

@@ -65,6 +65,8 @@ pub struct Cleaner {
     refused: Vec<Vec<u8>>,
     /// The staged column of the licence ([`Conv::Licence`]), if the fact has one.
     licence_at: Option<usize>,
+    /// The staged columns of the passenger total ([`Cleaner::check_money`]).
+    money: Vec<usize>,
 }
 
 /// A staged row: each field's bytes, `None` for NULL.
@@ -113,7 +115,38 @@ impl Cleaner {
             Conv::Licence(_) => at.first().copied(),
             _ => None,
         });
-        Ok(Cleaner { spec, fields, rules, convs, constants, refused: Vec::new(), licence_at })
+        Ok(Cleaner {
+            spec,
+            fields,
+            rules,
+            convs,
+            constants,
+            refused: Vec::new(),
+            licence_at,
+            money: Vec::new(),
+        })
+    }
+
+    /// Has [`Cleaner::money_beyond_shortcut`] look at the staged columns `columns` (the
+    /// warehouse's passenger total, `atl_core::schema::passenger_total_columns`).
+    pub fn check_money(&mut self, columns: &[&str], staging: &[(String, String)]) -> Result<(), MartError> {
+        self.money = columns
+            .iter()
+            .map(|col| {
+                let at = staging.iter().position(|(name, _)| name == col);
+                at.filter(|i| self.fields[*i] == Field::Float8).ok_or_else(|| MartError::Cleaning {
+                    detail: format!("{} has no float8 column {col}", self.spec.staging),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(())
+    }
+
+    /// Whether one of `row`'s passenger-total values is one [`within_shortcut`] does not hold
+    /// for: then the warehouse's count of the month in whole cents may be off by the rule
+    /// (`crate::transfer::warehouse_totals`), and the month is counted value by value.
+    pub fn money_beyond_shortcut(&self, row: &Row) -> bool {
+        self.money.iter().any(|&i| float(row, i).is_some_and(|x| !within_shortcut(x)))
     }
 
     /// The fact's columns: how many values [`Cleaner::write_fact`] sets.
@@ -398,6 +431,14 @@ pub fn seconds(micros: i64) -> i32 {
     (micros as f64 / 1e6 + 0.5).floor() as i32
 }
 
+/// `mart.round_cents`' integer shortcut (migration 0004; `crate::transfer` states it in SQL):
+/// where it holds, the rule's value is `round(x * 100)` cents. False for NaN and the
+/// infinities.
+pub fn within_shortcut(x: f64) -> bool {
+    let hundred = x * 100.0;
+    x.abs() < 1e7 && (hundred - hundred.round_ties_even()).abs() < 0.49
+}
+
 /// `mart.round_cents(x)` in cents: `round(x::numeric, 2)`, where `x::numeric` is x's
 /// 15-significant-digit decimal form and the rounding is half away from zero, with the same
 /// integer shortcut for values within 0.49 of a whole number of cents. `None` for NaN, the
@@ -406,10 +447,8 @@ pub fn round_cents(x: f64) -> Option<i64> {
     if !x.is_finite() || x.abs() >= 1e13 {
         return None;
     }
-    let hundred = x * 100.0;
-    let n = hundred.round_ties_even();
-    if x.abs() < 1e7 && (hundred - n).abs() < 0.49 {
-        return Some(n as i64);
+    if within_shortcut(x) {
+        return Some((x * 100.0).round_ties_even() as i64);
     }
     // d.dddddddddddddde±E: 15 significant digits, as PostgreSQL's float8 -> numeric.
     let text = format!("{:.14e}", x.abs());
@@ -470,5 +509,20 @@ mod tests {
         assert_eq!(round_cents(1.004999), Some(100));
         assert_eq!(round_cents(9999.995), Some(1_000_000));
         assert_eq!(round_cents(f64::NAN), None);
+    }
+
+    /// Where the shortcut holds, whole cents are the rule's value; where it does not, the
+    /// warehouse's count in whole cents could differ from the rule by a cent.
+    #[test]
+    fn the_shortcut_holds_only_where_whole_cents_are_the_rules_value() {
+        for x in [12.34, -0.0, 1.0048, 9999.99, -3.33, 9_999_999.99] {
+            assert!(within_shortcut(x), "{x}");
+            assert_eq!(round_cents(x), Some((x * 100.0).round_ties_even() as i64), "{x}");
+        }
+        for x in [0.125, -0.125, 1.005, 1.004999, 2.675, -3.335, 1e7, f64::NAN, f64::INFINITY] {
+            assert!(!within_shortcut(x), "{x}");
+        }
+        // Beyond it the two differ: 0.125 is 12.5 cents, the rule rounds away from zero.
+        assert_ne!(round_cents(0.125), Some((0.125f64 * 100.0).round_ties_even() as i64));
     }
 }

@@ -93,7 +93,9 @@ pub async fn stream_month(
     let columns: Vec<(String, String)> =
         staging.iter().map(|c| (c.name.clone(), c.sql_type.clone())).collect();
     let mut cleaner = Cleaner::new(spec, &columns, constants(mart, kind, month).await?)?;
-    cleaner.check_money(passenger_total_columns(kind), &columns)?;
+    if transfer::counted_in_whole_cents(kind) {
+        cleaner.check_money(passenger_total_columns(kind), &columns)?;
+    }
     sqlx::raw_sql(AssertSqlSafe(format!("BEGIN; TRUNCATE {staging_table}")))
         .execute(&mut *rejects)
         .await

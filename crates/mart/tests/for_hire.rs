@@ -166,8 +166,8 @@ fn high_volume_and_other_fhv_months_are_accounted_for_per_licence_and_rebuild_id
     stack.load(TripKind::Fhv);
     // Hand-made HVFHV rows: a licence the mart does not know, none, a negative fare, and a
     // tip a half cent off (1.005 is 1.00499... as a double: the mart's rule rounds it to 1.01,
-    // the integer shortcut would give 1.00, so the warehouse counts this licence value by
-    // value).
+    // the integer shortcut would give 1.00; the stream sees it, and the warehouse counts the
+    // month again value by value).
     stack.wh(
         "INSERT INTO raw.fhvhv_tripdata (source_month, source_row, hvfhs_license_num, dispatching_base_num, \
            pickup_datetime, dropoff_datetime, pulocationid, dolocationid, trip_miles, trip_time, \
@@ -188,8 +188,17 @@ fn high_volume_and_other_fhv_months_are_accounted_for_per_licence_and_rebuild_id
          ('2025-02-01', 9000007, 'HV0005', 'B77777', '2025-02-03 11:00', '2025-02-03 11:20', 4, 7, 3.1, 1200, 15.5, 2, 11), \
          ('2025-02-01', 9000008, 'HV0005', E'b7\\\\7\\t7', '2025-02-03 12:00', '2025-02-03 12:20', 4, 7, 3.1, 1200, 15.5, 2, 11)",
     );
+    // A month whose only charge off the whole cents is on a rejected row (a negative fare):
+    // the stream checks the rows it stages too, or the count of the month would be a cent off.
+    stack.wh(
+        "INSERT INTO raw.fhvhv_tripdata (source_month, source_row, hvfhs_license_num, dispatching_base_num, \
+           pickup_datetime, dropoff_datetime, pulocationid, dolocationid, trip_miles, trip_time, \
+           base_passenger_fare, tips, driver_pay) VALUES \
+         ('2019-03-01', 9000009, 'HV0003', 'B03404', '2019-03-02 10:00', '2019-03-02 10:20', 4, 7, 3.1, 1200, -4.5, 0.125, 11)",
+    );
     // As if the months had been loaded with them (the mart rebuilds months whose row count
     // differs from the load log's).
+    stack.wh("UPDATE raw.load_log SET rows = rows + 1 WHERE kind = 'fhvhv' AND month = '2019-03-01'");
     stack.wh("UPDATE raw.load_log SET rows = rows + 5 WHERE kind = 'fhvhv' AND month = '2023-06-01'");
     stack.wh("UPDATE raw.load_log SET rows = rows + 3 WHERE kind = 'fhvhv' AND month = '2025-02-01'");
     let report = stack.build(TripKind::Fhvhv, None);

@@ -436,8 +436,14 @@ pub fn seconds(micros: i64) -> i32 {
 /// infinities.
 pub fn within_shortcut(x: f64) -> bool {
     let hundred = x * 100.0;
-    x.abs() < 1e7 && (hundred - hundred.round_ties_even()).abs() < 0.49
+    x.abs() < SHORTCUT_BOUND && (hundred - hundred.round_ties_even()).abs() < SHORTCUT_DISTANCE
 }
+
+/// The shortcut's bounds: values under 1e7 in absolute value, within 0.49 of a whole number of
+/// cents. `crate::transfer` writes them into its SQL, and checks the mart's definition states
+/// the same.
+pub const SHORTCUT_BOUND: f64 = 1e7;
+pub const SHORTCUT_DISTANCE: f64 = 0.49;
 
 /// `mart.round_cents(x)` in cents: `round(x::numeric, 2)`, where `x::numeric` is x's
 /// 15-significant-digit decimal form and the rounding is half away from zero, with the same

@@ -253,8 +253,11 @@ pub async fn build_month(
     let mut wh_count = connect_warehouse(warehouse).await?;
     transfer::install_rounding(&mut conn, &mut wh_count).await?;
     let snapshot = export_snapshot(&mut wh, kind, month).await?;
+    // The session may idle in its transaction for the whole stream before counting the month
+    // value by value: a server's idle timeout must not end it.
     sqlx::raw_sql(AssertSqlSafe(format!(
-        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{snapshot}'"
+        "SET idle_in_transaction_session_timeout = 0; \
+         BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{snapshot}'"
     )))
     .execute(&mut wh_count)
     .await

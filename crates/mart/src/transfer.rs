@@ -180,8 +180,7 @@ fn by_the_rule(c: &str) -> String {
 /// cast to bigint, so that a NaN, an infinity or a huge value (beyond the shortcut: the month
 /// is counted again) cannot fail the cast; the bigints are summed exactly.
 ///
-/// The value-by-value count of such a month runs after the stream, not beside it: real TLC
-/// charges are whole cents, so it is rare, and the build logs when it happens.
+/// Such a month's recount runs after the stream: rare (TLC charges are whole cents), logged.
 fn cents_totals_sql(kind: TripKind, raw: &RawTable) -> Option<String> {
     if !counted_in_whole_cents(kind) {
         return None;

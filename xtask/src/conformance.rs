@@ -46,57 +46,82 @@ pub fn run(folder: &Path) -> anyhow::Result<()> {
     check_reference(&mart, &full_months)
 }
 
+/// The dashboard's comparison with the TLC, per month and licence class, over the services
+/// `$3` ($1..$2: yyyymm): the classes as the page groups them (a high-volume licence in its
+/// kind's class, other FHV against the sum of the report's classes it is split into).
+const TLC_COMPARISON: &str = include_str!("../../crates/viz/sql/tlc_comparison.sql");
+
 /// The zone shapes and the TLC comparison of the mart built from the real files; only whole
-/// official months (`trip-data/`, as `YYYYMM kind`) are compared, not the samples' heads.
+/// official months (`trip-data/`, as `YYYYMM kind`) are compared, each over the services of
+/// the kinds loaded whole for it, not the samples' heads.
 fn check_reference(mart: &PgServer, full_months: &[String]) -> anyhow::Result<()> {
     let sql = |q: &str| mart.psql("postgres", q).with_context(|| format!("querying the mart: {q}"));
     let shapes = sql("SELECT count(*) FROM mart.ref_zone_shape")?;
     println!("mart  zone shapes: {shapes} records");
-    let rows =
-        sql("SELECT r.month_id, l.licence_class, i.trips_per_day::float8, s.name, r.trips::float8 / d.days,
-                coalesce(i.farebox_per_day::float8::text, ''),
-                coalesce(((r.total_amount_sum - r.card_tip_amount_sum) / d.days)::float8::text, '')
-         FROM mart.agg_month_recorded r JOIN mart.dim_service s USING (service_id)
-         CROSS JOIN LATERAL (SELECT extract(day FROM (to_date(r.month_id::text, 'YYYYMM') + interval '1 month'
-                                                      - interval '1 day')) AS days) d
-         JOIN mart.ref_licence_class l ON l.service_name = s.name
-         JOIN mart.ref_tlc_indicator i ON i.month_id = r.month_id AND i.licence_class = l.licence_class
-         ORDER BY 1, 2")?;
-    for line in rows.lines().filter(|l| !l.is_empty()) {
-        let f: Vec<&str> = line.split('|').collect();
-        if !full_months.contains(&format!("{} {}", f[0], f[3])) {
-            continue;
+    let mut months: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (month, kind) in full_months.iter().filter_map(|m| m.split_once(' ')) {
+        match months.iter_mut().find(|(m, _)| *m == month) {
+            Some((_, kinds)) => kinds.push(kind),
+            None => months.push((month, vec![kind])),
         }
-        let (theirs, ours): (f64, f64) = (f[2].parse()?, f[4].parse()?);
-        let deviation = (ours - theirs) / theirs;
-        println!(
-            "mart  {} {}: TLC {theirs:.0} trips/day, ours {ours:.1} ({:+.2} %)",
-            f[0],
-            f[1],
-            deviation * 100.0
-        );
-        if deviation.abs() > TLC_TOLERANCE {
-            bail!("{} {}: ours is {:+.2} % from the TLC's trips per day", f[0], f[1], deviation * 100.0);
-        }
-        if let (Ok(theirs), Ok(ours)) = (f[5].parse::<f64>(), f[6].parse::<f64>()) {
-            let deviation = (ours - theirs) / theirs;
-            println!(
-                "mart  {} {}: TLC farebox {theirs:.0} $/day, ours {ours:.1} ({:+.3} %)",
-                f[0],
-                f[1],
-                deviation * 100.0
-            );
-            if deviation.abs() > TLC_TOLERANCE {
-                bail!(
-                    "{} {}: ours is {:+.2} % from the TLC's farebox per day",
-                    f[0],
-                    f[1],
-                    deviation * 100.0
-                );
-            }
+    }
+    for (month, kinds) in months {
+        let quoted: Vec<String> = kinds.iter().map(|k| format!("'{k}'")).collect();
+        let services = sql(&format!(
+            "SELECT coalesce(string_agg(service_id::text, ','), '') FROM mart.dim_service WHERE kind IN ({})",
+            quoted.join(", ")
+        ))?;
+        let query = TLC_COMPARISON
+            .replace("$1", month)
+            .replace("$2", month)
+            .replace("$3", &format!("'{{{services}}}'::int2[]"));
+        for line in sql(&query)?.lines().filter(|l| !l.is_empty()) {
+            compare(month, &line.split('|').collect::<Vec<_>>())?;
         }
     }
     Ok(())
+}
+
+/// One row of [`TLC_COMPARISON`]: ours on the TLC's definition against the TLC's figure, for
+/// the trips and, where both have one, the farebox per day.
+fn compare(month: &str, f: &[&str]) -> anyhow::Result<()> {
+    let [_, class, _, tlc_trips, tlc_farebox, trips, farebox, ..] = f else {
+        bail!("{month}: unexpected row of the TLC comparison: {f:?}");
+    };
+    let Ok(theirs) = tlc_trips.parse::<f64>() else { return Ok(()) };
+    let days = days_in(month)?;
+    let ours = trips.parse::<f64>().with_context(|| format!("{month} {class}: no trips of ours"))? / days;
+    check(month, class, "trips", theirs, ours)?;
+    if let (Ok(theirs), Ok(ours)) = (tlc_farebox.parse::<f64>(), farebox.parse::<f64>()) {
+        check(month, class, "farebox", theirs, ours / days)?;
+    }
+    Ok(())
+}
+
+fn check(month: &str, class: &str, what: &str, theirs: f64, ours: f64) -> anyhow::Result<()> {
+    let deviation = (ours - theirs) / theirs;
+    println!(
+        "mart  {month} {class}: TLC {what} {theirs:.0} a day, ours {ours:.1} ({:+.3} %)",
+        deviation * 100.0
+    );
+    if deviation.abs() > TLC_TOLERANCE {
+        bail!("{month} {class}: ours is {:+.2} % from the TLC's {what} per day", deviation * 100.0);
+    }
+    Ok(())
+}
+
+/// The days of month `yyyymm`.
+fn days_in(yyyymm: &str) -> anyhow::Result<f64> {
+    let n: u32 = yyyymm.parse().with_context(|| format!("not a month: {yyyymm}"))?;
+    let (year, month) = (n / 100, n % 100);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    Ok(match month {
+        2 if leap => 29.0,
+        2 => 28.0,
+        4 | 6 | 9 | 11 => 30.0,
+        1..=12 => 31.0,
+        _ => bail!("not a month: {yyyymm}"),
+    })
 }
 
 /// Copies each real file to its lake key; returns the kinds found and the whole official

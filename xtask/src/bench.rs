@@ -47,7 +47,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         if let Some(rounds) = args.rounds {
             cargo.env("ATL_BENCH_ROUNDS", rounds.to_string());
         }
-        if *stage == "warehouse" {
+        if *stage == "warehouse" || *stage == "mart" {
             cargo.env("ATL_BENCH_PYTHON", bench_python()?);
         }
         let status = cargo.status().context("running cargo bench")?;

@@ -42,7 +42,8 @@ pub enum Task {
     /// Run the benchmarks (all, or one: ingest, warehouse, mart, viz, year). Each generates its
     /// data and prints its figures next to the references measured in the same run: the
     /// warehouse load next to DuckDB's postgres extension and the server's own binary COPY
-    /// (at wal_level replica and minimal), the mart build with where its time goes, and `year`
+    /// (at wal_level replica and minimal), the mart build of a yellow and a high-volume month with
+    /// where its time goes, the servers' own COPYs and DuckDB moving the same raw rows, and `year`
     /// the whole pipeline on 12 generated months served by a local TLC mirror.
     Bench(BenchArgs),
     /// Bring the warehouse's and the mart's schemas to this checkout's newest migrations

@@ -12,9 +12,12 @@
 //! duration of each step of the SQL path (cleaning, aggregates, attach). Each round also gives
 //! the CPU seconds of atl-mart and of each server, and is followed by the servers' own floors,
 //! for each kind, timed the same way ([`References`]): the fact's write and the month's read with no
-//! stream, whose ratio between the kinds is what the for-hire rows' width alone costs.
+//! stream, whose ratio between the kinds is what the for-hire rows' width alone costs, and the
+//! peer: DuckDB's postgres extension moving the month's raw rows from the warehouse into a
+//! table of the mart, with no cleaning (xtask/bench/duckdb_mart.py).
 //!
-//! `ATL_BENCH_ROWS` (default 3,000,000), `ATL_BENCH_ROUNDS` (default 3).
+//! `ATL_BENCH_ROWS` (default 3,000,000), `ATL_BENCH_ROUNDS` (default 3), `ATL_BENCH_PYTHON` (a
+//! Python with `duckdb` and `duckdb-extension-postgres`; xtask gives its own).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::Path;
@@ -27,6 +30,7 @@ use atl_testdata::{Era, TripFileSpec, write_trip_file_to, zone_table_csv};
 use atl_warehouse::LoadRequest;
 
 const INSERTION_SQL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql/mart/insertion.sql");
+const DUCKDB_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../xtask/bench/duckdb_mart.py");
 /// The builds timed, alternated.
 const KINDS: [TripKind; 2] = [TripKind::Yellow, TripKind::Fhvhv];
 
@@ -130,14 +134,14 @@ fn main() {
             }
         }
         if round == 0 {
-            references.prepare(&rt, &db(&mart), &mart, month);
+            references.prepare(&rt, &db(&mart), [&warehouse, &mart], month);
             assert_eq!(
                 references.fact_rows(TripKind::Yellow),
                 built_fact_rows(&mart),
                 "the reference file holds the month's fact"
             );
         }
-        references.run(&mart, &warehouse);
+        references.run(&mart, &warehouse, rows);
     }
     let built: String = mart
         .psql(
@@ -272,10 +276,13 @@ fn main() {
 /// file of its own into the build table the stream writes (same constraints, FREEZE, rolled
 /// back), and the warehouse server running the stream's query into /dev/null. No build can
 /// write the fact faster than the first, nor read the month faster than the second; their
-/// ratio between the kinds is what the rows' width alone costs.
+/// ratio between the kinds is what the rows' width alone costs. Beside them, the peer: DuckDB
+/// moving the month's raw rows from the warehouse into a table of the mart (Python, spawn to
+/// exit), the least a DuckDB pipeline from one server to the other does.
 #[derive(Default)]
 struct References {
     kinds: Vec<(TripKind, Reference)>,
+    python: String,
 }
 
 #[derive(Default)]
@@ -288,6 +295,9 @@ struct Reference {
     /// The server's CPU seconds during each reference.
     mart_cpu: Vec<f64>,
     warehouse_cpu: Vec<f64>,
+    /// The peer's arguments to `python`, and its runs.
+    duckdb_move: Vec<String>,
+    duckdb: Vec<TimedRun>,
 }
 
 impl References {
@@ -295,10 +305,18 @@ impl References {
         &mut self,
         rt: &tokio::runtime::Runtime,
         mart_db: &DatabaseConfig,
-        mart: &PgServer,
+        [warehouse, mart]: [&PgServer; 2],
         month: YearMonth,
     ) {
+        self.python = std::env::var("ATL_BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
         for kind in KINDS {
+            let duckdb = |mode: &str| -> Vec<String> {
+                let (wh, mart) = (warehouse.url("postgres"), mart.url("postgres"));
+                [DUCKDB_SCRIPT, mode, &wh, &mart, kind.as_str(), &month.first_day().to_string()]
+                    .map(str::to_owned)
+                    .to_vec()
+            };
+            run_timed(&self.python, &duckdb("prepare"), &[]).expect("DuckDB's table (is duckdb installed?)");
             let spec = atl_mart::stream::spec(kind);
             let file = mart.data_dir().join(format!("bench_{kind}_fact.bin"));
             let in_month = format!("FROM {} WHERE source_month = DATE '{}'", spec.fact, month.first_day());
@@ -326,7 +344,13 @@ impl References {
             let warehouse_copy_out = format!("COPY ({select}) TO '/dev/null' (FORMAT binary)");
             self.kinds.push((
                 kind,
-                Reference { fact_copy_in, warehouse_copy_out, fact_rows, ..Reference::default() },
+                Reference {
+                    fact_copy_in,
+                    warehouse_copy_out,
+                    fact_rows,
+                    duckdb_move: duckdb("move"),
+                    ..Reference::default()
+                },
             ));
         }
     }
@@ -335,8 +359,8 @@ impl References {
         self.kinds.iter().find(|(k, _)| *k == kind).map_or(0, |(_, r)| r.fact_rows)
     }
 
-    fn run(&mut self, mart: &PgServer, warehouse: &PgServer) {
-        for (_, r) in &mut self.kinds {
+    fn run(&mut self, mart: &PgServer, warehouse: &PgServer, rows: usize) {
+        for (kind, r) in &mut self.kinds {
             for (server, sql, seconds, cpu) in [
                 (mart, &r.fact_copy_in, &mut r.mart_seconds, &mut r.mart_cpu),
                 (warehouse, &r.warehouse_copy_out, &mut r.warehouse_seconds, &mut r.warehouse_cpu),
@@ -346,6 +370,13 @@ impl References {
                 seconds.push(psql_timed(server, sql).seconds);
                 cpu.push(settled_cpu(server) - before);
             }
+            for server in [mart, warehouse] {
+                server.psql("postgres", "CHECKPOINT").unwrap();
+            }
+            r.duckdb.push(run_timed(&self.python, &r.duckdb_move, &[]).expect("DuckDB moving the month"));
+            let moved =
+                mart.psql("postgres", &format!("SELECT count(*) FROM public.bench_duckdb_{kind}")).unwrap();
+            assert_eq!(moved, rows.to_string(), "DuckDB moved the whole {kind} month");
         }
     }
 
@@ -367,6 +398,13 @@ impl References {
                 rows as f64 / copy_out,
                 median(&r.warehouse_cpu),
                 build_median / copy_out
+            );
+            let duckdb = median(&r.duckdb.iter().map(|d| d.seconds).collect::<Vec<_>>());
+            println!(
+                "    {name:6} {duckdb:>6.2} s  the peer: DuckDB's postgres extension moving the month's raw rows from the warehouse into a mart table, no cleaning (= {:.0} rows/s, peak RSS {:.0} MB; the build takes {:.2}x)",
+                rows as f64 / duckdb,
+                median(&r.duckdb.iter().map(TimedRun::peak_rss_mb).collect::<Vec<_>>()),
+                build_median / duckdb
             );
         }
         if let [(_, taxi), (_, for_hire)] = &self.kinds[..] {

@@ -1,0 +1,46 @@
+"""The mart benchmark's peer: DuckDB's postgres extension moving a warehouse month to the mart.
+
+    python duckdb_mart.py prepare <warehouse> <mart> <kind> <month>   # the mart's table (raw shape)
+    python duckdb_mart.py move <warehouse> <mart> <kind> <month>      # TRUNCATE and INSERT, one transaction
+
+`move` is the least a DuckDB pipeline from the warehouse to the mart does: the month's raw
+rows, every column, read from the warehouse and written into one table of the mart, with no
+cleaning, no conversion, no aggregate and no accounting. `atl-mart build` does all of those
+on the same rows; this peer only bounds from below what DuckDB would take for them. The
+TRUNCATE shares the INSERT's transaction, so that at wal_level=minimal the rows skip WAL as
+the build's new partition does.
+
+The extension is loaded as duckdb_load.py loads it (the wheel's file under the name DuckDB
+expects).
+"""
+
+import sys
+
+import duckdb
+
+from duckdb_load import extension_file
+
+
+def main():
+    mode, warehouse, mart, kind, month = sys.argv[1:6]
+    table = f"bench_duckdb_{kind}"
+    rows = f"wh.raw.{kind}_tripdata WHERE source_month = DATE '{month}'"
+    con = duckdb.connect()
+    con.load_extension(extension_file())
+    con.execute(f"ATTACH '{warehouse}' AS wh (TYPE postgres, READ_ONLY)")
+    con.execute(f"ATTACH '{mart}' AS mart (TYPE postgres)")
+    if mode == "prepare":
+        con.execute(f"DROP TABLE IF EXISTS mart.public.{table}")
+        con.execute(f"CREATE TABLE mart.public.{table} AS SELECT * FROM {rows} LIMIT 0")
+    elif mode == "move":
+        # postgres_execute runs on the connection of DuckDB's open transaction.
+        con.execute("BEGIN")
+        con.execute(f"CALL postgres_execute('mart', 'TRUNCATE public.{table}')")
+        con.execute(f"INSERT INTO mart.public.{table} SELECT * FROM {rows}")
+        con.execute("COMMIT")
+    else:
+        sys.exit(f"unknown mode {mode}")
+
+
+if __name__ == "__main__":
+    main()

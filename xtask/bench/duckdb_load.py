@@ -37,22 +37,33 @@ def extension_file():
     return renamed
 
 
+def prepare(con, db, table, source):
+    """Makes the attached server `db`'s table public.<table> in the shape of `source`'s rows."""
+    con.execute(f"DROP TABLE IF EXISTS {db}.public.{table}")
+    con.execute(f"CREATE TABLE {db}.public.{table} AS SELECT * FROM {source} LIMIT 0")
+
+
+def replace(con, db, table, source):
+    """Replaces the rows of `db`'s public.<table> with `source`'s, in one transaction."""
+    # postgres_execute runs on the connection of DuckDB's open transaction.
+    con.execute("BEGIN")
+    con.execute(f"CALL postgres_execute('{db}', 'TRUNCATE public.{table}')")
+    con.execute(f"INSERT INTO {db}.public.{table} SELECT * FROM {source}")
+    con.execute("COMMIT")
+
+
 def main():
     mode, conninfo, table, parquet = sys.argv[1:5]
+    source = f"read_parquet('{parquet}')"
     con = duckdb.connect()
     con.load_extension(extension_file())
     con.execute(f"ATTACH '{conninfo}' AS pg (TYPE postgres)")
     if mode == "prepare":
-        con.execute(f"DROP TABLE IF EXISTS pg.public.{table}")
-        con.execute(f"CREATE TABLE pg.public.{table} AS SELECT * FROM read_parquet('{parquet}') LIMIT 0")
+        prepare(con, "pg", table, source)
     elif mode == "load":
-        con.execute(f"INSERT INTO pg.public.{table} SELECT * FROM read_parquet('{parquet}')")
+        con.execute(f"INSERT INTO pg.public.{table} SELECT * FROM {source}")
     elif mode == "replace":
-        # postgres_execute runs on the connection of DuckDB's open transaction.
-        con.execute("BEGIN")
-        con.execute(f"CALL postgres_execute('pg', 'TRUNCATE public.{table}')")
-        con.execute(f"INSERT INTO pg.public.{table} SELECT * FROM read_parquet('{parquet}')")
-        con.execute("COMMIT")
+        replace(con, "pg", table, source)
     else:
         sys.exit(f"unknown mode {mode}")
 

@@ -10,15 +10,14 @@ on the same rows; this peer only bounds from below what DuckDB would take for th
 TRUNCATE shares the INSERT's transaction, so that at wal_level=minimal the rows skip WAL as
 the build's new partition does.
 
-The extension is loaded as duckdb_load.py loads it (the wheel's file under the name DuckDB
-expects).
+The extension is loaded, and the table made and replaced, as duckdb_load.py does.
 """
 
 import sys
 
 import duckdb
 
-from duckdb_load import extension_file
+from duckdb_load import extension_file, prepare, replace
 
 
 def main():
@@ -30,14 +29,9 @@ def main():
     con.execute(f"ATTACH '{warehouse}' AS wh (TYPE postgres, READ_ONLY)")
     con.execute(f"ATTACH '{mart}' AS mart (TYPE postgres)")
     if mode == "prepare":
-        con.execute(f"DROP TABLE IF EXISTS mart.public.{table}")
-        con.execute(f"CREATE TABLE mart.public.{table} AS SELECT * FROM {rows} LIMIT 0")
+        prepare(con, "mart", table, rows)
     elif mode == "move":
-        # postgres_execute runs on the connection of DuckDB's open transaction.
-        con.execute("BEGIN")
-        con.execute(f"CALL postgres_execute('mart', 'TRUNCATE public.{table}')")
-        con.execute(f"INSERT INTO mart.public.{table} SELECT * FROM {rows}")
-        con.execute("COMMIT")
+        replace(con, "mart", table, rows)
     else:
         sys.exit(f"unknown mode {mode}")
 

@@ -20,20 +20,19 @@ import duckdb
 from duckdb_load import extension_file, prepare, replace
 
 
+MODES = {"prepare": prepare, "move": replace}
+
+
 def main():
     mode, warehouse, mart, kind, month = sys.argv[1:6]
-    table = f"bench_duckdb_{kind}"
-    rows = f"wh.raw.{kind}_tripdata WHERE source_month = DATE '{month}'"
+    if mode not in MODES:
+        sys.exit(f"unknown mode {mode} (one of {', '.join(MODES)})")
     con = duckdb.connect()
     con.load_extension(extension_file())
     con.execute(f"ATTACH '{warehouse}' AS wh (TYPE postgres, READ_ONLY)")
     con.execute(f"ATTACH '{mart}' AS mart (TYPE postgres)")
-    if mode == "prepare":
-        prepare(con, "mart", table, rows)
-    elif mode == "move":
-        replace(con, "mart", table, rows)
-    else:
-        sys.exit(f"unknown mode {mode}")
+    rows = f"wh.raw.{kind}_tripdata WHERE source_month = DATE '{month}'"
+    MODES[mode](con, "mart", f"bench_duckdb_{kind}", rows)
 
 
 if __name__ == "__main__":

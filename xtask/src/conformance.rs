@@ -8,9 +8,10 @@
 //! `atl-mart build` moves it to a second server, where every row must end in the fact
 //! table or in the rejects (it fails otherwise). With the zone shapefile and the TLC's
 //! monthly indicators in the folder, the mart must hold a shape per shapefile record and,
-//! for every built month the TLC reports on, trips per day on the TLC's definition within
-//! [`TLC_TOLERANCE`] of the TLC's own figure, and so its farebox per day where it gives one
-//! (total less the tips of card trips: sql/mart/README.md, "The TLC's farebox").
+//! for every whole official month the TLC reports on, trips per day on the TLC's definition
+//! within [`TLC_TOLERANCE`] of the TLC's own figure, and so its farebox per day where it
+//! gives one (total less the tips of card trips: sql/mart/README.md, "The TLC's farebox"),
+//! each licence class as the dashboard compares it ([`TLC_COMPARISON`]).
 
 use std::path::{Path, PathBuf};
 
@@ -75,27 +76,31 @@ fn check_reference(mart: &PgServer, full_months: &[String]) -> anyhow::Result<()
             .replace("$1", month)
             .replace("$2", month)
             .replace("$3", &format!("'{{{services}}}'::int2[]"));
+        let mut compared = 0;
         for line in sql(&query)?.lines().filter(|l| !l.is_empty()) {
-            compare(month, &line.split('|').collect::<Vec<_>>())?;
+            compared += usize::from(compare(month, &line.split('|').collect::<Vec<_>>())?);
+        }
+        if compared == 0 {
+            println!("mart  {month}: the TLC's report has no figure for {}", kinds.join(", "));
         }
     }
     Ok(())
 }
 
 /// One row of [`TLC_COMPARISON`]: ours on the TLC's definition against the TLC's figure, for
-/// the trips and, where both have one, the farebox per day.
-fn compare(month: &str, f: &[&str]) -> anyhow::Result<()> {
+/// the trips and, where both have one, the farebox per day; false when the TLC has none.
+fn compare(month: &str, f: &[&str]) -> anyhow::Result<bool> {
     let [_, class, _, tlc_trips, tlc_farebox, trips, farebox, ..] = f else {
         bail!("{month}: unexpected row of the TLC comparison: {f:?}");
     };
-    let Ok(theirs) = tlc_trips.parse::<f64>() else { return Ok(()) };
+    let Ok(theirs) = tlc_trips.parse::<f64>() else { return Ok(false) };
     let days = days_in(month)?;
     let ours = trips.parse::<f64>().with_context(|| format!("{month} {class}: no trips of ours"))? / days;
     check(month, class, "trips", theirs, ours)?;
     if let (Ok(theirs), Ok(ours)) = (tlc_farebox.parse::<f64>(), farebox.parse::<f64>()) {
         check(month, class, "farebox", theirs, ours / days)?;
     }
-    Ok(())
+    Ok(true)
 }
 
 fn check(month: &str, class: &str, what: &str, theirs: f64, ours: f64) -> anyhow::Result<()> {

@@ -137,7 +137,7 @@ $view$, p.month_start::date, p.month_id * 100 + 1,
         (SELECT array_agg(rate_code_id ORDER BY rate_code_id) FROM mart.dim_rate_code));
     EXECUTE format($view$
 CREATE TEMP VIEW classified_trip AS
-SELECT %1$s::smallint AS service_id, %2$L::date AS month_start, s.*,
+SELECT %1$s::smallint AS service_id, %2$L::date AS month_start, s.ctid AS staged_ctid, s.*,
        CASE
            WHEN s.pickup_at IS NULL OR s.dropoff_at IS NULL THEN 'timestamp_missing'
            WHEN s.pickup_at < %2$L::timestamp OR s.pickup_at >= %3$L::timestamp
@@ -182,9 +182,13 @@ BEGIN
     END IF;
 END $$;
 
--- 2. The rejected rows.
+-- 2. The rejected rows: their keys and what is summed of them below, by the rounding rule.
+-- The samples fetch their few staged rows whole by staged_ctid (insertion_for_hire.sql says
+-- why).
 CREATE TEMP TABLE rejected_trip ON COMMIT DROP AS
-SELECT * FROM classified_trip WHERE reason IS NOT NULL;
+SELECT reason, source_row, staged_ctid, pickup_at, payment_type,
+       mart.round_cents(total_amount) AS total, mart.round_cents(tip_amount) AS tip
+FROM classified_trip WHERE reason IS NOT NULL;
 
 -- 0. The month's new partition, empty and constrained, unless atl-mart made and filled it.
 SELECT mart.new_build_table(service, month_start::date) FROM build_params
@@ -305,17 +309,23 @@ SELECT mart.swap_month_partition(service, month_start::date) FROM build_params;
 
 DELETE FROM mart.rejects r USING build_params p WHERE r.service_id = p.service_id AND r.month_id = p.month_id;
 INSERT INTO mart.rejects (service_id, month_id, reason, rows, total_amount_sum)
-SELECT p.service_id, p.month_id, r.reason, count(*), coalesce(sum(mart.round_cents(r.total_amount)), 0)
+SELECT p.service_id, p.month_id, r.reason, count(*), coalesce(sum(r.total), 0)
 FROM rejected_trip r CROSS JOIN build_params p
 GROUP BY p.service_id, p.month_id, r.reason;
 
 DELETE FROM mart.reject_samples r USING build_params p WHERE r.service_id = p.service_id AND r.month_id = p.month_id;
+WITH first_ten AS MATERIALIZED (
+    SELECT reason, source_row, staged_ctid
+    FROM (SELECT reason, source_row, staged_ctid,
+                 row_number() OVER (PARTITION BY reason COLLATE "C" ORDER BY source_row) AS n
+          FROM rejected_trip) ranked
+    WHERE n <= 10)
 INSERT INTO mart.reject_samples (service_id, month_id, reason, source_row, row_data)
-SELECT p.service_id, p.month_id, r.reason, r.source_row,
-       to_jsonb(r) - 'reason' - 'n' - 'service_id' - 'month_start'
-FROM (SELECT *, row_number() OVER (PARTITION BY reason ORDER BY source_row) AS n FROM rejected_trip) r
+SELECT p.service_id, p.month_id, f.reason, f.source_row, to_jsonb(s)
+FROM mart.staging_trip s
+JOIN first_ten f ON f.staged_ctid = s.ctid
 CROSS JOIN build_params p
-WHERE r.n <= 10;
+WHERE s.ctid = ANY (ARRAY(SELECT staged_ctid FROM first_ten));
 
 -- The aggregate tables, summed from the roll-ups of step 4, per pickup borough (a reader's
 -- borough filter reads its own figures; the city is their sum). Card = payment type 1;
@@ -378,9 +388,9 @@ FROM build_params p,
              coalesce(sum(tip_sum), 0) AS tip,
              coalesce(sum(tip_sum) FILTER (WHERE payment_type_id = 1), 0) AS card_tip
       FROM rollup_day_hour_payment) f,
-     (SELECT count(*) AS trips, coalesce(sum(mart.round_cents(j.total_amount)), 0) AS total,
-             coalesce(sum(mart.round_cents(j.tip_amount)), 0) AS tip,
-             coalesce(sum(mart.round_cents(j.tip_amount)) FILTER (WHERE j.payment_type = 1), 0) AS card_tip
+     (SELECT count(*) AS trips, coalesce(sum(j.total), 0) AS total,
+             coalesce(sum(j.tip), 0) AS tip,
+             coalesce(sum(j.tip) FILTER (WHERE j.payment_type = 1), 0) AS card_tip
       FROM rejected_trip j JOIN build_params q
         ON j.pickup_at >= q.month_start AND j.pickup_at < q.month_end) x
 ON CONFLICT (service_id, month_id) DO UPDATE

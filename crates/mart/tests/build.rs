@@ -203,6 +203,15 @@ fn yellow_and_green_months_are_accounted_for_by_reason_and_rebuild_identically()
         "9000001:zone_unknown,9000002:timestamp_missing,9000003:trip_over_24h,9000004:distance_over_500mi,\
          9000005:amount_missing,9000006:amount_over_10000"
     );
+    // A sample is the row as it was staged.
+    assert_eq!(
+        stack.mart_sql(
+            "SELECT string_agg(concat_ws(':', source_row, row_data->>'trip_distance', row_data->>'fare_amount', \
+                                         row_data->>'total_amount'), ',' ORDER BY source_row) \
+             FROM mart.reject_samples WHERE source_row IN (9000004, 9000006)"
+        ),
+        "9000004:600:12:15,9000006:3:20000:20003"
+    );
     assert_eq!(
         stack.mart_sql(
             "SELECT string_agg(concat_ws(':', source_row, vendor_id, payment_type_id, rate_code_id, passenger_count), ',' \

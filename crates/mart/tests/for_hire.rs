@@ -242,6 +242,22 @@ fn high_volume_and_other_fhv_months_are_accounted_for_per_licence_and_rebuild_id
         ),
         "HV0099,fhvhv,lyft"
     );
+    // A sample is its row as it was staged: its own source row, and the value its reason names.
+    assert_eq!(
+        stack.mart_sql(
+            "SELECT count(*) || ' ' || count(*) FILTER (WHERE (row_data->>'source_row')::bigint = source_row \
+                 AND CASE reason WHEN 'amount_negative' THEN (SELECT min((row_data->>c)::float8) FROM unnest('{base_passenger_fare,tolls,bcf,\
+                                      sales_tax,congestion_surcharge,airport_fee,cbd_congestion_fee,tips}'::text[]) c) < 0 \
+                                 WHEN 'distance_not_positive' THEN (row_data->>'trip_miles')::float8 < 0.005 \
+                                 ELSE true END) \
+             FROM mart.reject_samples WHERE reason IN ('amount_negative', 'distance_not_positive')"
+        ),
+        stack.mart_sql(
+            "SELECT count(*) || ' ' || count(*) FROM mart.reject_samples \
+             WHERE reason IN ('amount_negative', 'distance_not_positive')"
+        )
+    );
+    assert_ne!(stack.mart_sql("SELECT count(*) FROM mart.reject_samples WHERE reason = 'amount_negative'"), "0");
     // Every dispatching base of the fact is in mart.dim_base, and only those; the new one
     // with the licence it dispatched for.
     assert_eq!(

@@ -156,7 +156,7 @@ $view$, p.month_start::date, p.month_id * 100 + 1,
 {members});
     EXECUTE format($view$
 CREATE TEMP VIEW classified_trip AS
-SELECT %1$s::smallint AS service_id, %2$L::date AS month_start, s.*,
+SELECT %1$s::smallint AS service_id, %2$L::date AS month_start, s.ctid AS staged_ctid, s.*,
        CASE
 {whens}       END AS reason
 FROM mart.staging_trip s
@@ -207,7 +207,7 @@ CREATE TEMP VIEW classified_for_hire AS
 SELECT %1$s::smallint AS kind_id,
        (CASE mart.for_hire_key(%4$L, s.hvfhs_license_num) WHEN '' THEN %1$s %5$s ELSE %1$s END)::smallint
            AS service_id,
-       s.*,
+       s.ctid AS staged_ctid, s.*,
        CASE
 {whens}       END AS reason
 FROM mart.staging_for_hire s

@@ -257,7 +257,10 @@ fn high_volume_and_other_fhv_months_are_accounted_for_per_licence_and_rebuild_id
              WHERE reason IN ('amount_negative', 'distance_not_positive')"
         )
     );
-    assert_ne!(stack.mart_sql("SELECT count(*) FROM mart.reject_samples WHERE reason = 'amount_negative'"), "0");
+    assert_ne!(
+        stack.mart_sql("SELECT count(*) FROM mart.reject_samples WHERE reason = 'amount_negative'"),
+        "0"
+    );
     // Every dispatching base of the fact is in mart.dim_base, and only those; the new one
     // with the licence it dispatched for.
     assert_eq!(

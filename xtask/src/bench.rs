@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use atl_devservices::TlcMirror;
+use atl_devservices::{CpuTimes, TlcMirror, load_average, steal_since};
 
 use crate::flags::{BenchArgs, PipelineArgs, Ports};
 use crate::{pipeline, services, stages, workspace_root};
@@ -99,6 +99,7 @@ fn year(args: &BenchArgs) -> anyhow::Result<()> {
         latest: false,
     };
     let load_before = load_average();
+    let machine_before = CpuTimes::now();
     let clock = Instant::now();
     let env = [
         ("ATL__SOURCE__BASE_URL".to_owned(), mirror.base_url()),
@@ -111,9 +112,10 @@ fn year(args: &BenchArgs) -> anyhow::Result<()> {
     stopped?;
     println!(
         "year: 12 generated yellow months of {rows} rows ({} M rows) from a local mirror to the dashboard in {seconds:.1} s \
-         (load average before {load_before}, after {})",
+         (load average before {load_before}, after {}; {})",
         12 * rows / 1_000_000,
-        load_average()
+        load_average(),
+        steal_since(machine_before)
     );
     Ok(())
 }
@@ -162,10 +164,4 @@ pub(crate) fn make_traversable(dir: &Path) -> anyhow::Result<()> {
 
 pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
-}
-
-pub(crate) fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
 }

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use atl_devservices::{TlcMirror, run_timed};
+use atl_devservices::{CpuTimes, TlcMirror, load_average, run_timed, steal_since};
 
 use crate::flags::{BenchArgs, Ports};
 use crate::{services, stages, workspace_root};
@@ -51,6 +51,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         ("ATL__VIZ__OUT_DIR", run_dir.path().join("reports").display().to_string()),
         ("RUST_LOG", "warn,sqlx=error".to_owned()),
     ];
+    let machine_before = CpuTimes::now();
     let outcome = months
         .iter()
         .map(|(kind, rows)| month(kind, *rows, &env, &urls).map(|r| (*kind, *rows, r)))
@@ -59,8 +60,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let results = outcome?;
     stopped?;
     println!(
-        "\nscale: one month ({MONTH}) per kind, stage by stage, release binaries (load average {})",
-        crate::bench::load_average()
+        "\nscale: one month ({MONTH}) per kind, stage by stage, release binaries (load average {}; {})",
+        load_average(),
+        steal_since(machine_before)
     );
     println!("| kind | rows | stage | seconds | rows/s | peak RSS |");
     println!("|---|---:|---|---:|---:|---:|");

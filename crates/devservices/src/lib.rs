@@ -2,7 +2,8 @@
 //! clusters run with `initdb`/`pg_ctl` ([`PgServer`], [`PgCluster`]), an S3 endpoint
 //! ([`S3Server`], moto's standalone server) and a TLC CDN look-alike with fault
 //! injection ([`TlcMirror`]); and where the tools the tests need are ([`PgInstall`],
-//! [`find_chromium`]).
+//! [`find_chromium`]), and what else the machine does while a benchmark runs
+//! ([`load_average`], [`CpuTimes`]: a virtual machine's steal).
 //!
 //! Used by `cargo xtask up` and, as a dev-dependency, by every crate's integration
 //! tests. Each service picks a free port on 127.0.0.1 and goes away on drop; a missing
@@ -20,6 +21,7 @@
 
 mod browser;
 mod error;
+mod machine;
 mod mirror;
 mod pg_install;
 mod postgres;
@@ -30,6 +32,7 @@ mod timed;
 
 pub use browser::{CHROMIUM_ENV, CHROMIUM_NAMES, find_chromium};
 pub use error::{Error, Result};
+pub use machine::{CpuTimes, load_average, steal_since};
 pub use mirror::{ACCESS_DENIED_XML, Fault, TlcMirror};
 pub use pg_install::{BINDIR_ENV, PgInstall};
 pub use postgres::{PgCluster, PgServer, PgStatus, StartOutcome};

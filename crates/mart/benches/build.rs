@@ -24,7 +24,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use atl_core::{DatabaseConfig, Secret, TripFile, TripKind, YearMonth};
-use atl_devservices::{PgServer, TimedRun, median, run_timed};
+use atl_devservices::{CpuTimes, PgServer, TimedRun, load_average, median, run_timed, steal_since};
 use atl_lake::Lake;
 use atl_testdata::{Era, TripFileSpec, write_trip_file_to, zone_table_csv};
 use atl_warehouse::LoadRequest;
@@ -96,6 +96,7 @@ fn main() {
     let mut for_hire_log = Vec::new();
     // The slowest fhvhv round's statements too: a round far from the others says why here.
     let mut slowest_for_hire: Option<(f64, Vec<(f64, String)>)> = None;
+    let rounds_machine = CpuTimes::now();
     for round in 0..rounds {
         // Alternated: neither kind always runs first after the references.
         let order = if round % 2 == 0 { KINDS } else { [KINDS[1], KINDS[0]] };
@@ -105,13 +106,14 @@ fn main() {
             let log_start = log_len(&log);
             let wh_log_start = log_len(&wh_log);
             let cpu_before = [&mart, &warehouse].map(settled_cpu);
+            let machine_before = CpuTimes::now();
             let run = run_timed(env!("CARGO_BIN_EXE_atl-mart"), &args(kind), &[("RUST_LOG", "warn")])
                 .expect("atl-mart build");
             let [mart_cpu, warehouse_cpu] = [&mart, &warehouse].map(settled_cpu);
             // TripKind's Display ignores widths.
             let name = kind.as_str();
             eprintln!(
-                "  round {} {name:6} atl-mart build {:6.2} s = {:8.0} rows/s  {:6.1} MB; CPU-s: atl-mart {:.2}, mart server {:.2}, warehouse server {:.2}  (load average {})",
+                "  round {} {name:6} atl-mart build {:6.2} s = {:8.0} rows/s  {:6.1} MB; CPU-s: atl-mart {:.2}, mart server {:.2}, warehouse server {:.2}  (load average {}, {})",
                 round + 1,
                 run.seconds,
                 rows as f64 / run.seconds,
@@ -119,7 +121,8 @@ fn main() {
                 run.cpu_seconds,
                 mart_cpu - cpu_before[0],
                 warehouse_cpu - cpu_before[1],
-                load_average()
+                load_average(),
+                steal_since(machine_before)
             );
             if kind == TripKind::Yellow {
                 runs.push(run);
@@ -156,12 +159,13 @@ fn main() {
     let build_median = median(&runs.iter().map(|r| r.seconds).collect::<Vec<_>>());
     let rss = median(&runs.iter().map(TimedRun::peak_rss_mb).collect::<Vec<_>>());
     println!(
-        "mart build: {rows} rows (fact {}, rejected {}), {rounds} rounds, median {build_median:.2} s = {:.0} rows/s, peak RSS {:.1} MB (load average {})",
+        "mart build: {rows} rows (fact {}, rejected {}), {rounds} rounds, median {build_median:.2} s = {:.0} rows/s, peak RSS {:.1} MB (load average {}; over the rounds, {})",
         built[1],
         built[2],
         rows as f64 / build_median,
         rss,
-        load_average()
+        load_average(),
+        steal_since(rounds_machine)
     );
     let for_hire_median = median(&for_hire_runs.iter().map(|r| r.seconds).collect::<Vec<_>>());
     let for_hire_built = mart
@@ -496,10 +500,4 @@ fn shorten(statement: &str) -> String {
         .unwrap_or("")
         .to_owned();
     if line.chars().count() > 90 { line.chars().take(87).collect::<String>() + "..." } else { line }
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
 }

@@ -41,7 +41,7 @@ use std::time::Instant;
 
 use atl_core::raw::{LOAD_LOG, month_literal};
 use atl_core::{RawTable, SchemaMapping, TripFile, TripKind, YearMonth};
-use atl_devservices::{PgServer, TimedRun, median, run_timed};
+use atl_devservices::{PgServer, TimedRun, load_average, median, run_timed};
 use atl_testdata::{TripFileSpec, write_trip_file_to};
 use atl_warehouse::encode::{CopyEncoder, Lineage};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -384,11 +384,4 @@ impl CopyOut {
 fn make_traversable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-/// The 1-, 5- and 15-minute load averages: the machine may be shared.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
 }

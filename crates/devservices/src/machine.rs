@@ -47,8 +47,10 @@ fn parse(stat: &str) -> Option<CpuTimes> {
     let line = stat.lines().find(|l| l.starts_with("cpu "))?;
     let fields: Vec<u64> =
         line.split_whitespace().skip(1).take(8).map(|f| f.parse().ok()).collect::<Option<_>>()?;
-    let [.., steal] = fields[..] else { return None };
-    (fields.len() == 8).then(|| CpuTimes { steal, total: fields.iter().sum() })
+    if fields.len() != 8 {
+        return None;
+    }
+    Some(CpuTimes { steal: fields[7], total: fields.iter().sum() })
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! For each month of a kind, [`build`] streams the warehouse's raw rows (server #1) to the
 //! mart with binary COPY on both ends, cleaned in flight ([`stream`], by the rules declared in
 //! [`cleaning`], the taxis' or the for-hire services'): clean rows go straight into the
-//! month's new partition (and, for the taxis, into the month's roll-ups), rejected ones into
+//! month's new partition and into the month's roll-ups, rejected ones into
 //! the staging table ([`transfer`] stages whole months for psql users).
 //! Then `sql/mart/insertion.sql` (or `insertion_for_hire.sql`) runs in one transaction: it
 //! applies the documented cleaning rules to what is staged, swaps the month's fact

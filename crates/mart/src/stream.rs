@@ -11,11 +11,13 @@
 //! clean row the stream does not convert ([`Cleaner::streamable`]). insertion.sql (or
 //! insertion_for_hire.sql) then runs with `atl.fact_prebuilt = 'on'`: it gives the staged rows
 //! their reasons again, converts any clean one, and finishes the month. Each row is written
-//! once, instead of staged, read and written again. For the taxis, the roll-ups insertion.sql
-//! sums the month's aggregates from are summed here from the clean rows ([`Rollups`]) and
-//! written, in the same transaction, as the temporary tables it would otherwise make with
-//! three passes over the new partition (it checks them against one pass over total_amount,
-//! which gives build_log its fact figures); insertion_for_hire.sql sums its own.
+//! once, instead of staged, read and written again. The roll-ups the insertion script sums
+//! the month's aggregates from (three for the taxis, five for the for-hire kinds) are summed
+//! here from the clean rows ([`Rollups`]) and written, in the same transaction, as the
+//! temporary tables it would otherwise make with passes over the new partition. Their trips
+//! must be the rows the partition took (`write_rollups`); insertion.sql also checks them
+//! against one pass over the partition, which gives build_log the taxis' fact figures, and
+//! insertion_for_hire.sql takes the for-hire fact figures from them.
 
 use atl_core::schema::passenger_total_columns;
 use atl_core::{TripKind, YearMonth};

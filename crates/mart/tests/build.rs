@@ -203,7 +203,10 @@ fn yellow_and_green_months_are_accounted_for_by_reason_and_rebuild_identically()
         "9000001:zone_unknown,9000002:timestamp_missing,9000003:trip_over_24h,9000004:distance_over_500mi,\
          9000005:amount_missing,9000006:amount_over_10000"
     );
-    // A sample is the row as it was staged.
+    // A sample is the row as it was staged; ten per reason, or every row of a rarer one.
+    let (amiss, samples) = stack.samples_amiss(&["yellow", "green"], "staging_trip");
+    assert_eq!(amiss, " | ");
+    assert!(samples.parse::<u32>().unwrap() > 20, "{samples} samples");
     assert_eq!(
         stack.mart_sql(
             "SELECT string_agg(concat_ws(':', source_row, row_data->>'trip_distance', row_data->>'fare_amount', \

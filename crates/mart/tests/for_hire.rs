@@ -242,7 +242,11 @@ fn high_volume_and_other_fhv_months_are_accounted_for_per_licence_and_rebuild_id
         ),
         "HV0099,fhvhv,lyft"
     );
-    // A sample is its row as it was staged: its own source row, and the value its reason names.
+    // A sample is its row as it was staged; ten per licence and reason, or every row of a
+    // rarer one; and it shows the value its reason names.
+    let (amiss, samples) = stack.samples_amiss(&["fhv", "fhvhv"], "staging_for_hire");
+    assert_eq!(amiss, " | ");
+    assert!(samples.parse::<u32>().unwrap() > 20, "{samples} samples");
     assert_eq!(
         stack.mart_sql(
             "SELECT count(*) || ' ' || count(*) FILTER (WHERE (row_data->>'source_row')::bigint = source_row \

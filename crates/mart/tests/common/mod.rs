@@ -84,6 +84,30 @@ impl Stack {
         self.mart.psql("postgres", sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
+    /// The samples of `kinds`' rejected rows that are not what a reader expects (` | ` when
+    /// all are: groups with too few or too many, then rows amiss), and how many there are:
+    /// per service, month and reason, ten or every rejected row if fewer; each the row as it
+    /// was staged, with the staging table's columns as keys and its own source row.
+    pub fn samples_amiss(&self, kinds: &[&str], staging: &str) -> (String, String) {
+        let kinds = kinds.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ");
+        let of_kinds =
+            format!("service_id IN (SELECT service_id FROM mart.dim_service WHERE kind IN ({kinds}))");
+        let amiss = self.mart_sql(&format!(
+            "SELECT concat((SELECT string_agg(concat_ws('/', service_id, month_id, reason, n, rows), ',') FROM ( \
+               SELECT service_id, month_id, reason, coalesce(s.n, 0) AS n, r.rows FROM mart.rejects r \
+               FULL JOIN (SELECT service_id, month_id, reason, count(*) AS n FROM mart.reject_samples GROUP BY 1, 2, 3) s \
+                 USING (service_id, month_id, reason) \
+               WHERE {of_kinds}) x WHERE n IS DISTINCT FROM least(10, rows)), \
+             ' | ', (SELECT string_agg(concat_ws('/', service_id, month_id, reason, source_row), ',') \
+             FROM mart.reject_samples r WHERE {of_kinds} AND ((row_data->>'source_row')::bigint <> source_row \
+               OR (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(row_data) k) \
+                  <> (SELECT array_agg(column_name::text ORDER BY column_name::text) FROM information_schema.columns \
+                      WHERE table_schema = 'mart' AND table_name = '{staging}'))))"
+        ));
+        let count = self.mart_sql(&format!("SELECT count(*) FROM mart.reject_samples WHERE {of_kinds}"));
+        (amiss, count)
+    }
+
     /// Fingerprint of everything a build writes, but its timings.
     pub fn mart_contents(&self) -> String {
         self.mart_sql(

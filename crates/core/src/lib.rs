@@ -12,6 +12,8 @@
 //! - [`raw`]: where each kind lives in the warehouse ([`RawTable`]: table names, lineage,
 //!   COPY column lists, a month's DDL), derived from [`schema`].
 //! - [`PickupTally`]: which month a file's rows belong to, by their pickup times;
+//! - [`money`]: the mart's rounding rule in cents, and a month's passenger totals per licence
+//!   counted by it (by the loader as it reads a file, by atl-mart as it reads the warehouse);
 //! - [`pg`] (feature `postgres`): connecting, migrating, error rendering and advisory lock
 //!   keys, shared by every stage that talks to a server.
 //!
@@ -28,6 +30,7 @@ pub mod chain;
 pub mod config;
 pub mod error;
 pub mod kind;
+pub mod money;
 pub mod month;
 #[cfg(feature = "postgres")]
 pub mod pg;

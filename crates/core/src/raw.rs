@@ -19,6 +19,8 @@ use crate::schema::{Column, canonical_columns};
 pub const RAW_SCHEMA: &str = "raw";
 /// The load log: one row per kind and month loaded.
 pub const LOAD_LOG: &str = "raw.load_log";
+/// What each load counted as it read the file: rows and passenger cents per licence.
+pub const LOAD_TOTALS: &str = "raw.load_totals";
 
 /// A lineage column: not a TLC column, but where a row came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,7 +12,10 @@
 //! partition (old one dropped, new one attached: readers see a whole month or the previous
 //! one, never half), refreshes the
 //! month's aggregates and counts every rejected row by reason; finally it checks that
-//! warehouse rows = fact rows + rejected rows, and the same for the sum of total_amount.
+//! warehouse rows = fact rows + rejected rows, and the same for the passengers' money, per
+//! licence. The warehouse's side is what the month's load counted as it read the file
+//! (`raw.load_totals`) when the rows the stream read add up to the same, else the warehouse
+//! server's own count of the month ([`transfer::warehouse_totals`]).
 //! The model (`sql/mart/migrations`, for psql users `sql/mart/creation.sql`) is brought to
 //! this release's newest migration at every start ([`schema`]); the zone
 //! dimension comes from the lake's `reference/taxi_zone_lookup.csv` ([`zones`]).
@@ -47,6 +50,7 @@ use sqlx::{AssertSqlSafe, PgConnection};
 pub use build_log::BuildRecord;
 pub use error::MartError;
 pub use reference::{ReferenceLoad, ReferenceStatus};
+pub use transfer::MoneyCount;
 pub use zones::ZoneSource;
 
 /// Which months to build.
@@ -81,6 +85,8 @@ pub struct MonthBuild {
     /// server would, a licence the mart refused): then the SQL sums every roll-up over the
     /// whole month, and the build is slower.
     pub deferred_rows: u64,
+    /// How the warehouse's side of the month's accounting was counted.
+    pub money_count: MoneyCount,
 }
 
 /// What happened to each month of a [`build`].
@@ -276,7 +282,7 @@ pub async fn build_month(
                 s.staged,
                 s.deferred
             );
-            (s.clean + s.staged, s.deferred, s.beyond_shortcut)
+            (s.clean + s.staged, s.deferred, s.beyond_shortcut, s.read)
         });
         (staged, clock.elapsed().as_secs_f64())
     };
@@ -285,19 +291,30 @@ pub async fn build_month(
     drop(wh);
     drop(rejects);
     // The stream's error first: it is the cause, and it leaves `conn`'s transaction aborted.
-    let (staged, deferred_rows, beyond_shortcut) = staged?;
+    let (staged, deferred_rows, beyond_shortcut, read) = staged?;
     let transfer::WarehouseTotals {
         services: mut service_totals,
         loaded_at: warehouse_loaded_at,
-        in_whole_cents,
+        counted,
+        at_load,
     } = totals?;
-    if in_whole_cents && beyond_shortcut > 0 {
-        // Whole cents are not the rule's for some value: the month value by value, in the
-        // same snapshot.
-        tracing::info!(
-            "{kind} {month}: {beyond_shortcut} rows hold money beyond the rounding rule's shortcut; counting the warehouse month value by value"
-        );
+    let mut money_count = counted;
+    let recount = match counted {
+        // The rows read are not what the load counted: the month was changed since (by hand),
+        // or one side misread it. The warehouse server's count of the same snapshot decides.
+        MoneyCount::AtLoad if read.counted() != at_load => {
+            Some("the rows read do not add up to what their load counted (raw.load_totals)".to_owned())
+        }
+        // Whole cents are not the rule's for some value.
+        MoneyCount::InWholeCents if beyond_shortcut > 0 => {
+            Some(format!("{beyond_shortcut} rows hold money beyond the rounding rule's shortcut"))
+        }
+        _ => None,
+    };
+    if let Some(why) = recount {
+        tracing::info!("{kind} {month}: {why}; counting the warehouse month value by value");
         service_totals = transfer::exact_totals(&mut wh_count, kind, month).await?;
+        money_count = MoneyCount::ValueByValue;
     }
     drop(wh_count);
     let warehouse_rows: i64 = service_totals.iter().map(|t| t.rows).sum();
@@ -359,7 +376,7 @@ pub async fn build_month(
         let reasons = build_log::reject_reasons(&mut conn, kind.as_str(), month.first_day()).await?;
         return Err(MartError::AllRejected { kind, month, rows: warehouse_rows, reasons });
     }
-    Ok(MonthBuild { records, transfer_seconds, deferred_rows })
+    Ok(MonthBuild { records, transfer_seconds, deferred_rows, money_count })
 }
 
 /// The warehouse's per-licence figures as insertion_for_hire.sql reads them.

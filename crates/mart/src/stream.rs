@@ -19,7 +19,8 @@
 //! against one pass over the partition, which gives build_log the taxis' fact figures, and
 //! insertion_for_hire.sql takes the for-hire fact figures from them.
 
-use atl_core::schema::passenger_total_columns;
+use atl_core::money::PassengerTotals;
+use atl_core::schema::{licence_column, passenger_total_columns};
 use atl_core::{TripKind, YearMonth};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures::StreamExt;
@@ -43,15 +44,18 @@ const BATCH_BYTES: usize = 1 << 16;
 
 /// Rows of a streamed month: into the build table, and into the staging table (the rejected
 /// ones, and the clean ones left to the SQL).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Streamed {
     pub clean: u64,
     pub staged: u64,
     /// Of the staged rows, the clean ones left to the SQL ([`Cleaner::streamable`]).
     pub deferred: u64,
     /// Rows with a passenger-total value beyond the rounding rule's integer shortcut
-    /// ([`Cleaner::money_beyond_shortcut`]), clean or not.
+    /// ([`Cleaner::count_passengers`]), clean or not.
     pub beyond_shortcut: u64,
+    /// Every row read, clean or not, counted per licence with its passenger total: what the
+    /// warehouse sent, to set beside what its load counted (`raw.load_totals`).
+    pub read: PassengerTotals,
 }
 
 /// The fact a kind's months are cleaned into.
@@ -95,9 +99,7 @@ pub async fn stream_month(
     let columns: Vec<(String, String)> =
         staging.iter().map(|c| (c.name.clone(), c.sql_type.clone())).collect();
     let mut cleaner = Cleaner::new(spec, &columns, constants(mart, kind, month).await?)?;
-    if transfer::counted_in_whole_cents(kind) {
-        cleaner.check_money(passenger_total_columns(kind), &columns)?;
-    }
+    cleaner.count_money(passenger_total_columns(kind), licence_column(kind), &columns)?;
     sqlx::raw_sql(AssertSqlSafe(format!("BEGIN; TRUNCATE {staging_table}")))
         .execute(&mut *rejects)
         .await
@@ -259,7 +261,8 @@ async fn pump(
     let mut fact = mart.copy_in_raw(copy).await.map_err(starting)?;
     let mut input = BytesMut::new();
     let mut out = [header(), header()];
-    let mut counts = Streamed { clean: 0, staged: 0, deferred: 0, beyond_shortcut: 0 };
+    let mut counts =
+        Streamed { clean: 0, staged: 0, deferred: 0, beyond_shortcut: 0, read: PassengerTotals::default() };
     let mut written = 0;
     let mut state = Framing::Header;
     let mut ended = false;
@@ -380,7 +383,7 @@ fn split_rows(
             input.advance(at);
             return Ok(Some(licence));
         }
-        counts.beyond_shortcut += u64::from(cleaner.money_beyond_shortcut(&fields));
+        counts.beyond_shortcut += u64::from(cleaner.count_passengers(&fields, &mut counts.read));
         if clean && cleaner.streamable(&fields) {
             cleaner
                 .write_fact(&fields, &mut out[0], &mut values)

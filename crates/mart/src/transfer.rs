@@ -5,14 +5,14 @@
 //! no decoding: the SELECT casts every column to the staging table's type, so the binary
 //! rows are valid on both sides.
 
-use atl_core::raw::{LOAD_LOG, RawTable, month_literal, quote_ident};
+use atl_core::money::{LicenceTotal, PassengerTotals, SHORTCUT_BOUND, SHORTCUT_DISTANCE};
+use atl_core::raw::{LOAD_LOG, LOAD_TOTALS, RawTable, month_literal, quote_ident};
 use atl_core::schema::{dropoff_column, licence_column, passenger_total_columns, pickup_column};
 use atl_core::{TripKind, YearMonth};
 use bytes::BytesMut;
 use futures::StreamExt;
 use sqlx::{AssertSqlSafe, PgConnection};
 
-use crate::cleaning::row::{SHORTCUT_BOUND, SHORTCUT_DISTANCE};
 use crate::error::MartError;
 
 /// Bytes per COPY message to the mart: the warehouse sends one message per row.
@@ -164,7 +164,7 @@ fn by_the_rule(c: &str) -> String {
 /// in whole cents, `round(c * 100)`: the rule's value wherever its integer shortcut holds
 /// ([`shortcut`]). Whether it held for every value is not asked of the warehouse: the stream
 /// reads every row of the same snapshot and checks each value
-/// ([`crate::cleaning::row::Cleaner::money_beyond_shortcut`]); a month with any value beyond
+/// ([`crate::cleaning::row::Cleaner::count_passengers`]); a month with any value beyond
 /// it is counted again by [`exact_totals`]. Checking it here too (the largest `abs(c)` and
 /// the largest distance to a whole cent, two more aggregates over every value) was about half
 /// of the count's CPU on the warehouse server (a 3 M-row generated month, 3 alternated rounds:
@@ -209,7 +209,7 @@ fn shortcut(column: &str) -> String {
 
 /// Whether [`warehouse_totals`] counts `kind`'s money in whole cents ([`cents_totals_sql`]),
 /// exact only where every value is within the rule's shortcut: then the stream checks them.
-pub fn counted_in_whole_cents(kind: TripKind) -> bool {
+fn counted_in_whole_cents(kind: TripKind) -> bool {
     passenger_total_columns(kind).len() > 1
 }
 
@@ -243,22 +243,37 @@ pub async fn install_rounding(
     Ok(())
 }
 
+/// How a month's money was counted on the warehouse's side of the build's accounting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoneyCount {
+    /// By the load, as it read the file (`raw.load_totals`): the rows the stream read added up
+    /// to the same, so the warehouse holds what was loaded and was not counted again.
+    AtLoad,
+    /// By the warehouse server, in whole cents ([`cents_totals_sql`]), beside the stream.
+    InWholeCents,
+    /// By the warehouse server, each value by the rule ([`exact_totals`]).
+    ValueByValue,
+}
+
 /// A warehouse month's figures ([`warehouse_totals`]).
 #[derive(Debug, Clone)]
 pub struct WarehouseTotals {
     pub services: Vec<ServiceTotal>,
     /// When the load the rows came from finished (raw.load_log, as text).
     pub loaded_at: Option<String>,
-    /// The money was summed in whole cents ([`cents_totals_sql`]): exact only if the rounding
-    /// rule's integer shortcut held for every value, which the stream checks; else
-    /// [`exact_totals`] counts the month again.
-    pub in_whole_cents: bool,
+    /// How the money was counted. [`MoneyCount::AtLoad`] holds only if the stream of the same
+    /// snapshot read the same figures ([`WarehouseTotals::at_load`]); [`MoneyCount::InWholeCents`]
+    /// only if it met no value beyond the rule's shortcut: else [`exact_totals`] counts the
+    /// month again.
+    pub counted: MoneyCount,
+    /// The load's own figures, for [`MoneyCount::AtLoad`].
+    pub at_load: Option<Vec<LicenceTotal>>,
 }
 
 /// The warehouse month's rows and passenger totals per licence, and when the load the rows
-/// came from finished, all read in the transfer's snapshot. The session must have had
-/// [`install_rounding`]. With `in_whole_cents`, the totals are exact only if the stream of the
-/// same snapshot met no value beyond the rule's shortcut; else [`exact_totals`] gives them.
+/// came from finished, all read in the transfer's snapshot: the load's own count
+/// (`raw.load_totals`) when it has one, else a count on the warehouse server. The session must
+/// have had [`install_rounding`].
 pub async fn warehouse_totals(
     warehouse: &mut PgConnection,
     kind: TripKind,
@@ -266,20 +281,58 @@ pub async fn warehouse_totals(
 ) -> Result<WarehouseTotals, MartError> {
     let raw = RawTable::new(kind).ok_or(MartError::UnsupportedKind(kind))?;
     let what = || format!("counting {kind} {month} in the warehouse");
-    let (services, in_whole_cents) = match cents_totals_sql(kind, &raw) {
-        Some(sql) => (count(warehouse, sql, month, what).await?, true),
-        None => (exact_totals(warehouse, kind, month).await?, false),
-    };
     let loaded_at: Option<String> = sqlx::query_scalar(AssertSqlSafe(format!(
         "SELECT finished_at::text FROM {LOAD_LOG} WHERE kind = $2 AND month = $1"
     )))
     .bind(month.first_day())
     .bind(kind.as_str())
-    .fetch_optional(warehouse)
+    .fetch_optional(&mut *warehouse)
     .await
     .map_err(MartError::sql(what()))?
     .flatten();
-    Ok(WarehouseTotals { services, loaded_at, in_whole_cents })
+    if let Some(at_load) = load_totals(warehouse, kind, month).await? {
+        let services = at_load
+            .iter()
+            .map(|t| ServiceTotal { licence: t.licence.clone(), rows: t.rows, total: t.dollars() })
+            .collect();
+        return Ok(WarehouseTotals {
+            services,
+            loaded_at,
+            counted: MoneyCount::AtLoad,
+            at_load: Some(at_load),
+        });
+    }
+    let (services, counted) = match cents_totals_sql(kind, &raw) {
+        Some(sql) => (count(warehouse, sql, month, what).await?, MoneyCount::InWholeCents),
+        None => (exact_totals(warehouse, kind, month).await?, MoneyCount::ValueByValue),
+    };
+    Ok(WarehouseTotals { services, loaded_at, counted, at_load: None })
+}
+
+/// What the month's load counted as it read the file (`raw.load_totals`), by licence; `None`
+/// when it counted nothing (a load by an older release, or a value beyond the rule's
+/// shortcut).
+async fn load_totals(
+    warehouse: &mut PgConnection,
+    kind: TripKind,
+    month: YearMonth,
+) -> Result<Option<Vec<LicenceTotal>>, MartError> {
+    let rows: Vec<(Option<String>, i64, String)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT licence, rows, passenger_cents::text FROM {LOAD_TOTALS} WHERE kind = $1 AND month = $2"
+    )))
+    .bind(kind.as_str())
+    .bind(month.first_day())
+    .fetch_all(warehouse)
+    .await
+    .map_err(MartError::sql(format!("reading {LOAD_TOTALS} of {kind} {month}")))?;
+    let mut totals = PassengerTotals::default();
+    for (licence, rows, cents) in rows {
+        let cents = cents.parse::<i128>().map_err(|_| MartError::Cleaning {
+            detail: format!("{LOAD_TOTALS} of {kind} {month}: {cents} is not a whole number of cents"),
+        })?;
+        totals.add(licence.as_deref().map(str::as_bytes), rows, cents);
+    }
+    Ok(totals.counted().filter(|t| !t.is_empty()))
 }
 
 /// The warehouse month's rows and passenger totals per licence, each value rounded by the

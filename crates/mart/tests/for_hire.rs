@@ -7,6 +7,7 @@
 mod common;
 
 use atl_core::{TripFile, TripKind};
+use atl_mart::MoneyCount;
 use atl_testdata::Era;
 use common::Stack;
 
@@ -203,7 +204,12 @@ fn high_volume_and_other_fhv_months_are_accounted_for_per_licence_and_rebuild_id
     stack.wh("UPDATE raw.load_log SET rows = rows + 3 WHERE kind = 'fhvhv' AND month = '2025-02-01'");
     let report = stack.build(TripKind::Fhvhv, None);
     assert_eq!(report.built().count(), 3);
-    stack.build(TripKind::Fhv, None);
+    // Every high-volume month was changed since its load: the warehouse counted each again.
+    assert!(report.built().all(|b| b.money_count == MoneyCount::ValueByValue), "{report:?}");
+    // The other FHV months hold what their loads counted.
+    let report = stack.build(TripKind::Fhv, None);
+    assert_eq!(report.built().count(), 3);
+    assert!(report.built().all(|b| b.money_count == MoneyCount::AtLoad), "{report:?}");
     for (kind, month, _) in months {
         assert_accounted(&stack, kind, month);
         assert_recorded(&stack, kind, month);
@@ -353,6 +359,44 @@ fn the_real_high_volume_slice_is_uber_78_and_lyft_22() {
         stack
             .mart_sql("SELECT count(*) || ' ' || count(*) FROM mart.fact_for_hire_trip WHERE service_id = 8")
     );
+}
+
+/// A month the warehouse holds as loaded is accounted for with the figures its load counted
+/// from the file (`raw.load_totals`); figures the rows read do not add up to are not taken:
+/// the warehouse counts the month again, and the build's accounting is the rows'.
+#[test]
+fn the_loads_own_count_is_taken_only_where_the_rows_read_add_up_to_it() {
+    let stack = Stack::start(true);
+    stack.put_month(TripKind::Fhvhv, "2024-02", Era::Y2024, 5_000);
+    stack.load(TripKind::Fhvhv);
+    let at_load = "SELECT string_agg(coalesce(licence, '-') || ' ' || rows || ' ' || passenger_cents, ',' \
+                   ORDER BY licence) FROM raw.load_totals WHERE kind = 'fhvhv'";
+    let counted = stack.wh(at_load);
+    assert!(counted.contains("HV0003 ") && counted.contains("HV0005 "), "{counted}");
+    let report = stack.build(TripKind::Fhvhv, None);
+    let built = report.built().collect::<Vec<_>>();
+    assert_eq!(built.iter().map(|b| b.money_count).collect::<Vec<_>>(), [MoneyCount::AtLoad]);
+    assert_accounted(&stack, TripKind::Fhvhv, "2024-02");
+
+    // A cent too many in Uber's count, and a row more in Lyft's: the rows' figures stand.
+    for wrong in [
+        "UPDATE raw.load_totals SET passenger_cents = passenger_cents + 1 WHERE licence = 'HV0003'",
+        "UPDATE raw.load_totals SET rows = rows + 1 WHERE licence = 'HV0005'",
+    ] {
+        stack.wh(wrong);
+        let report = stack.build(TripKind::Fhvhv, Some("2024-02"));
+        let built = report.built().collect::<Vec<_>>();
+        assert_eq!(
+            built.iter().map(|b| b.money_count).collect::<Vec<_>>(),
+            [MoneyCount::ValueByValue],
+            "{wrong}"
+        );
+        assert_accounted(&stack, TripKind::Fhvhv, "2024-02");
+        stack.wh(&format!("UPDATE raw.load_totals SET (rows, passenger_cents) = (t.rows, t.cents) FROM \
+             (SELECT split_part(x, ' ', 1) AS l, split_part(x, ' ', 2)::bigint AS rows, split_part(x, ' ', 3)::numeric AS cents \
+              FROM unnest(string_to_array('{counted}', ',')) x) t WHERE licence = t.l"));
+        assert_eq!(stack.wh(at_load), counted);
+    }
 }
 
 #[test]

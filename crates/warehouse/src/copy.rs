@@ -13,6 +13,7 @@
 
 use std::time::Instant;
 
+use atl_core::money::PassengerTotals;
 use atl_core::raw::{RawTable, month_literal};
 use atl_core::{DatabaseConfig, PickupTally, SchemaMapping, TripFile, TripKind, YearMonth};
 use atl_lake::Lake;
@@ -28,7 +29,7 @@ use tokio::sync::mpsc;
 use crate::encode::Lineage;
 use crate::error::WarehouseError;
 use crate::load_log::{self, LoadRecord};
-use crate::produce::{self, Encoding, Object, Rows};
+use crate::produce::{self, Encoding, Figures, Object, Rows};
 
 /// Encoded chunks waiting for each COPY stream.
 const CHUNKS_IN_FLIGHT: usize = 2;
@@ -183,7 +184,8 @@ async fn load_in_transaction(
     let mut rows = 0;
     let mut total_amount_sum: Option<f64> = None;
     let mut pickups = PickupTally::default();
-    for (slice, (copied, sum, tally)) in slices.iter().zip(std::iter::once(first).chain(others)) {
+    let mut passengers = PassengerTotals::default();
+    for (slice, (copied, figures)) in slices.iter().zip(std::iter::once(first).chain(others)) {
         if copied as i64 != slice.1 - slice.0 {
             return Err(WarehouseError::Stream {
                 key,
@@ -191,8 +193,9 @@ async fn load_in_transaction(
             });
         }
         rows += copied;
-        total_amount_sum = sum.map(|s| s + total_amount_sum.unwrap_or(0.0));
-        pickups.merge(tally);
+        total_amount_sum = figures.total_amount.map(|s| s + total_amount_sum.unwrap_or(0.0));
+        pickups.merge(figures.pickups);
+        passengers.merge(figures.passengers);
     }
     // Nor may another month's file: the transaction is dropped, the month stays as it was.
     if !allow_other_month && let Err(source) = pickups.check(file.month) {
@@ -251,6 +254,7 @@ async fn load_in_transaction(
         rows_per_sec: rows as f64 / seconds.max(1e-9),
     };
     load_log::record(&mut tx, &record).await?;
+    load_log::record_totals(&mut tx, file.kind, file.month, passengers.counted().as_deref()).await?;
     tx.commit().await.map_err(WarehouseError::sql(format!("committing {}", file)))?;
     Ok(MonthOutcome::Loaded(record))
 }
@@ -340,7 +344,7 @@ async fn copy_part(
     source: &Source<'_>,
     slices: &[Slice],
     i: usize,
-) -> Result<(u64, Option<f64>, PickupTally), WarehouseError> {
+) -> Result<(u64, Figures), WarehouseError> {
     let month = YearMonth::of(source.month);
     let part = table.loading_part(month, i);
     let mut conn = crate::connect(config).await?;
@@ -357,14 +361,13 @@ async fn copy_part(
     Ok(copied)
 }
 
-/// Streams the slice's rows into `copy_sql`; returns the rows written, their total_amount sum
-/// (none for the for-hire kinds, which have no total) and their pickups per month.
+/// Streams the slice's rows into `copy_sql`; returns the rows written and their figures.
 async fn stream_copy(
     conn: &mut PgConnection,
     source: &Source<'_>,
     (lo, hi): Slice,
     copy_sql: &str,
-) -> Result<(u64, Option<f64>, PickupTally), WarehouseError> {
+) -> Result<(u64, Figures), WarehouseError> {
     let key = source.meta.location.to_string();
     let (groups, selection) = row_selection(source.metadata.metadata(), lo, hi);
     let object = match source.lake.local_root() {
@@ -402,10 +405,10 @@ async fn stream_copy(
         return Err(WarehouseError::Sql { what: format!("sending rows of {key}"), source: e });
     }
     match produced {
-        Ok((sum, pickups)) => {
+        Ok(figures) => {
             let rows =
                 copy.finish().await.map_err(WarehouseError::sql(format!("finishing COPY of {key}")))?;
-            Ok((rows, sum, pickups))
+            Ok((rows, figures))
         }
         Err(e) => {
             // The transaction is rolled back by the caller's drop; abort tells the server now.

@@ -1,7 +1,10 @@
 //! `raw.load_log`: one row per kind and month loaded, the warehouse's memory of what it holds.
 
+use atl_core::money::LicenceTotal;
+use atl_core::raw::LOAD_TOTALS;
 use atl_core::{TripKind, YearMonth};
 use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::AssertSqlSafe;
 use sqlx::PgConnection;
 
 use crate::error::WarehouseError;
@@ -84,5 +87,39 @@ pub async fn record(conn: &mut PgConnection, r: &LoadRecord) -> Result<(), Wareh
     .execute(conn)
     .await
     .map_err(WarehouseError::sql("writing raw.load_log"))?;
+    Ok(())
+}
+
+/// Replaces the month's figures in `raw.load_totals` with `totals` (the load's count per
+/// licence), or with none when the load could not count them ([`atl_core::money`]).
+pub async fn record_totals(
+    conn: &mut PgConnection,
+    kind: TripKind,
+    month: YearMonth,
+    totals: Option<&[LicenceTotal]>,
+) -> Result<(), WarehouseError> {
+    let totals = totals.unwrap_or_default();
+    let licences: Vec<Option<&str>> = totals.iter().map(|t| t.licence.as_deref()).collect();
+    let rows: Vec<i64> = totals.iter().map(|t| t.rows).collect();
+    let cents: Vec<String> = totals.iter().map(|t| t.cents.to_string()).collect();
+    let what = || format!("writing {LOAD_TOTALS}");
+    sqlx::query(AssertSqlSafe(format!("DELETE FROM {LOAD_TOTALS} WHERE kind = $1 AND month = $2")))
+        .bind(kind.as_str())
+        .bind(month.first_day())
+        .execute(&mut *conn)
+        .await
+        .map_err(WarehouseError::sql(what()))?;
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO {LOAD_TOTALS} (kind, month, licence, rows, passenger_cents) \
+         SELECT $1, $2, l, r, c::numeric FROM unnest($3::text[], $4::bigint[], $5::text[]) AS t(l, r, c)"
+    )))
+    .bind(kind.as_str())
+    .bind(month.first_day())
+    .bind(licences)
+    .bind(rows)
+    .bind(cents)
+    .execute(conn)
+    .await
+    .map_err(WarehouseError::sql(what()))?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! What one COPY stream sends: a slice of the object's rows, decoded, mapped onto the
-//! canonical schema and encoded, in chunks over a bounded channel, with the slice's
-//! total_amount sum and pickup tally beside.
+//! canonical schema and encoded, in chunks over a bounded channel, with the slice's figures
+//! beside: its total_amount sum, pickup tally and passenger totals per licence.
 //!
 //! A local lake's object is read page by page from its file (parquet's synchronous reader, on
 //! a blocking thread); an S3 object column chunk by column chunk (the async reader, with
@@ -15,7 +15,8 @@
 use std::fs::File;
 use std::path::PathBuf;
 
-use atl_core::schema::pickup_column;
+use atl_core::money::PassengerTotals;
+use atl_core::schema::{licence_column, passenger_total_columns, pickup_column};
 use atl_core::{PickupTally, SchemaMapping, TripKind};
 use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
@@ -61,8 +62,17 @@ pub(crate) struct Encoding {
     pub kind: TripKind,
 }
 
-/// The slice's total_amount sum (when the kind has one) and its pickups per month.
-pub(crate) type Figures = (Option<f64>, PickupTally);
+/// What a slice's rows add up to.
+#[derive(Debug, Default)]
+pub(crate) struct Figures {
+    /// The total_amount sum, when the kind has one.
+    pub total_amount: Option<f64>,
+    /// The pickups per month.
+    pub pickups: PickupTally,
+    /// The rows and passenger totals per licence, by the mart's rounding rule
+    /// (`raw.load_totals`).
+    pub passengers: PassengerTotals,
+}
 
 /// Starts reading and encoding `rows` into `chunks`; sent buffers come back on `recycled`.
 pub(crate) fn spawn(
@@ -129,6 +139,12 @@ struct Chunker {
     pickup_index: Option<usize>,
     total_amount: f64,
     pickups: PickupTally,
+    /// The canonical columns of the passenger total, and of the licence.
+    money: Vec<usize>,
+    licence_index: Option<usize>,
+    passengers: PassengerTotals,
+    /// A batch's rows' cents, reused.
+    row_cents: Vec<i128>,
 }
 
 impl Chunker {
@@ -138,6 +154,13 @@ impl Chunker {
             encoder: CopyEncoder::new(&encoding.lineage),
             total_index: canonical.index_of("total_amount").ok(),
             pickup_index: pickup_column(encoding.kind).and_then(|c| canonical.index_of(c).ok()),
+            money: passenger_total_columns(encoding.kind)
+                .iter()
+                .filter_map(|c| canonical.index_of(c).ok())
+                .collect(),
+            licence_index: licence_column(encoding.kind).and_then(|c| canonical.index_of(c).ok()),
+            passengers: PassengerTotals::default(),
+            row_cents: Vec::new(),
             mapping: encoding.mapping,
             key: encoding.key,
             recycled,
@@ -155,6 +178,7 @@ impl Chunker {
         if let Some(i) = self.pickup_index {
             self.pickups.add(batch.column(i).as_ref());
         }
+        self.count_passengers(&batch);
         self.encoder
             .encode(&batch)
             .map_err(|source| WarehouseError::Encode { key: self.key.clone(), source })?;
@@ -165,10 +189,41 @@ impl Chunker {
         Ok(Some(self.encoder.swap_buffer(fresh)))
     }
 
+    /// Counts the batch's rows and passenger totals per licence. A money column that is not
+    /// float8 (canonical says it is) leaves the month uncounted rather than miscounted.
+    fn count_passengers(&mut self, batch: &arrow::record_batch::RecordBatch) {
+        use arrow::array::{Array, AsArray};
+        self.row_cents.clear();
+        self.row_cents.resize(batch.num_rows(), 0);
+        for &i in &self.money {
+            let Some(values) = batch.column(i).as_primitive_opt::<arrow::datatypes::Float64Type>() else {
+                self.passengers.mark_beyond_shortcut();
+                continue;
+            };
+            for (cents, x) in self.row_cents.iter_mut().zip(values.iter()) {
+                if let Some(x) = x {
+                    self.passengers.add_value(cents, x);
+                }
+            }
+        }
+        let licences = self.licence_index.map(|i| batch.column(i).as_string_opt::<i32>());
+        match licences {
+            None => self.passengers.add(None, batch.num_rows() as i64, self.row_cents.iter().sum()),
+            Some(None) => self.passengers.mark_beyond_shortcut(),
+            Some(Some(licences)) => {
+                for (row, &cents) in self.row_cents.iter().enumerate() {
+                    let licence = licences.is_valid(row).then(|| licences.value(row).as_bytes());
+                    self.passengers.add(licence, 1, cents);
+                }
+            }
+        }
+    }
+
     /// The last chunk (with the stream's trailer) and the figures.
     fn finish(self) -> (Bytes, Figures) {
-        let total = self.total_index.map(|_| self.total_amount);
-        (self.encoder.finish(), (total, self.pickups))
+        let total_amount = self.total_index.map(|_| self.total_amount);
+        let figures = Figures { total_amount, pickups: self.pickups, passengers: self.passengers };
+        (self.encoder.finish(), figures)
     }
 
     fn read_error(&self, source: ParquetError) -> WarehouseError {

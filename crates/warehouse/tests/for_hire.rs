@@ -25,6 +25,12 @@ fn load_and_audit(stack: &Stack, kind: TripKind, months: &[&str]) {
     assert!(report.loaded().all(|r| r.rows == ROWS as i64 && r.total_amount_sum.is_none()));
     let table = atl_core::RawTable::new(kind).unwrap().parent();
     assert_eq!(stack.count(&table), (ROWS * months.len()) as i64);
+    // Each load counted its rows and money per licence as it read them.
+    let (logged, rows) = stack.load_totals_and_rows(kind);
+    assert_eq!(logged, rows, "{kind}: raw.load_totals against the rows loaded");
+    for month in months {
+        assert!(logged.contains(&format!("{month}-01 ")), "{month} missing from {logged}");
+    }
 
     let audits = rt.block_on(atl_warehouse::audit(&stack.db(), &stack.lake, kind, None)).unwrap();
     assert_eq!(audits.len(), months.len());

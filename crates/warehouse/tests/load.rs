@@ -44,6 +44,9 @@ fn every_era_loads_with_the_lakes_counts_and_sums() {
             assert_eq!(audit.warehouse_rows, 4_000);
         }
         assert_eq!(stack.count(&format!("raw.{kind}_tripdata")), 20_000);
+        let (logged, rows) = stack.load_totals_and_rows(kind);
+        assert_eq!(logged, rows, "{kind}: raw.load_totals against the rows loaded");
+        assert_eq!(logged.matches(" - 4000 ").count(), 5, "{logged}");
     }
     // Plain SQL, independently of the audit: the money of one month and its lineage.
     let sum: f64 = stack

@@ -5,6 +5,7 @@
 //! form out. Values follow PostgreSQL bit for bit: timestamps are microseconds since
 //! 2000-01-01, money goes through [`round_cents`], the rule of `mart.round_cents`.
 
+use atl_core::money::{PassengerTotals, round_cents, shortcut_cents};
 use bytes::{BufMut, BytesMut};
 
 use super::{Col, Conv, Element, FactSpec, Rule, Test};
@@ -65,8 +66,10 @@ pub struct Cleaner {
     refused: Vec<Vec<u8>>,
     /// The staged column of the licence ([`Conv::Licence`]), if the fact has one.
     licence_at: Option<usize>,
-    /// The staged columns of the passenger total ([`Cleaner::check_money`]).
+    /// The staged columns of the passenger total and of the licence
+    /// ([`Cleaner::count_money`]).
     money: Vec<usize>,
+    money_licence: Option<usize>,
 }
 
 /// A staged row: each field's bytes, `None` for NULL.
@@ -124,29 +127,48 @@ impl Cleaner {
             refused: Vec::new(),
             licence_at,
             money: Vec::new(),
+            money_licence: None,
         })
     }
 
-    /// Has [`Cleaner::money_beyond_shortcut`] look at the staged columns `columns` (the
-    /// warehouse's passenger total, `atl_core::schema::passenger_total_columns`).
-    pub fn check_money(&mut self, columns: &[&str], staging: &[(String, String)]) -> Result<(), MartError> {
-        self.money = columns
-            .iter()
-            .map(|col| {
-                let at = staging.iter().position(|(name, _)| name == col);
-                at.filter(|i| self.fields[*i] == Field::Float8).ok_or_else(|| MartError::Cleaning {
-                    detail: format!("{} has no float8 column {col}", self.spec.staging),
-                })
+    /// Has [`Cleaner::count_passengers`] read the staged columns `columns` (the warehouse's
+    /// passenger total, `atl_core::schema::passenger_total_columns`) and `licence` (the
+    /// licence the rows are counted under, `atl_core::schema::licence_column`).
+    pub fn count_money(
+        &mut self,
+        columns: &[&str],
+        licence: Option<&str>,
+        staging: &[(String, String)],
+    ) -> Result<(), MartError> {
+        let column = |col: &str, field: Field| {
+            let at = staging.iter().position(|(name, _)| name == col);
+            at.filter(|i| self.fields[*i] == field).ok_or_else(|| MartError::Cleaning {
+                detail: format!("{} has no {field:?} column {col}", self.spec.staging),
             })
-            .collect::<Result<_, _>>()?;
+        };
+        self.money = columns.iter().map(|col| column(col, Field::Float8)).collect::<Result<_, _>>()?;
+        self.money_licence = licence.map(|col| column(col, Field::Text)).transpose()?;
         Ok(())
     }
 
-    /// Whether one of `row`'s passenger-total values is one [`within_shortcut`] does not hold
-    /// for: then the warehouse's count of the month in whole cents may be off by the rule
-    /// (`crate::transfer::warehouse_totals`), and the month is counted value by value.
-    pub fn money_beyond_shortcut(&self, row: &Row) -> bool {
-        self.money.iter().any(|&i| float(row, i).is_some_and(|x| !within_shortcut(x)))
+    /// Counts `row` in `totals`: a row of its licence, with its passenger total in whole cents
+    /// ([`atl_core::money`]). Returns whether one of its values is beyond the rounding rule's
+    /// integer shortcut: then `totals` is left uncounted, and the warehouse's count of the
+    /// month in whole cents may be off by the rule (`crate::transfer::warehouse_totals`).
+    pub fn count_passengers(&self, row: &Row, totals: &mut PassengerTotals) -> bool {
+        let mut cents = 0;
+        let mut beyond = false;
+        for x in self.money.iter().filter_map(|&i| float(row, i)) {
+            match shortcut_cents(x) {
+                Some(c) => cents += i128::from(c),
+                None => beyond = true,
+            }
+        }
+        if beyond {
+            totals.mark_beyond_shortcut();
+        }
+        totals.add(self.money_licence.and_then(|i| row[i]), 1, cents);
+        beyond
     }
 
     /// The fact's columns: how many values [`Cleaner::write_fact`] sets.
@@ -431,50 +453,6 @@ pub fn seconds(micros: i64) -> i32 {
     (micros as f64 / 1e6 + 0.5).floor() as i32
 }
 
-/// `mart.round_cents`' integer shortcut (migration 0004; `crate::transfer` states it in SQL):
-/// where it holds, the rule's value is `round(x * 100)` cents. False for NaN and the
-/// infinities.
-pub fn within_shortcut(x: f64) -> bool {
-    let hundred = x * 100.0;
-    x.abs() < SHORTCUT_BOUND && (hundred - hundred.round_ties_even()).abs() < SHORTCUT_DISTANCE
-}
-
-/// The shortcut's bounds: values under 1e7 in absolute value, within 0.49 of a whole number of
-/// cents. `crate::transfer` writes them into its SQL, and checks the mart's definition states
-/// the same.
-pub const SHORTCUT_BOUND: f64 = 1e7;
-pub const SHORTCUT_DISTANCE: f64 = 0.49;
-
-/// `mart.round_cents(x)` in cents: `round(x::numeric, 2)`, where `x::numeric` is x's
-/// 15-significant-digit decimal form and the rounding is half away from zero, with the same
-/// integer shortcut for values within 0.49 of a whole number of cents. `None` for NaN, the
-/// infinities and |x| >= 1e13 (not a clean row's values).
-pub fn round_cents(x: f64) -> Option<i64> {
-    if !x.is_finite() || x.abs() >= 1e13 {
-        return None;
-    }
-    if within_shortcut(x) {
-        return Some((x * 100.0).round_ties_even() as i64);
-    }
-    // d.dddddddddddddde±E: 15 significant digits, as PostgreSQL's float8 -> numeric.
-    let text = format!("{:.14e}", x.abs());
-    let (mantissa, exponent) = text.split_once('e')?;
-    let digits: u128 = mantissa.replace('.', "").parse().ok()?;
-    let exponent: i32 = exponent.parse().ok()?;
-    // x = digits * 10^(exponent - 14), cents = digits * 10^(exponent - 12).
-    let shift = exponent - 12;
-    let cents = if shift >= 0 {
-        digits * 10u128.pow(shift as u32)
-    } else if -shift > 30 {
-        0
-    } else {
-        let unit = 10u128.pow((-shift) as u32);
-        digits / unit + u128::from(2 * (digits % unit) >= unit)
-    };
-    let cents = i64::try_from(cents).ok()?;
-    Some(if x < 0.0 { -cents } else { cents })
-}
-
 fn put_raw(out: &mut BytesMut, value: Option<&[u8]>) {
     match value {
         None => out.put_i32(-1),
@@ -497,38 +475,4 @@ fn put_i32(out: &mut BytesMut, value: Option<i32>) -> Option<i64> {
 fn put_bool(out: &mut BytesMut, value: Option<bool>) -> Option<i64> {
     put_raw(out, value.map(|v| [u8::from(v)]).as_ref().map(|b| b.as_slice()));
     value.map(i64::from)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn round_cents_rounds_the_fifteen_digit_form_half_away_from_zero() {
-        assert_eq!(round_cents(12.34), Some(1234));
-        assert_eq!(round_cents(-0.0), Some(0));
-        assert_eq!(round_cents(0.125), Some(13));
-        assert_eq!(round_cents(-0.125), Some(-13));
-        // 2.675 is 2.67499999999999982236431605997495353221893310546875 as a double; its
-        // 15-digit form is 2.67500000000000, which rounds up.
-        assert_eq!(round_cents(2.675), Some(268));
-        assert_eq!(round_cents(1.004999), Some(100));
-        assert_eq!(round_cents(9999.995), Some(1_000_000));
-        assert_eq!(round_cents(f64::NAN), None);
-    }
-
-    /// Where the shortcut holds, whole cents are the rule's value; where it does not, the
-    /// warehouse's count in whole cents could differ from the rule by a cent.
-    #[test]
-    fn the_shortcut_holds_only_where_whole_cents_are_the_rules_value() {
-        for x in [12.34, -0.0, 1.0048, 9999.99, -3.33, 9_999_999.99] {
-            assert!(within_shortcut(x), "{x}");
-            assert_eq!(round_cents(x), Some((x * 100.0).round_ties_even() as i64), "{x}");
-        }
-        for x in [0.125, -0.125, 1.005, 1.004999, 2.675, -3.335, 1e7, f64::NAN, f64::INFINITY] {
-            assert!(!within_shortcut(x), "{x}");
-        }
-        // Beyond it the two differ: 0.125 is 12.5 cents, the rule rounds away from zero.
-        assert_ne!(round_cents(0.125), Some((0.125f64 * 100.0).round_ties_even() as i64));
-    }
 }

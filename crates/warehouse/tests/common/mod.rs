@@ -54,6 +54,29 @@ impl Stack {
     pub fn count(&self, table: &str) -> i64 {
         self.sql(&format!("SELECT count(*) FROM {table}")).parse().unwrap()
     }
+
+    /// What the loads of `kind` counted (`raw.load_totals`), and the same figures of the rows
+    /// they loaded by plain SQL (each money value rounded as numeric, the mart's rule), as
+    /// `month licence rows cents` per month and licence.
+    pub fn load_totals_and_rows(&self, kind: TripKind) -> (String, String) {
+        let money: Vec<String> = atl_core::schema::passenger_total_columns(kind)
+            .iter()
+            .map(|c| format!("coalesce(round({c}::numeric, 2), 0)"))
+            .chain(["0".to_owned()])
+            .collect();
+        let licence = atl_core::schema::licence_column(kind).unwrap_or("NULL::text");
+        let logged = self.sql(&format!(
+            "SELECT string_agg(month || ' ' || coalesce(licence, '-') || ' ' || rows || ' ' || passenger_cents, ',' \
+             ORDER BY month, licence NULLS FIRST) FROM raw.load_totals WHERE kind = '{kind}'"
+        ));
+        let counted = self.sql(&format!(
+            "SELECT string_agg(m || ' ' || coalesce(l, '-') || ' ' || n || ' ' || c, ',' ORDER BY m, l NULLS FIRST) \
+             FROM (SELECT source_month AS m, {licence} AS l, count(*) AS n, (sum({}) * 100)::bigint AS c \
+                   FROM raw.{kind}_tripdata GROUP BY 1, 2) t",
+            money.join(" + ")
+        ));
+        (logged, counted)
+    }
 }
 
 pub fn rt() -> tokio::runtime::Runtime {

@@ -15,7 +15,7 @@
 //! warehouse rows = fact rows + rejected rows, and the same for the passengers' money, per
 //! licence. The warehouse's side is what the month's load counted as it read the file
 //! (`raw.load_totals`) when the rows the stream read add up to the same, else the warehouse
-//! server's own count of the month ([`transfer::warehouse_totals`]).
+//! server's own count of the month ([`warehouse_count::warehouse_totals`]).
 //! The model (`sql/mart/migrations`, for psql users `sql/mart/creation.sql`) is brought to
 //! this release's newest migration at every start ([`schema`]); the zone
 //! dimension comes from the lake's `reference/taxi_zone_lookup.csv` ([`zones`]).
@@ -38,6 +38,7 @@ pub mod reference;
 pub mod schema;
 pub mod stream;
 pub mod transfer;
+pub mod warehouse_count;
 pub mod zones;
 
 use std::time::Instant;
@@ -50,7 +51,7 @@ use sqlx::{AssertSqlSafe, PgConnection};
 pub use build_log::BuildRecord;
 pub use error::MartError;
 pub use reference::{ReferenceLoad, ReferenceStatus};
-pub use transfer::MoneyCount;
+pub use warehouse_count::MoneyCount;
 pub use zones::ZoneSource;
 
 /// Which months to build.
@@ -257,7 +258,7 @@ pub async fn build_month(
     // One snapshot of the warehouse for the count and the COPY, which run at the same time on
     // two warehouse sessions (the count's scan overlaps the transfer instead of preceding it).
     let mut wh_count = connect_warehouse(warehouse).await?;
-    transfer::install_rounding(&mut conn, &mut wh_count).await?;
+    warehouse_count::install_rounding(&mut conn, &mut wh_count).await?;
     let snapshot = export_snapshot(&mut wh, kind, month).await?;
     // The session may idle in its transaction for the whole stream before counting the month
     // value by value: a server's idle timeout must not end it.
@@ -287,12 +288,12 @@ pub async fn build_month(
         (staged, clock.elapsed().as_secs_f64())
     };
     let (totals, (staged, transfer_seconds)) =
-        tokio::join!(transfer::warehouse_totals(&mut wh_count, kind, month), transfer);
+        tokio::join!(warehouse_count::warehouse_totals(&mut wh_count, kind, month), transfer);
     drop(wh);
     drop(rejects);
     // The stream's error first: it is the cause, and it leaves `conn`'s transaction aborted.
     let (staged, deferred_rows, beyond_shortcut, read) = staged?;
-    let transfer::WarehouseTotals {
+    let warehouse_count::WarehouseTotals {
         services: mut service_totals,
         loaded_at: warehouse_loaded_at,
         counted,
@@ -313,7 +314,7 @@ pub async fn build_month(
     };
     if let Some(why) = recount {
         tracing::info!("{kind} {month}: {why}; counting the warehouse month value by value");
-        service_totals = transfer::exact_totals(&mut wh_count, kind, month).await?;
+        service_totals = warehouse_count::exact_totals(&mut wh_count, kind, month).await?;
         money_count = MoneyCount::ValueByValue;
     }
     drop(wh_count);
@@ -380,7 +381,7 @@ pub async fn build_month(
 }
 
 /// The warehouse's per-licence figures as insertion_for_hire.sql reads them.
-fn totals_json(totals: &[transfer::ServiceTotal]) -> String {
+fn totals_json(totals: &[warehouse_count::ServiceTotal]) -> String {
     let rows: Vec<serde_json::Value> = totals
         .iter()
         .map(|t| serde_json::json!({ "licence": t.licence, "rows": t.rows, "total": t.total }))

@@ -44,7 +44,7 @@ const BATCH_BYTES: usize = 1 << 16;
 
 /// Rows of a streamed month: into the build table, and into the staging table (the rejected
 /// ones, and the clean ones left to the SQL).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Streamed {
     pub clean: u64,
     pub staged: u64,

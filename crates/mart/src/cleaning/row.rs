@@ -154,7 +154,7 @@ impl Cleaner {
     /// Counts `row` in `totals`: a row of its licence, with its passenger total in whole cents
     /// ([`atl_core::money`]). Returns whether one of its values is beyond the rounding rule's
     /// integer shortcut: then `totals` is left uncounted, and the warehouse's count of the
-    /// month in whole cents may be off by the rule (`crate::transfer::warehouse_totals`).
+    /// month in whole cents may be off by the rule (`crate::warehouse_count::warehouse_totals`).
     pub fn count_passengers(&self, row: &Row, totals: &mut PassengerTotals) -> bool {
         let mut cents = 0;
         let mut beyond = false;

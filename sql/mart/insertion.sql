@@ -4,10 +4,11 @@
 -- Parameters (session settings, so psql and atl-mart run this file unchanged):
 --     atl.month    first day of the month, e.g. '2023-01-01'
 --     atl.service  'yellow' or 'green' (fhv and fhvhv: insertion_for_hire.sql)
---     atl.warehouse_total  optional: the month's sum of total_amount rounded to cents, as the
---                  warehouse server counted it (atl-mart sets it, from the snapshot it copied);
---                  unset or '', it is summed from the staging table
---     atl.warehouse_rows  optional: the month's rows as the warehouse server counted them;
+--     atl.warehouse_total  optional: the month's sum of total_amount rounded to cents, the
+--                  warehouse's figure (atl-mart sets it: its load's count, raw.load_totals,
+--                  where the rows it copied add up to it, else the warehouse server's count of
+--                  the snapshot it copied); unset or '', it is summed from the staging table
+--     atl.warehouse_rows  optional: the month's rows, the warehouse's figure likewise;
 --                  unset or '', they are counted in the staging table
 --     atl.fact_prebuilt  'on' when atl-mart has already streamed the month's clean rows into
 --                  mart.fact_trip_build (made by mart.new_build_table) and staged only the
@@ -165,7 +166,7 @@ $do$;
 -- END GENERATED classify
 
 -- 1. The staged month as a whole, counted without the rules: build_log checks that it equals
--- fact + rejects. Its rows and money are the warehouse server's own figures when
+-- fact + rejects. Its rows and money are the warehouse's own figures when
 -- atl.warehouse_rows and atl.warehouse_total give them (the sum below, a conversion of every
 -- row, then never runs).
 CREATE TEMP TABLE staged_total ON COMMIT DROP AS

@@ -6,9 +6,10 @@
 -- Parameters (session settings, so psql and atl-mart run this file unchanged):
 --     atl.month    first day of the month, e.g. '2024-01-01'
 --     atl.service  the kind: 'fhv' or 'fhvhv'
---     atl.warehouse_totals  optional: the month's rows and passenger total per licence as the
---                  warehouse server counted them (atl-mart sets it from the snapshot it
---                  copied), a JSON array of {"licence": "HV0003" or null, "rows": n,
+--     atl.warehouse_totals  optional: the month's rows and passenger total per licence, the
+--                  warehouse's figures (atl-mart sets it: its load's count, raw.load_totals,
+--                  where the rows it copied add up to it, else the warehouse server's count of
+--                  the snapshot it copied), a JSON array of {"licence": "HV0003" or null, "rows": n,
 --                  "total": "123.45"}; unset or '', they are counted from the staging table
 --     atl.warehouse_loaded_at  optional: raw.load_log.finished_at of the month as copied
 --     atl.fact_prebuilt  'on' when atl-mart has already streamed the month's clean rows into

@@ -6,17 +6,17 @@
 //! Parquet rows (`raw.load_totals`), and atl-mart counts the same month again as it reads the
 //! warehouse's rows, cleans them into the fact, and checks that nothing was lost or doubled.
 
-/// `mart.round_cents`' integer shortcut (mart migration 0004; atl-mart's transfer states it in SQL):
-/// where it holds, the rule's value is `round(x * 100)` cents. False for NaN and the
-/// infinities.
+/// `mart.round_cents`' integer shortcut (mart migration 0004; atl-mart's warehouse_count states
+/// it in SQL): where it holds, the rule's value is `round(x * 100)` cents. False for NaN and
+/// the infinities.
 pub fn within_shortcut(x: f64) -> bool {
     let hundred = x * 100.0;
     x.abs() < SHORTCUT_BOUND && (hundred - hundred.round_ties_even()).abs() < SHORTCUT_DISTANCE
 }
 
 /// The shortcut's bounds: values under 1e7 in absolute value, within 0.49 of a whole number of
-/// cents. atl-mart's transfer writes them into its SQL, and checks the mart's definition states
-/// the same.
+/// cents. atl-mart's warehouse_count writes them into its SQL, and checks the mart's definition
+/// states the same.
 pub const SHORTCUT_BOUND: f64 = 1e7;
 pub const SHORTCUT_DISTANCE: f64 = 0.49;
 
@@ -89,7 +89,7 @@ impl LicenceTotal {
 #[derive(Debug, Clone, Default)]
 pub struct PassengerTotals {
     licences: Vec<LicenceTotal>,
-    beyond_shortcut: bool,
+    uncounted: bool,
     /// The licence added last: rows of one licence come in runs.
     last: usize,
 }
@@ -99,6 +99,12 @@ impl PassengerTotals {
     /// handful of licences: the last one added is tried first, then each in turn.
     pub fn add(&mut self, licence: Option<&[u8]>, rows: i64, cents: i128) {
         let same = |t: &LicenceTotal| t.licence.as_deref().map(str::as_bytes) == licence;
+        // A licence that is not UTF-8 (a SQL_ASCII warehouse) could not be kept as it is: the
+        // month is left uncounted, for the warehouse server to count.
+        if licence.is_some_and(|l| std::str::from_utf8(l).is_err()) {
+            self.uncounted = true;
+            return;
+        }
         let at = match self.licences.get(self.last) {
             Some(t) if same(t) => Some(self.last),
             _ => self.licences.iter().position(same),
@@ -125,26 +131,26 @@ impl PassengerTotals {
     pub fn add_value(&mut self, row_cents: &mut i128, x: f64) {
         match shortcut_cents(x) {
             Some(c) => *row_cents += i128::from(c),
-            None => self.beyond_shortcut = true,
+            None => self.uncounted = true,
         }
     }
 
-    /// Marks the month uncounted: a value beyond the rule's shortcut.
-    pub fn mark_beyond_shortcut(&mut self) {
-        self.beyond_shortcut = true;
+    /// Marks the month uncounted: a value beyond the rule's shortcut, or not of the type counted.
+    pub fn mark_uncounted(&mut self) {
+        self.uncounted = true;
     }
 
     pub fn merge(&mut self, other: PassengerTotals) {
         for t in other.licences {
             self.add(t.licence.as_deref().map(str::as_bytes), t.rows, t.cents);
         }
-        self.beyond_shortcut |= other.beyond_shortcut;
+        self.uncounted |= other.uncounted;
     }
 
     /// Every licence's figures, by licence (`None` first), or `None` when a value was beyond
     /// the rule's shortcut.
     pub fn counted(&self) -> Option<Vec<LicenceTotal>> {
-        if self.beyond_shortcut {
+        if self.uncounted {
             return None;
         }
         let mut licences = self.licences.clone();
@@ -224,5 +230,9 @@ mod tests {
         assert_eq!(counted[0].dollars(), "0.07");
         a.add_value(&mut row, 0.125);
         assert_eq!(a.counted(), None);
+        let mut b = PassengerTotals::default();
+        b.add(Some(b"HV0003"), 1, 5);
+        b.add(Some(&[0xff, 0x41]), 1, 5);
+        assert_eq!(b.counted(), None, "a licence that is not UTF-8 leaves the month uncounted");
     }
 }

@@ -324,9 +324,9 @@ pub async fn build_month(
         return Err(MartError::Transfer { kind, month, warehouse_rows, staged_rows: staged });
     }
 
-    // With the warehouse's own figures, build_log's CHECK (warehouse = fact + rejected)
-    // compares the mart with the warehouse server inside the transaction, and the insertion
-    // need not sum the staging table again.
+    // With the warehouse's own figures (its load's, or its server's), build_log's CHECK
+    // (warehouse = fact + rejected) compares the mart with the warehouse inside the
+    // transaction, and the insertion need not sum the staging table again.
     let (insertion, totals_setting, totals_value) = match kind {
         TripKind::Yellow | TripKind::Green => {
             (schema::INSERTION_SQL, "atl.warehouse_total", warehouse_total.clone())

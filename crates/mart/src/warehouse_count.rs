@@ -33,7 +33,8 @@ pub struct ServiceTotal {
 /// thousand distinct totals, and rounding 3 M values one by one was 1.2 of 1.6 CPU-s of the
 /// count (measured serially on a 3 M-row month: 1.18-1.23 s against 0.83-0.85 s). A kind with
 /// several (HVFHV's eight charges) is counted by [`cents_totals_sql`], and by this query only
-/// when the stream met a value beyond the rule's integer shortcut.
+/// when the stream met a value beyond the rule's integer shortcut, or rows that do not add up
+/// to their load's count.
 fn totals_sql(kind: TripKind, raw: &RawTable) -> String {
     let licence = licence_column(kind).map_or_else(|| "NULL::text".to_owned(), quote_ident);
     match passenger_total_columns(kind) {

@@ -197,7 +197,7 @@ impl Chunker {
         self.row_cents.resize(batch.num_rows(), 0);
         for &i in &self.money {
             let Some(values) = batch.column(i).as_primitive_opt::<arrow::datatypes::Float64Type>() else {
-                self.passengers.mark_beyond_shortcut();
+                self.passengers.mark_uncounted();
                 continue;
             };
             for (cents, x) in self.row_cents.iter_mut().zip(values.iter()) {
@@ -209,7 +209,7 @@ impl Chunker {
         let licences = self.licence_index.map(|i| batch.column(i).as_string_opt::<i32>());
         match licences {
             None => self.passengers.add(None, batch.num_rows() as i64, self.row_cents.iter().sum()),
-            Some(None) => self.passengers.mark_beyond_shortcut(),
+            Some(None) => self.passengers.mark_uncounted(),
             Some(Some(licences)) => {
                 for (row, &cents) in self.row_cents.iter().enumerate() {
                     let licence = licences.is_valid(row).then(|| licences.value(row).as_bytes());

@@ -18,3 +18,28 @@ CREATE TABLE IF NOT EXISTS raw.load_totals (
     FOREIGN KEY (kind, month) REFERENCES raw.load_log (kind, month) ON DELETE CASCADE,
     UNIQUE NULLS NOT DISTINCT (kind, month, licence)
 );
+
+-- Whole cents only: anything else would stop a build instead of being counted again.
+ALTER TABLE raw.load_totals DROP CONSTRAINT IF EXISTS load_totals_whole_cents;
+ALTER TABLE raw.load_totals ADD CONSTRAINT load_totals_whole_cents
+    CHECK (passenger_cents = trunc(passenger_cents) AND passenger_cents <> 'NaN');
+
+-- Roles that may read the load log (a mart's read-only role, README.md) may read this too:
+-- atl-mart reads both. Without it, a build by such a role would fail after this migration.
+DO $$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN
+        SELECT DISTINCT a.grantee
+        FROM pg_class c, aclexplode(c.relacl) a
+        WHERE c.oid = 'raw.load_log'::regclass AND a.privilege_type = 'SELECT' AND a.grantee <> c.relowner
+    LOOP
+        IF g.grantee = 0 THEN
+            GRANT SELECT ON raw.load_totals TO PUBLIC;
+        ELSE
+            EXECUTE format('GRANT SELECT ON raw.load_totals TO %s', g.grantee::regrole);
+        END IF;
+    END LOOP;
+END
+$$;

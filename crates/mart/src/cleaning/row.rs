@@ -165,7 +165,7 @@ impl Cleaner {
             }
         }
         if beyond {
-            totals.mark_beyond_shortcut();
+            totals.mark_uncounted();
         }
         totals.add(self.money_licence.and_then(|i| row[i]), 1, cents);
         beyond

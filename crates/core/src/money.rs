@@ -127,12 +127,15 @@ impl PassengerTotals {
         }
     }
 
-    /// Adds one value of a passenger total to a row's cents, or marks the month uncounted.
-    pub fn add_value(&mut self, row_cents: &mut i128, x: f64) {
-        match shortcut_cents(x) {
-            Some(c) => *row_cents += i128::from(c),
-            None => self.uncounted = true,
-        }
+    /// Adds one value of a passenger total to a row's cents, or marks the month uncounted;
+    /// returns whether the value was counted (within the rule's shortcut).
+    pub fn add_value(&mut self, row_cents: &mut i128, x: f64) -> bool {
+        let Some(c) = shortcut_cents(x) else {
+            self.uncounted = true;
+            return false;
+        };
+        *row_cents += i128::from(c);
+        true
     }
 
     /// Marks the month uncounted: a value beyond the rule's shortcut, or not of the type counted.

@@ -5,7 +5,7 @@
 //! form out. Values follow PostgreSQL bit for bit: timestamps are microseconds since
 //! 2000-01-01, money goes through [`round_cents`], the rule of `mart.round_cents`.
 
-use atl_core::money::{PassengerTotals, round_cents, shortcut_cents};
+use atl_core::money::{PassengerTotals, round_cents};
 use bytes::{BufMut, BytesMut};
 
 use super::{Col, Conv, Element, FactSpec, Rule, Test};
@@ -159,13 +159,7 @@ impl Cleaner {
         let mut cents = 0;
         let mut beyond = false;
         for x in self.money.iter().filter_map(|&i| float(row, i)) {
-            match shortcut_cents(x) {
-                Some(c) => cents += i128::from(c),
-                None => beyond = true,
-            }
-        }
-        if beyond {
-            totals.mark_uncounted();
+            beyond |= !totals.add_value(&mut cents, x);
         }
         totals.add(self.money_licence.and_then(|i| row[i]), 1, cents);
         beyond

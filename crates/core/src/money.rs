@@ -25,11 +25,13 @@ pub const SHORTCUT_DISTANCE: f64 = 0.49;
 /// integer shortcut for values within 0.49 of a whole number of cents. `None` for NaN, the
 /// infinities and |x| >= 1e13 (not a clean row's values).
 pub fn round_cents(x: f64) -> Option<i64> {
+    // The stream rounds every money value of every fact row: the shortcut's one rounding
+    // first, not within_shortcut's and a second one (two calls of libm's rint).
+    if let Some(cents) = shortcut_cents(x) {
+        return Some(cents);
+    }
     if !x.is_finite() || x.abs() >= 1e13 {
         return None;
-    }
-    if within_shortcut(x) {
-        return Some((x * 100.0).round_ties_even() as i64);
     }
     // d.dddddddddddddde±E: 15 significant digits, as PostgreSQL's float8 -> numeric.
     let text = format!("{:.14e}", x.abs());

@@ -332,4 +332,35 @@ impl Test {
             Test::HighVolume(t) => t.sources(),
         }
     }
+
+    /// How many staging columns it reads, `sources().len()` without making the list: the
+    /// stream asks it of each test of a [`Test::Any`] for every row (two allocations a row of
+    /// a for-hire month, before).
+    pub fn source_count(self) -> usize {
+        match self {
+            Test::AnyNull(cs)
+            | Test::NullOrOutside(cs, ..)
+            | Test::AnyNegative(cs)
+            | Test::AbsAbove(cs, _)
+            | Test::NotWholeIn(cs, ..) => cs.len(),
+            Test::OutsideMonth(_) | Test::NullOrRoundsToAtMost(..) | Test::Above(..) => 1,
+            Test::NotAfter(..) | Test::HoursAfter(..) => 2,
+            Test::Any(tests) => tests.iter().map(|t| t.source_count()).sum(),
+            Test::HighVolume(t) => t.source_count(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_test_s_source_count_is_that_of_its_sources() {
+        for rule in RULES.iter().chain(for_hire::RULES) {
+            assert_eq!(rule.test.source_count(), rule.test.sources().len(), "{}", rule.reason);
+        }
+        let any = Test::Any(&[Test::NotAfter("a", "b"), Test::HighVolume(&Test::AnyNull(&["c", "d", "e"]))]);
+        assert_eq!(any.source_count(), 5);
+    }
 }

@@ -166,9 +166,13 @@ pub const DISTANCE_BIN: (&str, i64, i64) = ("trip_distance", 50, 3000);
 /// The most keys a roll-up may have (the groups' key is a fixed array).
 const MAX_KEYS: usize = 4;
 
-/// A group's key values (0 for NULL) and which of them are NULL, one bit each: half the
-/// bytes to hash and compare of `[Option<i64>; MAX_KEYS]`.
-type GroupKey = ([i64; MAX_KEYS], u8);
+/// A group's key values (0 for NULL) and which of them are NULL, one bit each: a quarter of
+/// the bytes to hash and compare of `[Option<i64>; MAX_KEYS]`. A key is a smallint or integer
+/// fact column ([`Conv::sql_type`] of a number column), a bin of one or a borough id, so i32
+/// holds it; one that did not would be recorded ([`Rollups::tables`] then refuses). The map
+/// lookup is among the stream's biggest costs (a quarter of atl-mart's samples on a
+/// high-volume month, most of it waiting on memory), so its key is kept small.
+type GroupKey = ([i32; MAX_KEYS], u8);
 
 /// How a fact column's value is held while summing: whole numbers, or cents (hundredths),
 /// which the roll-ups give in dollars (miles) as a numeric of scale 2.
@@ -402,18 +406,23 @@ impl Rollups {
             }
             let mut key: GroupKey = ([0; MAX_KEYS], 0);
             for (i, (at, _)) in part.keys.iter().enumerate() {
-                if part.boroughs[i] {
-                    key.0[i] = self.zones.of(values[*at]);
-                    continue;
-                }
-                match values[*at] {
-                    Some(v) => {
-                        key.0[i] = match part.bins[i] {
+                let value = if part.boroughs[i] {
+                    self.zones.of(values[*at])
+                } else {
+                    match values[*at] {
+                        Some(v) => match part.bins[i] {
                             Some((step, cap)) => (v / step * step).min(cap),
                             None => v,
+                        },
+                        None => {
+                            key.1 |= 1 << i;
+                            continue;
                         }
                     }
-                    None => key.1 |= 1 << i,
+                };
+                match i32::try_from(value) {
+                    Ok(v) => key.0[i] = v,
+                    Err(_) => part.overflowed = true,
                 }
             }
             let width = part.measures.len();
@@ -461,7 +470,7 @@ impl Rollups {
     /// a code COPY's text form cannot carry.
     pub fn tables(&self) -> Result<Vec<(String, String, String)>, String> {
         if let Some(p) = self.parts.iter().find(|p| p.overflowed) {
-            return Err(format!("{}: a sum beyond 64 bits", p.rollup.table));
+            return Err(format!("{}: a key beyond 32 bits or a sum beyond 64", p.rollup.table));
         }
         let numbers = self.parts.iter().map(|p| Ok(p.table(self.columns)));
         numbers.chain(self.codes.iter().map(CodeCounts::table)).collect()
@@ -586,7 +595,22 @@ mod tests {
         r.add(&huge);
         assert!(r.tables().is_ok());
         r.add(&huge);
-        assert_eq!(r.tables().unwrap_err(), "rollup_day_hour_payment: a sum beyond 64 bits");
+        assert_eq!(
+            r.tables().unwrap_err(),
+            "rollup_day_hour_payment: a key beyond 32 bits or a sum beyond 64"
+        );
+    }
+
+    #[test]
+    fn a_key_beyond_32_bits_is_refused_not_truncated() {
+        let mut r = Rollups::new(&TAXI_ROLLUPS, zones()).unwrap();
+        r.add(&row(20230110, 8, 1, (4, 4), 1, [Some(100), Some(0), None]));
+        assert!(r.tables().is_ok());
+        r.add(&row(i64::from(i32::MAX) + 1, 8, 1, (4, 4), 1, [Some(100), Some(0), None]));
+        assert_eq!(
+            r.tables().unwrap_err(),
+            "rollup_day_hour_payment: a key beyond 32 bits or a sum beyond 64"
+        );
     }
 
     #[test]

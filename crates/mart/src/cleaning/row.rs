@@ -66,6 +66,10 @@ pub struct Cleaner {
     refused: Vec<Vec<u8>>,
     /// The staged column of the licence ([`Conv::Licence`]), if the fact has one.
     licence_at: Option<usize>,
+    /// The staged text columns the fact upper-cases or reads as flags: ASCII in a row the
+    /// stream converts ([`Cleaner::streamable`], which runs for every clean row, so these are
+    /// found once here rather than among every conversion there).
+    ascii: Vec<usize>,
     /// The staged columns of the passenger total and of the licence
     /// ([`Cleaner::count_money`]).
     money: Vec<usize>,
@@ -118,6 +122,14 @@ impl Cleaner {
             Conv::Licence(_) => at.first().copied(),
             _ => None,
         });
+        let ascii = convs
+            .iter()
+            .filter_map(|(conv, at, _)| match conv {
+                Conv::Code(_) | Conv::LooseFlag(_) => at.first().copied(),
+                Conv::FlagOr(..) => at.get(1).copied(),
+                _ => None,
+            })
+            .collect();
         Ok(Cleaner {
             spec,
             fields,
@@ -126,6 +138,7 @@ impl Cleaner {
             constants,
             refused: Vec::new(),
             licence_at,
+            ascii,
             money: Vec::new(),
             money_licence: None,
         })
@@ -217,7 +230,7 @@ impl Cleaner {
             Test::Any(tests) => {
                 let mut from = 0;
                 tests.iter().any(|t| {
-                    let n = t.sources().len();
+                    let n = t.source_count();
                     from += n;
                     self.fails(row, *t, &at[from - n..from])
                 })
@@ -232,12 +245,8 @@ impl Cleaner {
     /// [`Cleaner::unlisted_licence`]; this is one the mart refused). Such rows are staged,
     /// and the SQL converts them.
     pub fn streamable(&self, row: &Row) -> bool {
-        self.convs.iter().all(|(conv, at, _)| match conv {
-            Conv::Code(_) | Conv::LooseFlag(_) => row[at[0]].is_none_or(<[u8]>::is_ascii),
-            Conv::FlagOr(..) => row[at[1]].is_none_or(<[u8]>::is_ascii),
-            Conv::Licence(_) => self.service_of(row[at[0]]).is_some(),
-            _ => true,
-        })
+        self.ascii.iter().all(|&i| row[i].is_none_or(<[u8]>::is_ascii))
+            && self.licence_at.is_none_or(|i| self.service_of(row[i]).is_some())
     }
 
     /// Fact column `fact_column`'s code ([`Conv::Code`]) in a clean, streamable `row`, before

@@ -349,12 +349,15 @@ impl Cleaner {
                         self.service_of(row[at[0]]).ok_or_else(|| format!("{col}: a licence not listed"))?;
                     *value = put_i16(out, Some(id))
                 }
-                // Upper-cased as it is written: no buffer per value.
+                // Upper-cased where it is written: no buffer per value, and no byte-by-byte
+                // Extend (1.3 % of atl-mart's samples on a high-volume month).
                 Conv::Code(_) => match code(row[at[0]]) {
                     None => put_raw(out, None),
                     Some(code) => {
                         out.put_i32(code.len() as i32);
-                        out.extend(code.iter().map(u8::to_ascii_uppercase));
+                        let start = out.len();
+                        out.put_slice(code);
+                        out[start..].make_ascii_uppercase();
                     }
                 },
                 Conv::Zone(_) => *value = put_i32(out, float(row, at[0]).map(|x| x as i32)),

@@ -1,12 +1,14 @@
 //! `cargo xtask bench scale [--kind fhvhv] [--rows 20000000]`: one generated month at real
 //! size through every stage, beside a 3 M-row yellow month in the same run: each stage's
-//! binary timed from spawn to exit with its peak RSS (GNU time's ru_maxrss), and the bytes
-//! the month takes on each server. The figures `docs/scaling.md` projects from.
+//! binary timed from spawn to exit with its peak RSS (GNU time's ru_maxrss) and the CPU
+//! seconds it and each server's backends used (a 2-core machine's stages are bound by the
+//! sum), and the bytes the month takes on each server. The figures `docs/scaling.md`
+//! projects from.
 
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use atl_devservices::{CpuTimes, TlcMirror, load_average, run_timed, steal_since};
+use atl_devservices::{CpuTimes, PgCluster, TlcMirror, load_average, run_timed, steal_since};
 
 use crate::flags::{BenchArgs, Ports};
 use crate::{services, stages, workspace_root};
@@ -15,11 +17,13 @@ const MONTH: &str = "2024-01";
 /// The reference month's kind and size, the figures the issue compares with.
 const REFERENCE: (&str, usize) = ("yellow", 3_000_000);
 
-/// One stage of one month: wall seconds and peak RSS in MB.
+/// One stage of one month: wall seconds, peak RSS in MB, and CPU seconds of the binary, the
+/// warehouse server and the mart server.
 struct StageRun {
     stage: &'static str,
     seconds: f64,
     rss_mb: f64,
+    cpu: [f64; 3],
 }
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
@@ -42,6 +46,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     crate::bench::make_traversable(run_dir.path())?;
     let ports = Ports { warehouse_port: crate::bench::free_port()?, mart_port: crate::bench::free_port()? };
     let urls = services::up(run_dir.path(), &ports)?;
+    let servers = services::clusters(run_dir.path(), &ports)?;
     let lake = format!("file://{}", run_dir.path().join("lake").display());
     let env = [
         ("ATL__SOURCE__BASE_URL", mirror.base_url()),
@@ -54,7 +59,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let machine_before = CpuTimes::now();
     let outcome = months
         .iter()
-        .map(|(kind, rows)| month(kind, *rows, &env, &urls).map(|r| (*kind, *rows, r)))
+        .map(|(kind, rows)| month(kind, *rows, &env, &urls, &servers).map(|r| (*kind, *rows, r)))
         .collect::<anyhow::Result<Vec<_>>>();
     let stopped = services::down(run_dir.path());
     let results = outcome?;
@@ -64,19 +69,22 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         load_average(),
         steal_since(machine_before)
     );
-    println!("| kind | rows | stage | seconds | rows/s | peak RSS |");
-    println!("|---|---:|---|---:|---:|---:|");
+    println!("| kind | rows | stage | seconds | rows/s | peak RSS | CPU-s: binary, warehouse, mart |");
+    println!("|---|---:|---|---:|---:|---:|---:|");
     for (kind, rows, (runs, sizes)) in &results {
         for r in runs {
             println!(
-                "| {kind} | {rows} | {} | {:.1} | {:.0} k | {:.0} MB |",
+                "| {kind} | {rows} | {} | {:.1} | {:.0} k | {:.0} MB | {:.1}, {:.1}, {:.1} |",
                 r.stage,
                 r.seconds,
                 *rows as f64 / r.seconds / 1e3,
-                r.rss_mb
+                r.rss_mb,
+                r.cpu[0],
+                r.cpu[1],
+                r.cpu[2]
             );
         }
-        println!("| {kind} | {rows} | bytes | {sizes} | | |");
+        println!("| {kind} | {rows} | bytes | {sizes} | | | |");
     }
     Ok(())
 }
@@ -87,7 +95,11 @@ fn month(
     rows: usize,
     env: &[(&str, String)],
     urls: &services::ServerUrls,
+    servers: &[PgCluster; 2],
 ) -> anyhow::Result<(Vec<StageRun>, String)> {
+    let server_cpu = || -> anyhow::Result<[f64; 2]> {
+        Ok([servers[0].settled_cpu_seconds()?, servers[1].settled_cpu_seconds()?])
+    };
     let bin = stages::bin_dir(stages::Profile::Release);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let steps: [(&'static str, &str, Vec<&str>); 4] = [
@@ -100,10 +112,20 @@ fn month(
     for (stage, binary, args) in steps {
         println!("==> {kind} {MONTH} ({rows} rows): {binary} {}", args.join(" "));
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let before = server_cpu().context("reading the servers' CPU time")?;
         let run = run_timed(bin.join(binary), &args, &env)
             .with_context(|| format!("{binary} on {kind} {MONTH}"))?;
-        println!("<== {:.1} s, peak RSS {:.0} MB", run.seconds, run.peak_rss_mb());
-        runs.push(StageRun { stage, seconds: run.seconds, rss_mb: run.peak_rss_mb() });
+        let after = server_cpu().context("reading the servers' CPU time")?;
+        let cpu = [run.cpu_seconds, after[0] - before[0], after[1] - before[1]];
+        println!(
+            "<== {:.1} s, peak RSS {:.0} MB; CPU-s: {binary} {:.1}, warehouse server {:.1}, mart server {:.1}",
+            run.seconds,
+            run.peak_rss_mb(),
+            cpu[0],
+            cpu[1],
+            cpu[2]
+        );
+        runs.push(StageRun { stage, seconds: run.seconds, rss_mb: run.peak_rss_mb(), cpu });
     }
     // The month's leaf tables: a warehouse month is loaded in parts under its partition.
     let leaves = |table: &str, like: &str| {

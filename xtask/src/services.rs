@@ -76,6 +76,11 @@ fn ensure_role_and_database(cluster: &PgCluster, database: &str) -> anyhow::Resu
     Ok(())
 }
 
+/// The two clusters `up` started under `root` on `ports`: warehouse, mart.
+pub fn clusters(root: &Path, ports: &Ports) -> anyhow::Result<[PgCluster; 2]> {
+    Ok([SERVICES[0].cluster(root, ports.warehouse_port)?, SERVICES[1].cluster(root, ports.mart_port)?])
+}
+
 pub fn down(root: &Path) -> anyhow::Result<()> {
     for service in &SERVICES {
         let cluster = service.cluster(root, service.default_port)?;

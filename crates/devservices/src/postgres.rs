@@ -194,6 +194,25 @@ impl PgCluster {
         Ok(ticks as f64 / USER_HZ)
     }
 
+    /// [`PgCluster::cpu_seconds`] once the backends of closed connections are reaped: two
+    /// reads 200 ms apart agree. An error if they do not within 10 s.
+    pub fn settled_cpu_seconds(&self) -> Result<f64> {
+        let mut last = self.cpu_seconds()?;
+        for _ in 0..50 {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            let now = self.cpu_seconds()?;
+            if now == last {
+                return Ok(now);
+            }
+            last = now;
+        }
+        Err(Error::Io {
+            action: "read a settled CPU time (two reads 200 ms apart agreeing, within 10 s) of the server in",
+            path: self.data_dir.clone(),
+            source: std::io::Error::other(format!("still moving: {last} CPU-s")),
+        })
+    }
+
     /// The data folder.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir

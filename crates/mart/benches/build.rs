@@ -439,21 +439,10 @@ fn psql_timed(server: &PgServer, sql: &str) -> TimedRun {
     run_timed(server.cluster().install().bin("psql"), &args, &[]).expect("a reference COPY with psql")
 }
 
-/// The server's CPU seconds once the backends of closed connections are reaped: two reads
-/// 200 ms apart agree (the server's background processes are not counted; see
-/// `PgCluster::cpu_seconds`). Panics if they do not within 10 s.
+/// The server's CPU seconds once the backends of closed connections are reaped (the server's
+/// background processes are not counted; see `PgCluster::cpu_seconds`).
 fn settled_cpu(server: &PgServer) -> f64 {
-    let read = || server.cluster().cpu_seconds().expect("the server's CPU time");
-    let mut last = read();
-    for _ in 0..50 {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        let now = read();
-        if now == last {
-            return now;
-        }
-        last = now;
-    }
-    panic!("the server's CPU time did not settle within 10 s of the run");
+    server.cluster().settled_cpu_seconds().expect("the server's settled CPU time")
 }
 
 /// The fact rows build_log gives the month.
